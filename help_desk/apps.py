@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class HelpDeskConfig(AppConfig):
+    """The WWSF: the HELP button, help requests, queues, advisors, chat and calls."""
+
+    name = "help_desk"
+    verbose_name = "Help desk"

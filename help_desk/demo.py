@@ -1,0 +1,31 @@
+"""The demo's accounts. Passwords are fixed and printed: the demo listens on loopback only."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group, User
+
+DEMO_ACCOUNTS = [
+    # username, password, is_staff/superuser, groups
+    ("admin", "admin-demo", True, []),
+    ("advisor", "advisor-demo", False, ["advisors"]),
+]
+
+
+def _account(username: str, password: str, admin: bool, groups: list[str]) -> User:
+    user, created = User.objects.get_or_create(username=username)
+    if created:
+        user.set_password(password)
+        user.is_staff = user.is_superuser = admin
+        user.save()
+    for name in groups:
+        user.groups.add(Group.objects.get_or_create(name=name)[0])
+    return user
+
+
+def seed() -> list[str]:
+    lines = ["Demo log-ins:"]
+    for username, password, admin, groups in DEMO_ACCOUNTS:
+        _account(username, password, admin, groups)
+        role = "admin (also /admin/)" if admin else ", ".join(groups)
+        lines.append(f"  {username:10} password {password:14} {role}")
+    return lines

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class IdentityBlocksConfig(AppConfig):
+    """The WAF side: operators, agreements, leased IMPU blocks and their assignment to users."""
+
+    name = "identity_blocks"
+    verbose_name = "Identity blocks"

@@ -1,0 +1,78 @@
+"""One command for every process the portal needs, stopped together by one Ctrl-C.
+
+The ASGI server and the IMS side share one asyncio loop here: with the demo's in-memory channel
+layer they could not talk across processes. With a Redis broker it also supervises a Celery worker
+with beat. Production runs these as separate processes instead (see README, "Production").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from typing import Any, cast
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+from portal.env import env_int
+
+
+class Command(BaseCommand):
+    help = "Run the ASGI server, the IMS side and (with a broker) a Celery worker, until Ctrl-C."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=env_int("PORT", 8000, minimum=1, maximum=65535))
+        parser.add_argument("--no-ims", action="store_true", help="do not run the IMS side in this process")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        # Imported here: it installs Twisted's asyncio reactor, which must happen before any other.
+        from daphne.endpoints import build_endpoint_description_strings
+        from daphne.server import Server
+        from twisted.internet import defer, reactor
+
+        from portal.asgi import application
+
+        worker = None if settings.CELERY_TASK_ALWAYS_EAGER else self._start_worker()
+        stop = asyncio.Event()
+        if not options["no_ims"]:
+            cast(Any, reactor).callWhenRunning(self._start_ims, stop, defer)
+        server = Server(
+            application=application,
+            endpoints=build_endpoint_description_strings(host=options["host"], port=options["port"]),
+            signal_handlers=True,
+            ready_callable=lambda: self.stdout.write(f"Portal at http://{options['host']}:{options['port']}/"),
+        )
+        try:
+            server.run()
+        finally:
+            self._stop_worker(worker)
+
+    def _start_ims(self, stop: asyncio.Event, defer: Any) -> None:
+        from twisted.internet import reactor
+
+        from ims import service
+
+        task = asyncio.ensure_future(service.run(stop))
+
+        def shutdown() -> Any:
+            stop.set()
+            return defer.Deferred.fromFuture(task)
+
+        cast(Any, reactor).addSystemEventTrigger("before", "shutdown", shutdown)
+
+    def _start_worker(self) -> subprocess.Popen[bytes]:
+        self.stdout.write("Starting a Celery worker with beat")
+        command = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--beat", "--loglevel=INFO"]
+        return subprocess.Popen([*command, "--schedule", str(settings.BASE_DIR / ".celerybeat-schedule")])
+
+    def _stop_worker(self, worker: subprocess.Popen[bytes] | None) -> None:
+        if worker is None or worker.poll() is not None:
+            return
+        worker.terminate()
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from tests.support import services
+from tests.support.processes import manage, portal_env, python, running
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return services.redis_url()
+
+
+@pytest.fixture
+def postgres_admin_url() -> str:
+    return services.postgres_admin_url()
+
+
+@pytest.fixture
+def channels_prefix() -> str:
+    """A Redis key and pub/sub prefix of this test's own, so parallel runs cannot cross-talk."""
+    return "test-" + uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def daphne_servers(tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """Starts real daphne processes of the portal; returns each one's base URL once it is healthy."""
+    with ExitStack() as stack:
+
+        def start(**env: str) -> str:
+            port = services.free_port()
+            argv = python("-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "portal.asgi:application")
+            log = tmp_path / f"daphne-{port}.log"
+            process = stack.enter_context(running(argv, portal_env(**env), log))
+            base = f"http://127.0.0.1:{port}"
+            services.wait_for_http(base + "/healthz", alive=process)
+            return base
+
+        yield start
+
+
+@pytest.fixture
+def demo_server(tmp_path: Path) -> Iterator[str]:
+    """The demo as `make run` starts it (migrate, seed, serve), on a fresh SQLite file."""
+    import subprocess
+
+    env = portal_env(DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}")
+    subprocess.run(manage("migrate", "--noinput", "-v0"), env=env, check=True)
+    subprocess.run(manage("seed_demo"), env=env, check=True, capture_output=True)
+    port = services.free_port()
+    with running(manage("serve", "--port", str(port)), env, tmp_path / "serve.log") as process:
+        base = f"http://127.0.0.1:{port}"
+        services.wait_for_http(base + "/healthz", alive=process)
+        yield base
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """Close test connections after each request: a kept-alive one in an ASGI worker thread would
+    stop the test database from being dropped at the end."""
+    from django.db import connections
+
+    for alias in connections:
+        connections[alias].settings_dict["CONN_MAX_AGE"] = 0

@@ -1,0 +1,53 @@
+"""Start real processes of the portal (daphne, manage.py commands, celery) and stop them again."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Variables of the test run that must not leak into a child: each child gets exactly the
+# services its test chose.
+_SCRUBBED = ("REDIS_URL", "DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "IMS_OUTBOUND_PROXY")
+
+
+def portal_env(**overrides: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in _SCRUBBED}
+    env.update(DJANGO_SETTINGS_MODULE="portal.settings", PYTHONUNBUFFERED="1")
+    env.update(overrides)
+    return env
+
+
+@contextmanager
+def running(argv: list[str], env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Run argv for the duration of the block; its output goes to log_path, shown if the test fails."""
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            yield process
+        finally:
+            stop(process)
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def python(*args: str) -> list[str]:
+    return [sys.executable, *args]
+
+
+def manage(*args: str) -> list[str]:
+    return python(str(ROOT / "manage.py"), *args)
