@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.env import (
@@ -21,6 +22,9 @@ from portal.env import (
     env_str,
     parse_database_url,
 )
+
+# Generic Django classes (ModelAdmin[Model], QuerySet[Model]) become subscriptable at runtime.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -117,7 +121,12 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "release-due-identities": {"task": "identity_blocks.tasks.release_due_identities", "schedule": 30.0},
+    "expire-ended-blocks": {"task": "identity_blocks.tasks.expire_ended_blocks", "schedule": 60.0},
+    "finish-stuck-deregistrations": {"task": "identity_blocks.tasks.finish_stuck_deregistrations", "schedule": 30.0},
+    "serve-waiting-line": {"task": "identity_blocks.tasks.serve_waiting_line", "schedule": 15.0},
+}
 
 # IMS side (the ims app) ------------------------------------------------------------------
 # No outbound proxy means the demo: a stand-in registrar and proxy on loopback.
@@ -203,3 +212,11 @@ LOGGING = {
 
 # A bare relay consumer used as a baseline by benchmarks and the multi-process test.
 RELAY_BASELINE = env_bool("RELAY_BASELINE", False)
+
+# Identity blocks ---------------------------------------------------------------------------
+# A guest's ephemeral identity is released this long after its last browser session closed.
+IDENTITY_GUEST_GRACE_SECONDS = env_int("IDENTITY_GUEST_GRACE_SECONDS", 300, minimum=0)
+# Retry-After of a 503 when every identity is taken.
+IDENTITY_RETRY_AFTER_SECONDS = env_int("IDENTITY_RETRY_AFTER_SECONDS", 30, minimum=1)
+# How long a release waits for the IMS side to confirm de-registration before going ahead.
+IDENTITY_DEREGISTER_TIMEOUT_SECONDS = env_int("IDENTITY_DEREGISTER_TIMEOUT_SECONDS", 120, minimum=1)

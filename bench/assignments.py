@@ -1,0 +1,89 @@
+"""Identity assignments per second on PostgreSQL: a block of 1,000 against a block of 1,000,000.
+
+Both blocks start fresh; the same number of guests ask at the same concurrency; rounds alternate
+between the two sizes so that drift of the machine hits both alike.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from bench.common import Result, median
+
+WORKERS = 8
+PER_ROUND = 800
+ROUNDS = 3
+
+
+def _assign_many(count: int) -> float:
+    from django.db import connections
+
+    from identity_blocks import actions
+    from identity_blocks.holders import Holder
+
+    def one(_: int) -> None:
+        actions.assign_identity(Holder.guest(Holder.new_guest_key()))
+
+    def worker(n: int) -> None:
+        try:
+            for i in range(n):
+                one(i)
+        finally:
+            connections.close_all()
+
+    shares = [count // WORKERS + (1 if i < count % WORKERS else 0) for i in range(WORKERS)]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(WORKERS) as pool:
+        list(pool.map(worker, shares))
+    return count / (time.perf_counter() - started)
+
+
+def _fresh_block(size: int, round_no: int) -> int:
+    from identity_blocks import actions
+    from identity_blocks.models import IdentityBlock, Operator, ServiceAgreement
+
+    operator, _ = Operator.objects.get_or_create(
+        name="Bench operator",
+        defaults={"home_domain": "bench.test", "realm": "bench.test", "outbound_proxy": "sip:p.bench.test"},
+    )
+    agreement, _ = ServiceAgreement.objects.get_or_create(
+        operator=operator,
+        name="Bench",
+        defaults={"third_party": "Bench", "max_registrations": 10**7, "max_sessions": 1},
+    )
+    for block in IdentityBlock.objects.unexpired():
+        actions.expire_block(block.pk)
+    block = IdentityBlock(
+        operator=operator,
+        agreement=agreement,
+        name=f"{size} #{round_no}",
+        kind="sip_range",
+        pattern=f"sip:r{round_no}s{size}-{{n}}@bench.test",
+        first=1,
+        last=size,
+    )
+    return actions.save_block(block).pk
+
+
+def run() -> list[Result]:
+    rates: dict[int, list[float]] = {1_000: [], 1_000_000: []}
+    for round_no in range(ROUNDS):
+        for size in rates:
+            _fresh_block(size, round_no)
+            rates[size].append(_assign_many(PER_ROUND))
+    small, large = median(rates[1_000]), median(rates[1_000_000])
+    name = "identity assignment"
+    return [
+        Result(name, "block of 1,000", small, "/s", target=">= 1,000/s", samples=rates[1_000]),
+        Result(
+            name,
+            "block of 1,000,000",
+            large,
+            "/s",
+            baseline="block of 1,000",
+            baseline_value=small,
+            target="ratio >= 0.9",
+            samples=rates[1_000_000],
+        ),
+    ]

@@ -1,0 +1,425 @@
+"""Every state change of identity blocks and assignments. Views, the API, consumers, the IMS side
+and Celery tasks all come through here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from identity_blocks import events
+from identity_blocks.credentials import digest_secret
+from identity_blocks.holders import Holder
+from identity_blocks.models import (
+    BlockStatus,
+    FreeIdentity,
+    IdentityAssignment,
+    IdentityBlock,
+    IdentityCredential,
+    IdentityWait,
+    RegistrationState,
+    ServiceAgreement,
+)
+from identity_blocks.ranges import InvalidDefinition, check_in_domain
+
+__all__ = [
+    "InvalidDefinition",
+    "NoIdentityFree",
+    "assign_identity",
+    "expire_block",
+    "holder_left",
+    "mark_deregistered",
+    "mark_registered",
+    "mark_registering",
+    "mark_registration_failed",
+    "release_identity",
+    "request_reregistration",
+    "resume_block",
+    "save_block",
+    "set_block_credentials",
+    "set_identity_credentials",
+    "suspend_block",
+]
+
+
+_BLOCK_DEFINITIONS_LOCK = 0x1DB10C
+_WAITING_LINE_LOCK = 0x1DB11E
+
+
+class NoIdentityFree(Exception):
+    """Every identity the holder could get is taken; the holder now waits at `position`."""
+
+    def __init__(self, position: int) -> None:
+        self.position = position
+        self.retry_after = settings.IDENTITY_RETRY_AFTER_SECONDS
+        super().__init__(f"No IMS identity is free right now; you are number {position} in line.")
+
+
+class _Rollback(Exception):
+    """Undo a claim whose last step found the block or the agreement unable to take it."""
+
+
+# Assignment -------------------------------------------------------------------------------
+
+
+def assign_identity(holder: Holder, *, blocks: Iterable[IdentityBlock] | None = None) -> IdentityAssignment:
+    """The holder's live identity, assigning one if it has none. Raises NoIdentityFree."""
+    current = IdentityAssignment.objects.live().of(holder).first()
+    if current is not None:
+        return _welcome_back(current)
+    head = _head_of_line(holder)
+    if head is not None and head != holder:
+        raise NoIdentityFree(_wait_in_line(holder))
+    assignment = _assign_from(holder, blocks)
+    if assignment is None:
+        raise NoIdentityFree(_wait_in_line(holder))
+    if head == holder:
+        IdentityWait.objects.filter(served_at=None, **holder.fields).update(served_at=timezone.now())
+    return assignment
+
+
+def _assign_from(holder: Holder, blocks: Iterable[IdentityBlock] | None) -> IdentityAssignment | None:
+    candidates = blocks if blocks is not None else IdentityBlock.objects.assignable().serving(holder)
+    for block in candidates:
+        try:
+            assignment = _take_identity(block, holder)
+        except IntegrityError:
+            # A concurrent request of the same holder committed first: that one is the answer.
+            existing = IdentityAssignment.objects.live().of(holder).first()
+            if existing is None:
+                raise
+            return existing
+        if assignment is not None:
+            return assignment
+    return None
+
+
+def _take_identity(block: IdentityBlock, holder: Holder) -> IdentityAssignment | None:
+    try:
+        with transaction.atomic():
+            index = _claim_index(block, holder)
+            if index is None:
+                return None
+            assignment = IdentityAssignment.objects.create(
+                block=block, index=index, impu=block.impu(index), sticky=holder.is_member, **holder.fields
+            )
+            _count_against_agreement(block.agreement_id)
+            events.identity_assigned(assignment)
+            return assignment
+    except _Rollback:
+        return None
+
+
+def _claim_index(block: IdentityBlock, holder: Holder) -> int | None:
+    """Takes a free index: the member's previous one, a released one, or the next never used."""
+    reused = _claim_released(block, holder)
+    if reused is not None:
+        _require_active(block)
+        return reused
+    table = IdentityBlock._meta.db_table
+    with connection.cursor() as cursor:
+        # One statement: the row lock lasts from here to commit, the shortest it can.
+        cursor.execute(
+            f"UPDATE {table} SET next_index = next_index + 1 "  # noqa: S608 (table name from the model)
+            "WHERE id = %s AND next_index < size AND status = %s RETURNING next_index",
+            [block.pk, BlockStatus.ACTIVE],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) - 1 if row else None
+
+
+def _claim_released(block: IdentityBlock, holder: Holder) -> int | None:
+    if holder.is_member:
+        previous = (
+            IdentityAssignment.objects.filter(block=block, **holder.fields)
+            .order_by("-released_at")
+            .values_list("index", flat=True)
+            .first()
+        )
+        if previous is not None and FreeIdentity.objects.filter(block=block, index=previous).delete()[0]:
+            return previous
+    free = FreeIdentity.objects.select_for_update(skip_locked=True).filter(block=block).order_by("id").first()
+    if free is None:
+        return None
+    FreeIdentity.objects.filter(pk=free.pk).delete()
+    return free.index
+
+
+def _require_active(block: IdentityBlock) -> None:
+    """A shared lock on the block: suspension waits for this assignment, or this one sees it."""
+    table = IdentityBlock._meta.db_table
+    lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT status FROM {table} WHERE id = %s{lock}", [block.pk])  # noqa: S608
+        row = cursor.fetchone()
+    if row is None or row[0] != BlockStatus.ACTIVE:
+        raise _Rollback
+
+
+def _count_against_agreement(agreement_id: int) -> None:
+    taken = ServiceAgreement.objects.filter(pk=agreement_id, live_assignments__lt=F("max_registrations")).update(
+        live_assignments=F("live_assignments") + 1
+    )
+    if not taken:
+        raise _Rollback
+
+
+def _welcome_back(assignment: IdentityAssignment) -> IdentityAssignment:
+    if assignment.release_after is not None:
+        IdentityAssignment.objects.filter(pk=assignment.pk).update(release_after=None)
+        assignment.release_after = None
+    return assignment
+
+
+# The waiting line ------------------------------------------------------------------------
+
+
+def _line(holder: Holder) -> object:
+    """Members and guests wait in separate lines: they are served by different blocks."""
+    return IdentityWait.objects.filter(served_at=None, user__isnull=not holder.is_member)
+
+
+def _head_of_line(holder: Holder) -> Holder | None:
+    head = _line(holder).order_by("id").first()  # type: ignore[attr-defined]
+    return None if head is None else Holder(user_id=head.user_id, guest_key=head.guest_key)
+
+
+def _wait_in_line(holder: Holder) -> int:
+    # Serialized, so that each newcomer counts every one who joined before it: the rare path.
+    with transaction.atomic():
+        _advisory_lock(_WAITING_LINE_LOCK)
+        wait, _ = IdentityWait.objects.get_or_create(served_at=None, **holder.fields)
+        return int(_line(holder).filter(id__lte=wait.pk).count())  # type: ignore[attr-defined]
+
+
+def serve_waiting_line(limit: int = 100) -> int:
+    """Assign freed identities to those waiting, first come first served. Returns how many."""
+    served = 0
+    for wait in IdentityWait.objects.filter(served_at=None).order_by("id")[:limit]:
+        holder = Holder(user_id=wait.user_id, guest_key=wait.guest_key)
+        if _assign_from(holder, None) is None:
+            continue
+        IdentityWait.objects.filter(pk=wait.pk).update(served_at=timezone.now())
+        served += 1
+    for position, wait in enumerate(IdentityWait.objects.filter(served_at=None).order_by("id")[:limit], 1):
+        events.waiting_line_moved(Holder(user_id=wait.user_id, guest_key=wait.guest_key), position)
+    return served
+
+
+# Release ---------------------------------------------------------------------------------
+
+
+def release_identity(assignment_id: int, *, reason: str, serve_line: bool = True) -> IdentityAssignment:
+    """Release now if the IMS does not know the identity, else de-register it first.
+    `serve_line=False` leaves the waiting line to the caller, which releases many at once."""
+    with transaction.atomic():
+        assignment = IdentityAssignment.objects.select_for_update().get(pk=assignment_id)
+        if not assignment.is_live or assignment.registration_state == RegistrationState.DEREGISTERING:
+            return assignment
+        if assignment.registration_state in (RegistrationState.REGISTERED, RegistrationState.REGISTERING):
+            assignment.registration_state = RegistrationState.DEREGISTERING
+            assignment.release_requested_at = timezone.now()
+            assignment.release_reason = reason
+            assignment.save(update_fields=["registration_state", "release_requested_at", "release_reason"])
+            events.deregistration_requested(assignment)
+            return assignment
+        _finish_release(assignment, reason, serve_line=serve_line)
+    return assignment
+
+
+def _finish_release(assignment: IdentityAssignment, reason: str, *, serve_line: bool = True) -> None:
+    """Inside the caller's transaction, with the assignment row locked."""
+    now = timezone.now()
+    assignment.released_at = now
+    assignment.release_reason = assignment.release_reason or reason
+    assignment.registration_state = RegistrationState.UNREGISTERED
+    assignment.registration_changed_at = now
+    assignment.save()
+    block = IdentityBlock.objects.only("status", "agreement_id").get(pk=assignment.block_id)
+    if block.status != BlockStatus.EXPIRED:
+        FreeIdentity.objects.create(block_id=assignment.block_id, index=assignment.index)
+    ServiceAgreement.objects.filter(pk=block.agreement_id).update(live_assignments=F("live_assignments") - 1)
+    events.identity_changed(assignment)
+    if serve_line:
+        transaction.on_commit(serve_waiting_line)
+
+
+def holder_left(holder: Holder) -> None:
+    """The holder's last browser session closed: a guest's identity goes after a grace period."""
+    if holder.is_member:
+        return
+    grace = timedelta(seconds=settings.IDENTITY_GUEST_GRACE_SECONDS)
+    IdentityAssignment.objects.live().of(holder).update(release_after=timezone.now() + grace)
+
+
+def release_due_identities() -> int:
+    due = list(IdentityAssignment.objects.due_for_release().values_list("pk", flat=True))
+    for pk in due:
+        release_identity(pk, reason="guest session ended", serve_line=False)
+    serve_waiting_line()
+    return len(due)
+
+
+def finish_stuck_deregistrations() -> int:
+    """The IMS side did not confirm in time (down, or the core unreachable): release anyway."""
+    before = timezone.now() - timedelta(seconds=settings.IDENTITY_DEREGISTER_TIMEOUT_SECONDS)
+    stuck = list(IdentityAssignment.objects.stuck_deregistering(before).values_list("pk", flat=True))
+    for pk in stuck:
+        with transaction.atomic():
+            assignment = IdentityAssignment.objects.select_for_update().get(pk=pk)
+            if assignment.is_live:
+                assignment.registration_error = "de-registration not confirmed in time"
+                _finish_release(assignment, "de-registration timed out", serve_line=False)
+    serve_waiting_line()
+    return len(stuck)
+
+
+# Registration state, written back by the IMS side ----------------------------------------
+
+
+def _set_state(assignment_id: int, state: str, **fields: object) -> IdentityAssignment | None:
+    with transaction.atomic():
+        assignment = IdentityAssignment.objects.select_for_update().filter(pk=assignment_id).first()
+        if assignment is None or not assignment.is_live:
+            return None
+        if assignment.registration_state == RegistrationState.DEREGISTERING and state != RegistrationState.UNREGISTERED:
+            return assignment  # a late REGISTER answer must not resurrect an identity on its way out
+        assignment.registration_state = state
+        assignment.registration_changed_at = timezone.now()
+        for name, value in fields.items():
+            setattr(assignment, name, value)
+        assignment.save()
+        events.identity_changed(assignment)
+        return assignment
+
+
+def mark_registering(assignment_id: int) -> IdentityAssignment | None:
+    return _set_state(assignment_id, RegistrationState.REGISTERING)
+
+
+def mark_registered(assignment_id: int, *, until: datetime) -> IdentityAssignment | None:
+    return _set_state(assignment_id, RegistrationState.REGISTERED, registered_until=until, registration_error="")
+
+
+def mark_registration_failed(assignment_id: int, *, reason: str) -> IdentityAssignment | None:
+    return _set_state(assignment_id, RegistrationState.FAILED, registration_error=reason[:500], registered_until=None)
+
+
+def mark_deregistered(assignment_id: int) -> IdentityAssignment | None:
+    """The IMS no longer holds a binding: finish a pending release, or just record it."""
+    with transaction.atomic():
+        assignment = IdentityAssignment.objects.select_for_update().filter(pk=assignment_id).first()
+        if assignment is not None and assignment.registration_state == RegistrationState.DEREGISTERING:
+            _finish_release(assignment, assignment.release_reason)
+            return assignment
+    return _set_state(assignment_id, RegistrationState.UNREGISTERED, registered_until=None)
+
+
+def request_reregistration(assignment_id: int) -> None:
+    assignment = IdentityAssignment.objects.live().filter(pk=assignment_id).first()
+    if assignment is not None and assignment.registration_state != RegistrationState.DEREGISTERING:
+        events.reregistration_requested(assignment)
+
+
+# Blocks ------------------------------------------------------------------------------------
+
+_DEFINITION_FIELDS = ("kind", "pattern", "domain", "first", "last", "identities", "operator_id")
+
+
+def check_block(block: IdentityBlock) -> int:
+    """Validate a block's definition against its operator and every other live block; its size."""
+    definition = block.definition()
+    domain = block.operator.home_domain
+    if block.kind == "subdomain":
+        check_in_domain(f"sip:x@{block.domain}", domain)
+    for sample in {definition.impu(0), definition.impu(definition.size - 1)} | set(definition.listed):
+        check_in_domain(sample, domain)
+    for other in IdentityBlock.objects.unexpired().exclude(pk=block.pk).select_related("operator"):
+        if definition.overlaps(other.definition()):
+            raise InvalidDefinition(f"it overlaps block {other.name!r} ({other.operator})")
+    return definition.size
+
+
+def save_block(block: IdentityBlock) -> IdentityBlock:
+    """Create or change a block; its definition is frozen once an identity has been handed out."""
+    with transaction.atomic():
+        # Overlap checks of two concurrent saves must not both pass.
+        _advisory_lock(_BLOCK_DEFINITIONS_LOCK)
+        if block.pk:
+            stored = IdentityBlock.objects.select_for_update().get(pk=block.pk)
+            changed = [f for f in _DEFINITION_FIELDS if getattr(stored, f) != getattr(block, f)]
+            if changed and stored.next_index > 0:
+                raise InvalidDefinition("identities have been handed out; the definition can no longer change")
+            block.next_index = stored.next_index
+        block.size = check_block(block)
+        block.save()
+    return block
+
+
+def _advisory_lock(key: int) -> None:
+    """Held to the end of the transaction. SQLite needs none: it lets one writer in at a time."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def set_block_credentials(block_id: int, *, username: str, password: str) -> None:
+    block = IdentityBlock.objects.select_related("operator").get(pk=block_id)
+    secret = digest_secret(username, block.operator.realm, password)
+    IdentityBlock.objects.filter(pk=block_id).update(
+        auth_username=username, ha1_md5=secret.ha1_md5, ha1_sha256=secret.ha1_sha256, credentials_realm=secret.realm
+    )
+
+
+def set_identity_credentials(block_id: int, *, impu: str, username: str, password: str) -> IdentityCredential:
+    block = IdentityBlock.objects.select_related("operator").get(pk=block_id)
+    if block.definition().index_of(impu) is None:
+        raise InvalidDefinition(f"{impu} is not an identity of block {block.name!r}")
+    secret = digest_secret(username, block.operator.realm, password)
+    credential, _ = IdentityCredential.objects.update_or_create(
+        block=block,
+        impu=impu,
+        defaults={
+            "username": username,
+            "ha1_md5": secret.ha1_md5,
+            "ha1_sha256": secret.ha1_sha256,
+            "realm": secret.realm,
+        },
+    )
+    return credential
+
+
+def _release_all(block_id: int, reason: str) -> None:
+    for pk in IdentityAssignment.objects.live().filter(block_id=block_id).values_list("pk", flat=True):
+        release_identity(pk, reason=reason, serve_line=False)
+    serve_waiting_line()
+
+
+def suspend_block(block_id: int, *, reason: str = "block suspended") -> None:
+    """Nothing more is assigned from it; its live identities are de-registered, then released."""
+    updated = IdentityBlock.objects.filter(pk=block_id, status=BlockStatus.ACTIVE).update(status=BlockStatus.SUSPENDED)
+    if updated:
+        _release_all(block_id, reason)
+
+
+def resume_block(block_id: int) -> None:
+    IdentityBlock.objects.filter(pk=block_id, status=BlockStatus.SUSPENDED).update(status=BlockStatus.ACTIVE)
+    transaction.on_commit(serve_waiting_line)
+
+
+def expire_block(block_id: int, *, reason: str = "block expired") -> None:
+    updated = IdentityBlock.objects.filter(pk=block_id).exclude(status=BlockStatus.EXPIRED)
+    if updated.update(status=BlockStatus.EXPIRED):
+        FreeIdentity.objects.filter(block_id=block_id).delete()
+        _release_all(block_id, reason)
+
+
+def expire_ended_blocks() -> int:
+    ended = list(IdentityBlock.objects.ended().values_list("pk", flat=True))
+    for pk in ended:
+        expire_block(pk, reason="block reached its end date")
+    return len(ended)

@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+
+from identity_blocks import actions
+from identity_blocks.models import (
+    AuthScheme,
+    IdentityAssignment,
+    IdentityBlock,
+    IdentityCredential,
+    IdentityWait,
+    Operator,
+    ServiceAgreement,
+)
+
+
+@admin.register(Operator)
+class OperatorAdmin(admin.ModelAdmin[Operator]):
+    list_display = ["name", "home_domain", "realm", "outbound_proxy"]
+    search_fields = ["name", "home_domain"]
+
+
+@admin.register(ServiceAgreement)
+class AgreementAdmin(admin.ModelAdmin[ServiceAgreement]):
+    list_display = ["__str__", "operator", "usage", "max_sessions", "valid_from", "valid_until"]
+    list_filter = ["operator"]
+    readonly_fields = ["live_assignments"]
+
+    @admin.display(description="registrations (live / max)")
+    def usage(self, agreement: ServiceAgreement) -> str:
+        return f"{agreement.live_assignments} / {agreement.max_registrations}"
+
+
+class BlockForm(forms.ModelForm[IdentityBlock]):
+    password = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Digest password for the whole block, stored only as its hashes; empty keeps the current one.",
+    )
+
+    class Meta:
+        model = IdentityBlock
+        fields = [
+            "operator", "agreement", "name", "kind", "pattern", "domain", "first", "last", "identities",
+            "audience", "status", "starts_at", "ends_at", "auth_scheme", "auth_username",
+        ]  # fmt: skip
+
+    def _post_clean(self) -> None:
+        # Only now does the instance carry the form's values.
+        super()._post_clean()  # type: ignore[misc]  # a private hook the stubs leave out
+        if self.errors:
+            return
+        try:
+            actions.check_block(self.instance)
+        except actions.InvalidDefinition as error:
+            self.add_error(None, str(error))
+        needs_secret = self.instance.auth_scheme == AuthScheme.DIGEST_BLOCK and not self.instance.ha1_md5
+        if needs_secret and not self.cleaned_data.get("password"):
+            self.add_error("password", "A block-wide Digest credential needs a password.")
+
+
+@admin.register(IdentityBlock)
+class BlockAdmin(admin.ModelAdmin[IdentityBlock]):
+    form = BlockForm
+    list_display = ["name", "operator", "kind", "status", "usage", "audience", "ends_at"]
+    list_filter = ["status", "kind", "operator"]
+    search_fields = ["name", "pattern", "domain", "identities"]
+    readonly_fields = ["size", "next_index", "credentials_realm"]
+    actions = ["suspend", "resume", "expire"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[IdentityBlock]:
+        return IdentityBlock.objects.with_usage().select_related("operator")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: IdentityBlock | None = None) -> list[str]:
+        frozen = ["kind", "pattern", "domain", "first", "last", "identities", "operator"]
+        return self.readonly_fields + (frozen if obj is not None and obj.next_index > 0 else [])
+
+    @admin.display(description="assigned / total")
+    def usage(self, block: IdentityBlock) -> str:
+        assigned = getattr(block, "assigned", 0)
+        full = " (full)" if assigned >= block.size else ""
+        return f"{assigned:,} / {block.size:,}{full}"
+
+    def save_model(self, request: HttpRequest, obj: IdentityBlock, form: Any, change: bool) -> None:
+        actions.save_block(obj)
+        if form.cleaned_data.get("password"):
+            username = obj.auth_username or "{user}@" + obj.operator.realm
+            actions.set_block_credentials(obj.pk, username=username, password=form.cleaned_data["password"])
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        waiting = IdentityWait.objects.filter(served_at=None).count()
+        if waiting:
+            messages.warning(request, f"Shortage: {waiting} waiting for an IMS identity; every suitable one is taken.")
+        return super().changelist_view(request, extra_context)
+
+    @admin.action(description="Suspend (de-register and release their identities)")
+    def suspend(self, request: HttpRequest, queryset: QuerySet[IdentityBlock]) -> None:
+        for block in queryset:
+            actions.suspend_block(block.pk, reason=f"suspended by {request.user}")
+
+    @admin.action(description="Resume suspended blocks")
+    def resume(self, request: HttpRequest, queryset: QuerySet[IdentityBlock]) -> None:
+        for block in queryset:
+            actions.resume_block(block.pk)
+
+    @admin.action(description="Expire now")
+    def expire(self, request: HttpRequest, queryset: QuerySet[IdentityBlock]) -> None:
+        for block in queryset:
+            actions.expire_block(block.pk, reason=f"expired by {request.user}")
+
+
+class CredentialForm(forms.ModelForm[IdentityCredential]):
+    password = forms.CharField(widget=forms.PasswordInput(render_value=False), help_text="Stored only as its hashes.")
+
+    class Meta:
+        model = IdentityCredential
+        fields = ["block", "impu", "username"]
+
+
+@admin.register(IdentityCredential)
+class CredentialAdmin(admin.ModelAdmin[IdentityCredential]):
+    form = CredentialForm
+    list_display = ["impu", "username", "block", "realm"]
+    search_fields = ["impu", "username"]
+
+    def save_model(self, request: HttpRequest, obj: IdentityCredential, form: Any, change: bool) -> None:
+        saved = actions.set_identity_credentials(
+            obj.block_id, impu=obj.impu, username=obj.username, password=form.cleaned_data["password"]
+        )
+        obj.pk = saved.pk
+
+
+class LiveFilter(admin.SimpleListFilter):
+    title = "live"
+    parameter_name = "live"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Live"), ("no", "Released")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "yes":
+            return queryset.filter(released_at__isnull=True)
+        if self.value() == "no":
+            return queryset.filter(released_at__isnull=False)
+        return queryset
+
+
+@admin.register(IdentityAssignment)
+class AssignmentAdmin(admin.ModelAdmin[IdentityAssignment]):
+    list_display = ["impu", "holder", "block", "registration_state", "registration_error", "assigned_at", "released_at"]
+    list_filter = [LiveFilter, "registration_state", "sticky", "block"]
+    search_fields = ["impu", "user__username", "user__email"]
+    list_select_related = ["user", "block"]
+    actions = ["release", "reregister"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # identities are assigned by the portal, never by hand
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="holder")
+    def holder(self, assignment: IdentityAssignment) -> str:
+        return str(assignment.user) if assignment.user else f"guest {assignment.guest_key[:8]}…"
+
+    @admin.action(description="Release (de-register first)")
+    def release(self, request: HttpRequest, queryset: QuerySet[IdentityAssignment]) -> None:
+        for assignment in queryset.filter(released_at__isnull=True):
+            actions.release_identity(assignment.pk, reason=f"released by {request.user}")
+
+    @admin.action(description="Register again with the IMS")
+    def reregister(self, request: HttpRequest, queryset: QuerySet[IdentityAssignment]) -> None:
+        for assignment in queryset.filter(released_at__isnull=True):
+            actions.request_reregistration(assignment.pk)
+
+
+@admin.register(IdentityWait)
+class WaitAdmin(admin.ModelAdmin[IdentityWait]):
+    list_display = ["pk", "user", "guest_key", "created_at", "served_at"]
+    list_filter = ["served_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

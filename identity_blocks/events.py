@@ -1,0 +1,57 @@
+"""Broadcasts of identity changes, sent only after the change is committed.
+
+The holder's browser sessions listen on the holder's group; every IMS-side process listens on
+IMS_GROUP and acts on the assignments of its own shard.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from identity_blocks.holders import Holder
+from identity_blocks.models import IdentityAssignment
+from portal import broadcast
+
+IMS_GROUP = "ims.identities"
+
+
+def _send_after_commit(group: str, event: dict[str, Any]) -> None:
+    transaction.on_commit(lambda: broadcast.group_send(group, event))
+
+
+def _holder(assignment: IdentityAssignment) -> Holder:
+    return Holder(user_id=assignment.user_id, guest_key=assignment.guest_key)
+
+
+def describe(assignment: IdentityAssignment) -> dict[str, Any]:
+    return {
+        "assignment": assignment.pk,
+        "impu": assignment.impu,
+        "state": assignment.registration_state,
+        "error": assignment.registration_error,
+        "live": assignment.is_live,
+    }
+
+
+def identity_changed(assignment: IdentityAssignment) -> None:
+    _send_after_commit(_holder(assignment).group, {"type": "identity.changed", **describe(assignment)})
+
+
+def identity_assigned(assignment: IdentityAssignment) -> None:
+    identity_changed(assignment)
+    _send_after_commit(IMS_GROUP, {"type": "ims.register", "assignment": assignment.pk})
+
+
+def deregistration_requested(assignment: IdentityAssignment) -> None:
+    identity_changed(assignment)
+    _send_after_commit(IMS_GROUP, {"type": "ims.deregister", "assignment": assignment.pk})
+
+
+def reregistration_requested(assignment: IdentityAssignment) -> None:
+    _send_after_commit(IMS_GROUP, {"type": "ims.register", "assignment": assignment.pk})
+
+
+def waiting_line_moved(holder: Holder, position: int) -> None:
+    _send_after_commit(holder.group, {"type": "identity.waiting", "position": position})

@@ -1,0 +1,47 @@
+"""Sending channel-layer events from synchronous code (actions, Celery tasks).
+
+Inside the ASGI server, sync code runs in asgiref's threads and `async_to_sync` hands the send
+back to the server's own loop. Anywhere else (a Celery worker, a management command, a thread
+pool) `async_to_sync` would start a fresh event loop per call, and the Redis layer would open a
+fresh connection for each one. There, sends go through one long-lived loop per process instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from typing import Any
+
+from asgiref.sync import SyncToAsync, async_to_sync
+from channels.layers import get_channel_layer
+
+SEND_TIMEOUT = 10.0
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_pid = 0
+_lock = threading.Lock()
+
+
+def _in_server_thread() -> bool:
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    return loop is not None and getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) == os.getpid()
+
+
+def _background_loop() -> asyncio.AbstractEventLoop:
+    global _loop, _loop_pid
+    with _lock:
+        if _loop is None or _loop_pid != os.getpid():  # a forked worker needs its own
+            _loop, _loop_pid = asyncio.new_event_loop(), os.getpid()
+            threading.Thread(target=_loop.run_forever, name="channel-layer-sender", daemon=True).start()
+        return _loop
+
+
+def group_send(group: str, event: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    if _in_server_thread():
+        async_to_sync(layer.group_send)(group, event)
+        return
+    future = asyncio.run_coroutine_threadsafe(layer.group_send(group, event), _background_loop())
+    future.result(timeout=SEND_TIMEOUT)

@@ -1,0 +1,51 @@
+"""Small factories for the tests' personas and IMS fixtures."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from django.contrib.auth.models import User
+
+from identity_blocks import actions
+from identity_blocks.holders import Holder
+from identity_blocks.models import BlockKind, IdentityBlock, Operator, ServiceAgreement
+
+_seq = itertools.count(1)
+
+
+def make_user(username: str, *, staff: bool = False) -> User:
+    user = User.objects.create_user(username, password=f"{username}-password")
+    if staff:
+        user.is_staff = user.is_superuser = True
+        user.save()
+    return user
+
+
+def guest() -> Holder:
+    return Holder.guest(Holder.new_guest_key())
+
+
+def make_operator(domain: str = "ims.example.net", **fields: Any) -> Operator:
+    defaults = dict(name=f"Operator {next(_seq)}", outbound_proxy=f"sip:pcscf.{domain};lr", realm=domain)
+    return Operator.objects.create(home_domain=domain, **{**defaults, **fields})
+
+
+def make_agreement(operator: Operator | None = None, **fields: Any) -> ServiceAgreement:
+    defaults = dict(name=f"Agreement {next(_seq)}", third_party="Tax Help Ltd", max_registrations=10_000)
+    defaults.update(max_sessions=1_000, allows_voice=True, passthrough_codecs="opus")
+    return ServiceAgreement.objects.create(operator=operator or make_operator(), **{**defaults, **fields})
+
+
+def make_block(size: int = 50, *, agreement: ServiceAgreement | None = None, **fields: Any) -> IdentityBlock:
+    agreement = agreement or make_agreement()
+    domain = agreement.operator.home_domain
+    defaults = dict(
+        name=f"Block {next(_seq)}",
+        kind=BlockKind.SIP_RANGE,
+        pattern=f"sip:help-{{n:07d}}@help.{domain}",
+        first=0,
+        last=size - 1,
+    )
+    block = IdentityBlock(operator=agreement.operator, agreement=agreement, **{**defaults, **fields})
+    return actions.save_block(block)

@@ -1,0 +1,50 @@
+"""64 concurrent requests for a block of 50 on real PostgreSQL: 50 distinct IMPUs, 14 refusals."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection, connections
+
+from identity_blocks import actions
+from identity_blocks.models import IdentityAssignment, IdentityWait
+from tests.factories import guest, make_agreement, make_block
+from tests.support.services import unavailable
+
+ROUNDS = 20
+
+
+def _race(requests: int) -> list[object]:
+    barrier = threading.Barrier(requests)
+
+    def request(_: int) -> object:
+        holder = guest()
+        try:
+            barrier.wait()
+            return actions.assign_identity(holder).impu
+        except actions.NoIdentityFree as full:
+            return full
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=requests) as pool:
+        return list(pool.map(request, range(requests)))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_never_gives_one_impu_to_two_requests_racing_on_postgresql():
+    if connection.vendor != "postgresql":
+        unavailable("this race must run on PostgreSQL (make test sets DATABASE_URL)")
+    agreement = make_agreement()
+    for _ in range(ROUNDS):
+        block = make_block(50, agreement=agreement)
+        results = _race(64)
+        impus = [r for r in results if isinstance(r, str)]
+        refusals = [r for r in results if isinstance(r, actions.NoIdentityFree)]
+        assert len(impus) == 50
+        assert len(set(impus)) == 50
+        assert len(refusals) == 14
+        assert sorted(r.position for r in refusals) == list(range(1, 15))
+        assert IdentityAssignment.objects.live().filter(block=block).count() == 50
+        actions.expire_block(block.pk)  # frees the pattern for the next round's block
+        IdentityWait.objects.all().delete()
