@@ -2,11 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from identity_blocks.views import my_identity
 from portal import health
 
 urlpatterns = [
     path("", include("help_desk.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("identity/", my_identity, name="my-identity-page"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/", include("identity_blocks.urls")),
