@@ -1,0 +1,290 @@
+"""SIP messages (RFC 3261 §7, §20): parsing, serializing, and framing on stream transports.
+
+Headers keep their order. Names are compared case-insensitively and compact forms are expanded,
+so `v:` and `VIA:` are both Via. Comma-separated values of list headers (Via, Contact, Route, ...)
+become one entry each, which makes a parsed message equal to the parse of its serialization.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+MAX_MESSAGE_BYTES = 256 * 1024
+MAX_HEADER_BYTES = 32 * 1024
+MAX_HEADERS = 256
+
+COMPACT = {
+    "a": "Accept-Contact", "b": "Referred-By", "c": "Content-Type", "d": "Request-Disposition",
+    "e": "Content-Encoding", "f": "From", "i": "Call-ID", "j": "Reject-Contact", "k": "Supported",
+    "l": "Content-Length", "m": "Contact", "o": "Event", "r": "Refer-To", "s": "Subject", "t": "To",
+    "u": "Allow-Events", "v": "Via", "x": "Session-Expires", "y": "Identity",
+}  # fmt: skip
+# The canonical spelling of names whose capitalization is not just title case.
+_SPECIAL = {
+    "call-id": "Call-ID",
+    "cseq": "CSeq",
+    "www-authenticate": "WWW-Authenticate",
+    "mime-version": "MIME-Version",
+}
+# Headers whose value is a comma-separated list (RFC 3261 §7.3.1); auth headers are not.
+LIST_HEADERS = {
+    "Via", "Contact", "Route", "Record-Route", "Path", "Service-Route", "Allow", "Supported", "Require",
+    "Proxy-Require", "Unsupported", "Accept", "Accept-Encoding", "Accept-Language", "Allow-Events",
+    "Content-Encoding", "In-Reply-To", "P-Associated-URI", "Security-Client", "Security-Server", "Security-Verify",
+}  # fmt: skip
+_TOKEN = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
+_REQUEST_LINE = re.compile(r"([A-Za-z0-9\-.!%*_+`'~]+) (\S+) SIP/2\.0")
+_STATUS_LINE = re.compile(r"SIP/2\.0 ([1-6]\d\d) ([^\r\n]*)")
+
+
+class SipParseError(ValueError):
+    """Malformed input. `answerable` is the request when one can still be answered with a 400."""
+
+    def __init__(self, reason: str, *, answerable: Request | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.answerable = answerable
+
+
+def canonical_name(name: str) -> str:
+    lowered = name.lower()
+    if lowered in COMPACT:
+        return COMPACT[lowered]
+    return _SPECIAL.get(lowered) or "-".join(part.capitalize() for part in lowered.split("-"))
+
+
+def split_list(value: str) -> list[str]:
+    """Split at commas outside quotes and angle brackets."""
+    items: list[str] = []
+    current: list[str] = []
+    quoted = angle = escaped = False
+    for ch in value:
+        if escaped:
+            escaped = False
+        elif ch == "\\" and quoted:
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+        elif ch == "<" and not quoted:
+            angle = True
+        elif ch == ">" and not quoted:
+            angle = False
+        elif ch == "," and not quoted and not angle:
+            items.append("".join(current).strip())
+            current = []
+            continue
+        current.append(ch)
+    items.append("".join(current).strip())
+    return [item for item in items if item]
+
+
+@dataclass
+class Message:
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        wanted = canonical_name(name)
+        return next((v for n, v in self.headers if n == wanted), default)
+
+    def get_all(self, name: str) -> list[str]:
+        wanted = canonical_name(name)
+        return [v for n, v in self.headers if n == wanted]
+
+    def __getitem__(self, name: str) -> str:
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    def set(self, name: str, value: str) -> None:
+        """Replace every value of `name` with one, kept at the first one's place."""
+        wanted = canonical_name(name)
+        index = next((i for i, (n, _) in enumerate(self.headers) if n == wanted), len(self.headers))
+        self.headers = [(n, v) for n, v in self.headers if n != wanted]
+        self.headers.insert(min(index, len(self.headers)), (wanted, value))
+
+    def add(self, name: str, value: str, *, first: bool = False) -> None:
+        entry = (canonical_name(name), value)
+        if first:
+            self.headers.insert(0, entry)
+        else:
+            self.headers.append(entry)
+
+    def remove(self, name: str) -> None:
+        wanted = canonical_name(name)
+        self.headers = [(n, v) for n, v in self.headers if n != wanted]
+
+    def start_line(self) -> str:
+        raise NotImplementedError
+
+    def to_bytes(self) -> bytes:
+        lines = [self.start_line()]
+        lines += [f"{n}: {v}" for n, v in self.headers if n != "Content-Length"]
+        lines.append(f"Content-Length: {len(self.body)}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode() + self.body
+
+    @property
+    def call_id(self) -> str:
+        return self["Call-ID"]
+
+    @property
+    def cseq(self) -> tuple[int, str]:
+        number, _, method = self["CSeq"].partition(" ")
+        return int(number), method.strip()
+
+
+@dataclass
+class Request(Message):
+    method: str = ""
+    uri: str = ""
+
+    def start_line(self) -> str:
+        return f"{self.method} {self.uri} SIP/2.0"
+
+
+@dataclass
+class Response(Message):
+    status: int = 0
+    reason: str = ""
+
+    def start_line(self) -> str:
+        return f"SIP/2.0 {self.status} {self.reason}"
+
+
+def _header_lines(block: str) -> Iterator[str]:
+    """Unfold continuation lines (leading space or tab) into their header."""
+    current: str | None = None
+    for line in block.split("\r\n"):
+        if line[:1] in (" ", "\t"):
+            if current is None:
+                raise SipParseError("continuation line before any header")
+            current += " " + line.strip()
+            continue
+        if current is not None:
+            yield current
+        current = line
+    if current is not None:
+        yield current
+
+
+def _parse_headers(block: str) -> list[tuple[str, str]]:
+    headers: list[tuple[str, str]] = []
+    for line in _header_lines(block):
+        name, colon, value = line.partition(":")
+        name = name.rstrip(" \t")
+        if not colon or not _TOKEN.fullmatch(name):
+            raise SipParseError(f"malformed header line {line[:40]!r}")
+        name, value = canonical_name(name), value.strip()
+        values = split_list(value) if name in LIST_HEADERS else [value]
+        headers += [(name, v) for v in values]
+        if len(headers) > MAX_HEADERS:
+            raise SipParseError(f"more than {MAX_HEADERS} headers")
+    return headers
+
+
+def _start(line: str) -> Request | Response:
+    if (status := _STATUS_LINE.fullmatch(line)) is not None:
+        return Response(status=int(status[1]), reason=status[2].strip())
+    if (request := _REQUEST_LINE.fullmatch(line)) is not None:
+        return Request(method=request[1], uri=request[2])  # methods are case-sensitive (§7.1)
+    raise SipParseError(f"not a SIP request or status line: {line[:60]!r}")
+
+
+def parse(data: bytes, *, stream: bool = False) -> Request | Response:
+    """Parse one whole message. On a datagram, Content-Length may be absent (the rest is body)."""
+    if len(data) > MAX_MESSAGE_BYTES:
+        raise SipParseError(f"message larger than {MAX_MESSAGE_BYTES} bytes")
+    head, separator, body = data.partition(b"\r\n\r\n")
+    if not separator:
+        raise SipParseError("no blank line after the headers")
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SipParseError("headers are not UTF-8") from None
+    start_line, _, block = text.lstrip("\r\n").partition("\r\n")
+    message = _start(start_line)
+    try:
+        message.headers = _parse_headers(block) if block else []
+        message.body = _body(message, body, stream=stream)
+    except SipParseError as error:
+        error.answerable = message if isinstance(message, Request) else None
+        raise
+    return message
+
+
+def _body(message: Message, rest: bytes, *, stream: bool) -> bytes:
+    lengths = message.get_all("Content-Length")
+    if not lengths:
+        if stream:
+            raise SipParseError("Content-Length is required on stream transports")
+        return rest
+    if len(set(lengths)) > 1 or not lengths[0].isdigit():
+        raise SipParseError("invalid Content-Length")
+    length = int(lengths[0])
+    if length > len(rest):
+        raise SipParseError(f"Content-Length {length} exceeds the {len(rest)} body bytes received")
+    message.remove("Content-Length")
+    return rest[:length]
+
+
+def check_request(request: Request) -> None:
+    """The headers RFC 3261 §8.1.1 requires, well formed; raises SipParseError for a 400."""
+    for name in ("To", "From", "Call-ID", "CSeq", "Via"):
+        if name not in request:
+            raise SipParseError(f"missing {name} header", answerable=request)
+    number, _, method = request["CSeq"].partition(" ")
+    if not number.isdigit() or int(number) >= 2**31 or method.strip() != request.method:
+        raise SipParseError("CSeq does not match the request", answerable=request)
+    forwards = request.get("Max-Forwards", "70") or ""
+    if not forwards.isdigit() or int(forwards) > 255:
+        raise SipParseError("invalid Max-Forwards", answerable=request)
+
+
+class StreamParser:
+    """Frames messages out of a TCP, TLS or WebSocket byte stream by Content-Length."""
+
+    def __init__(self, max_body: int = MAX_MESSAGE_BYTES) -> None:
+        self.buffer = bytearray()
+        self.max_body = max_body
+
+    def feed(self, data: bytes) -> Iterator[Request | Response | bytes]:
+        """Yields messages, and b"\\r\\n" for each keep-alive ping (RFC 5626 double CRLF)."""
+        self.buffer += data
+        while True:
+            if self.buffer.startswith(b"\r\n\r\n"):
+                del self.buffer[:4]
+                yield b"\r\n"
+                continue
+            while self.buffer.startswith(b"\r\n") and len(self.buffer) >= 4:
+                del self.buffer[:2]
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                if len(self.buffer) > MAX_HEADER_BYTES:
+                    raise SipParseError("header block too large")
+                return
+            length = _content_length(bytes(self.buffer[:end]))
+            if length > self.max_body:
+                raise SipParseError(f"body of {length} bytes is over the limit")
+            total = end + 4 + length
+            if len(self.buffer) < total:
+                return
+            chunk = bytes(self.buffer[:total])
+            del self.buffer[:total]
+            yield parse(chunk, stream=True)
+
+
+def _content_length(head: bytes) -> int:
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() in (b"content-length", b"l"):
+            text = value.strip()
+            if not text.isdigit():
+                raise SipParseError("invalid Content-Length")
+            return int(text)
+    raise SipParseError("Content-Length is required on stream transports")
