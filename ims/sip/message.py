@@ -160,7 +160,7 @@ class Response(Message):
 def _header_lines(block: str) -> Iterator[str]:
     """Unfold continuation lines (leading space or tab) into their header."""
     current: str | None = None
-    for line in block.split("\r\n"):
+    for line in block.split("\r\n") if block else []:
         if line[:1] in (" ", "\t"):
             if current is None:
                 raise SipParseError("continuation line before any header")
@@ -173,8 +173,9 @@ def _header_lines(block: str) -> Iterator[str]:
         yield current
 
 
-def _parse_headers(block: str) -> list[tuple[str, str]]:
-    headers: list[tuple[str, str]] = []
+def _parse_headers(block: str, message: Message) -> None:
+    """Fill `message.headers`; on a bad line, raise with the good lines kept, so that a 400 can
+    still be routed back by the request's Via."""
     for line in _header_lines(block):
         name, colon, value = line.partition(":")
         name = name.rstrip(" \t")
@@ -182,10 +183,9 @@ def _parse_headers(block: str) -> list[tuple[str, str]]:
             raise SipParseError(f"malformed header line {line[:40]!r}")
         name, value = canonical_name(name), value.strip()
         values = split_list(value) if name in LIST_HEADERS else [value]
-        headers += [(name, v) for v in values]
-        if len(headers) > MAX_HEADERS:
+        message.headers += [(name, v) for v in values]
+        if len(message.headers) > MAX_HEADERS:
             raise SipParseError(f"more than {MAX_HEADERS} headers")
-    return headers
 
 
 def _start(line: str) -> Request | Response:
@@ -210,7 +210,7 @@ def parse(data: bytes, *, stream: bool = False) -> Request | Response:
     start_line, _, block = text.lstrip("\r\n").partition("\r\n")
     message = _start(start_line)
     try:
-        message.headers = _parse_headers(block) if block else []
+        _parse_headers(block, message)
         message.body = _body(message, body, stream=stream)
     except SipParseError as error:
         error.answerable = message if isinstance(message, Request) else None

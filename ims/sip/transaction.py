@@ -1,0 +1,136 @@
+"""Client and server transactions (RFC 3261 §17) with their timers and UDP retransmissions."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ims.sip.headers import Via
+from ims.sip.message import Request, Response
+from ims.sip.transport import Peer
+
+if TYPE_CHECKING:
+    from ims.sip.ua import UserAgent
+
+
+@dataclass(frozen=True)
+class Timers:
+    t1: float = 0.5
+    t2: float = 4.0
+    t4: float = 5.0
+
+    @property
+    def timeout(self) -> float:  # Timer B, F, H, J: 64·T1
+        return 64 * self.t1
+
+
+def client_key(message: Request | Response) -> tuple[str, str]:
+    branch = Via.parse(message.get_all("Via")[0]).branch or ""
+    return branch, message.cseq[1]
+
+
+def server_key(request: Request) -> tuple[str, str, str]:
+    via = Via.parse(request.get_all("Via")[0])
+    method = "INVITE" if request.method == "ACK" else request.method
+    return via.branch or "", f"{via.host}:{via.port}", method
+
+
+def timeout_response(request: Request, status: int = 408, reason: str = "Request Timeout") -> Response:
+    """The response a transaction gives its user when the peer never answered."""
+    response = Response(status=status, reason=reason)
+    for name in ("Via", "From", "To", "Call-ID", "CSeq"):
+        for value in request.get_all(name):
+            response.add(name, value)
+    return response
+
+
+class ClientTransaction:
+    def __init__(self, ua: UserAgent, request: Request, peer: Peer, provisional: Callable[[Response], None] | None):
+        self.ua, self.request, self.peer = ua, request, peer
+        self.provisional = provisional
+        self.result: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+        self.data = request.to_bytes()
+        self._timers: list[asyncio.TimerHandle] = []
+        self.key = client_key(request)
+
+    def start(self) -> None:
+        timers, loop = self.ua.timers, asyncio.get_running_loop()
+        if not self.ua.transport.reliable:
+            self._timers.append(loop.call_later(timers.t1, self._retransmit, timers.t1))
+        self._timers.append(loop.call_later(timers.timeout, self._time_out))
+        self.ua.send_soon(self.data, self.peer, self._failed)
+
+    def _retransmit(self, interval: float) -> None:
+        if self.result.done():
+            return
+        self.ua.send_soon(self.data, self.peer, self._failed)
+        # INVITE doubles without bound (Timer A); others cap at T2 (Timer E).
+        following = interval * 2 if self.request.method == "INVITE" else min(interval * 2, self.ua.timers.t2)
+        self._timers.append(asyncio.get_running_loop().call_later(following, self._retransmit, following))
+
+    def _failed(self, error: Exception) -> None:
+        self._finish(timeout_response(self.request, 503, f"Service Unavailable ({error})"))
+
+    def _time_out(self) -> None:
+        self._finish(timeout_response(self.request))
+
+    def received(self, response: Response) -> None:
+        if response.status < 200:
+            if self.provisional is not None:
+                self.provisional(response)
+            return
+        if self.request.method == "INVITE" and response.status >= 300:
+            self.ua.send_soon(self.ua.ack_for(self.request, response).to_bytes(), self.peer, None)
+        self._finish(response)
+
+    def _finish(self, response: Response) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        if not self.result.done():
+            self.result.set_result(response)
+        # Linger to absorb retransmitted final responses (Timer K / D), then go.
+        linger = 0.0 if self.ua.transport.reliable else self.ua.timers.t4
+        asyncio.get_running_loop().call_later(linger, self.ua.client_transactions.pop, self.key, None)
+
+
+class ServerTransaction:
+    def __init__(self, ua: UserAgent, request: Request, peer: Peer) -> None:
+        self.ua, self.request, self.peer = ua, request, peer
+        self.key = server_key(request)
+        self.last: bytes | None = None
+        self.final = False
+        self._timers: list[asyncio.TimerHandle] = []
+
+    def respond(self, response: Response) -> None:
+        if self.final:
+            return
+        self.last = response.to_bytes()
+        self.ua.send_soon(self.last, self.peer, None)
+        if response.status < 200:
+            return
+        self.final = True
+        loop, timers = asyncio.get_running_loop(), self.ua.timers
+        if self.request.method == "INVITE" and not self.ua.transport.reliable:
+            self._timers.append(loop.call_later(timers.t1, self._retransmit, timers.t1))  # Timer G
+        linger = timers.timeout if not self.ua.transport.reliable else 0.0
+        self._timers.append(loop.call_later(linger, self._end))
+
+    def _retransmit(self, interval: float) -> None:
+        if self.last is not None:
+            self.ua.send_soon(self.last, self.peer, None)
+        following = min(interval * 2, self.ua.timers.t2)
+        self._timers.append(asyncio.get_running_loop().call_later(following, self._retransmit, following))
+
+    def retransmitted(self, request: Request) -> None:
+        """The same request again, or the ACK of our final answer to an INVITE."""
+        if request.method == "ACK":
+            self._end()
+        elif self.last is not None:
+            self.ua.send_soon(self.last, self.peer, None)
+
+    def _end(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        self.ua.server_transactions.pop(self.key, None)

@@ -1,0 +1,195 @@
+"""Transports: UDP, TCP, TLS and WebSocket (RFC 7118, client side). Each turns bytes into messages
+and hands them to the user agent with the peer they came from, which is where answers go back."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ims.sip.message import Request, Response, SipParseError, StreamParser, parse
+
+log = logging.getLogger(__name__)
+
+UDP_MTU_SAFE = 1300  # RFC 3261 §18.1.1: larger requests go over a congestion-controlled transport
+
+
+@dataclass(frozen=True)
+class Peer:
+    transport: str  # UDP, TCP, TLS, WS, WSS
+    host: str
+    port: int
+
+
+Received = Callable[[Request | Response, Peer], None]
+Malformed = Callable[[SipParseError, Peer], None]
+
+
+class Transport:
+    name = "UDP"
+    reliable = False
+
+    def __init__(self, received: Received, malformed: Malformed) -> None:
+        self.received, self.malformed = received, malformed
+        self.local: tuple[str, int] = ("127.0.0.1", 0)
+
+    async def send(self, data: bytes, peer: Peer) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def _deliver(self, data: bytes, peer: Peer, *, stream: bool = False) -> None:
+        try:
+            message = parse(data, stream=stream)
+        except SipParseError as error:
+            self.malformed(error, peer)
+            return
+        self.received(message, peer)
+
+
+class UdpTransport(Transport, asyncio.DatagramProtocol):
+    def __init__(self, received: Received, malformed: Malformed) -> None:
+        super().__init__(received, malformed)
+        self._socket: asyncio.DatagramTransport | None = None
+
+    async def start(self, host: str, port: int) -> UdpTransport:
+        loop = asyncio.get_running_loop()
+        self._socket, _ = await loop.create_datagram_endpoint(lambda: self, local_addr=(host, port))
+        self.local = self._socket.get_extra_info("sockname")[:2]
+        return self
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        if data.strip(b"\r\n"):  # bare CRLFs are keep-alives
+            self._deliver(data, Peer("UDP", str(addr[0]), int(addr[1])))
+
+    async def send(self, data: bytes, peer: Peer) -> None:
+        assert self._socket is not None
+        self._socket.sendto(data, (peer.host, peer.port))
+
+    def close(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+
+
+class StreamTransport(Transport):
+    """TCP or TLS: one connection per peer, opened on first send, read by Content-Length framing."""
+
+    name = "TCP"
+    reliable = True
+
+    def __init__(self, received: Received, malformed: Malformed, tls: ssl.SSLContext | None = None) -> None:
+        super().__init__(received, malformed)
+        self.tls = tls
+        self.name = "TLS" if tls else "TCP"
+        self._writers: dict[tuple[str, int], asyncio.StreamWriter] = {}
+        self._opening: dict[tuple[str, int], asyncio.Lock] = {}
+        self._readers: set[asyncio.Task[None]] = set()
+
+    async def _connection(self, peer: Peer) -> asyncio.StreamWriter:
+        key = (peer.host, peer.port)
+        async with self._opening.setdefault(key, asyncio.Lock()):
+            writer = self._writers.get(key)
+            if writer is None or writer.is_closing():
+                reader, writer = await asyncio.open_connection(peer.host, peer.port, ssl=self.tls)
+                self.local = writer.get_extra_info("sockname")[:2]
+                self._writers[key] = writer
+                task = asyncio.create_task(self._read(reader, writer, Peer(self.name, *key)))
+                self._readers.add(task)
+                task.add_done_callback(self._readers.discard)
+            return writer
+
+    async def _read(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: Peer) -> None:
+        framer = StreamParser()
+        try:
+            while data := await reader.read(65536):
+                for item in framer.feed(data):
+                    if isinstance(item, bytes):
+                        writer.write(item)  # pong to a CRLF keep-alive ping
+                    else:
+                        self.received(item, peer)
+        except SipParseError as error:
+            self.malformed(error, peer)  # framing is lost: the connection cannot go on
+        except (ConnectionError, ssl.SSLError) as error:
+            log.info("%s connection to %s:%s lost: %s", self.name, peer.host, peer.port, error)
+        finally:
+            writer.close()
+            self._writers.pop((peer.host, peer.port), None)
+
+    async def send(self, data: bytes, peer: Peer) -> None:
+        writer = await self._connection(peer)
+        writer.write(data)
+        await writer.drain()
+
+    def close(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        for task in self._readers:
+            task.cancel()
+
+
+class WebSocketTransport(Transport):
+    """SIP over WebSocket toward an eP-CSCF (RFC 7118): one SIP message per WebSocket message."""
+
+    name = "WS"
+    reliable = True
+
+    def __init__(self, received: Received, malformed: Malformed, tls: ssl.SSLContext | None = None) -> None:
+        super().__init__(received, malformed)
+        self.tls = tls
+        self.name = "WSS" if tls else "WS"
+        self._sockets: dict[tuple[str, int], Any] = {}
+        self._opening: dict[tuple[str, int], asyncio.Lock] = {}
+        self._readers: set[asyncio.Task[None]] = set()
+        self.path = "/"
+
+    async def _socket(self, peer: Peer) -> Any:
+        from websockets.asyncio.client import connect
+
+        key = (peer.host, peer.port)
+        async with self._opening.setdefault(key, asyncio.Lock()):
+            socket = self._sockets.get(key)
+            if socket is None:
+                scheme = "wss" if self.tls else "ws"
+                uri = f"{scheme}://{peer.host}:{peer.port}{self.path}"
+                socket = await connect(uri, subprotocols=["sip"], ssl=self.tls, max_size=2**20)  # type: ignore[list-item]
+                self.local = socket.local_address[:2]
+                self._sockets[key] = socket
+                task = asyncio.create_task(self._read(socket, Peer(self.name, *key)))
+                self._readers.add(task)
+                task.add_done_callback(self._readers.discard)
+            return socket
+
+    async def _read(self, socket: Any, peer: Peer) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            async for frame in socket:
+                self._deliver(frame.encode() if isinstance(frame, str) else frame, peer)
+        except ConnectionClosed as error:
+            log.info("WebSocket to %s:%s closed: %s", peer.host, peer.port, error)
+        finally:
+            self._sockets.pop((peer.host, peer.port), None)
+
+    async def send(self, data: bytes, peer: Peer) -> None:
+        socket = await self._socket(peer)
+        try:
+            await socket.send(data.decode("utf-8"))  # text frames where the message is text
+        except UnicodeDecodeError:
+            await socket.send(data)
+
+    def close(self) -> None:
+        for task in self._readers:
+            task.cancel()
+        for socket in self._sockets.values():
+            socket.transport.close()  # shutting down: no closing handshake to wait for
+
+
+def tls_context(ca_file: str | None, cert_file: str | None, key_file: str | None) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=ca_file)
+    if cert_file:
+        context.load_cert_chain(cert_file, key_file)
+    return context

@@ -1,0 +1,168 @@
+"""A SIP user agent core: builds requests, runs transactions, answers what arrives (RFC 3261 §8)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ims.sip.headers import NameAddr, Via, new_branch, new_tag
+from ims.sip.message import Request, Response, SipParseError, check_request
+from ims.sip.transaction import ClientTransaction, ServerTransaction, Timers, client_key, server_key
+from ims.sip.transport import Peer, Transport
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Request, ServerTransaction], Awaitable[None]]
+SERVER = "webrtc-ims-portal"
+
+
+class UserAgent:
+    def __init__(self, transport: Transport, handler: Handler | None = None, timers: Timers | None = None):
+        self.transport = transport
+        transport.received, transport.malformed = self._received, self._malformed
+        self.handler = handler
+        self.timers = timers or Timers()
+        self.client_transactions: dict[tuple[str, str], ClientTransaction] = {}
+        self.server_transactions: dict[tuple[str, str, str], ServerTransaction] = {}
+        self.stats: Counter[str] = Counter()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # Sending ---------------------------------------------------------------------------
+
+    def send_soon(self, data: bytes, peer: Peer, failed: Callable[[Exception], None] | None) -> None:
+        task = asyncio.ensure_future(self.transport.send(data, peer))
+        self._tasks.add(task)
+        task.add_done_callback(lambda done: self._sent(done, failed))
+
+    def _sent(self, task: asyncio.Future[None], failed: Callable[[Exception], None] | None) -> None:
+        self._tasks.discard(task)  # type: ignore[arg-type]
+        error = None if task.cancelled() else task.exception()
+        if isinstance(error, Exception):
+            log.info("send failed: %s", error)
+            if failed is not None:
+                failed(error)
+
+    async def request(
+        self, request: Request, peer: Peer, provisional: Callable[[Response], None] | None = None
+    ) -> Response:
+        """Send in a new client transaction; the final response, or a 408/503 made up on failure."""
+        host, port = self.transport.local
+        request.add("Via", f"SIP/2.0/{self.transport.name} {host}:{port};branch={new_branch()};rport", first=True)
+        if "Max-Forwards" not in request:
+            request.add("Max-Forwards", "70")
+        transaction = ClientTransaction(self, request, peer, provisional)
+        self.client_transactions[transaction.key] = transaction
+        transaction.start()
+        return await transaction.result
+
+    def new_request(
+        self, method: str, uri: str, *, from_uri: str, to_uri: str, call_id: str | None = None, cseq: int = 1,
+        from_tag: str | None = None, to_tag: str | None = None,
+    ) -> Request:  # fmt: skip
+        request = Request(method=method, uri=uri)
+        request.add("From", str(NameAddr(from_uri, params={"tag": from_tag or new_tag()})))
+        request.add("To", str(NameAddr(to_uri, params={"tag": to_tag} if to_tag else {})))
+        request.add("Call-ID", call_id or secrets.token_hex(12))
+        request.add("CSeq", f"{cseq} {method}")
+        return request
+
+    def ack_for(self, invite: Request, response: Response) -> Request:
+        """The ACK of a non-2xx final response: part of the INVITE's transaction (§17.1.1.3)."""
+        ack = Request(method="ACK", uri=invite.uri)
+        ack.add("Via", invite.get_all("Via")[0])
+        for name in ("Max-Forwards", "Route", "From", "Call-ID"):
+            for value in invite.get_all(name):
+                ack.add(name, value)
+        ack.add("To", response["To"])
+        ack.add("CSeq", f"{invite.cseq[0]} ACK")
+        return ack
+
+    # Receiving -------------------------------------------------------------------------
+
+    def _received(self, message: Request | Response, peer: Peer) -> None:
+        if isinstance(message, Response):
+            transaction = self.client_transactions.get(client_key(message)) if message.get("Via") else None
+            if transaction is None:
+                self.stats["stray responses"] += 1
+            else:
+                transaction.received(message)
+            return
+        try:
+            check_request(message)
+            key = server_key(message)
+        except SipParseError as error:
+            self._malformed(error, peer)
+            return
+        self._note_source(message, peer)
+        existing = self.server_transactions.get(key)
+        if existing is not None:
+            existing.retransmitted(message)
+        elif message.method != "ACK":  # an ACK of a 2xx belongs to the dialog, not a transaction
+            self._serve(ServerTransaction(self, message, peer))
+
+    def _serve(self, transaction: ServerTransaction) -> None:
+        self.server_transactions[transaction.key] = transaction
+        if self.handler is None:
+            transaction.respond(self.response(transaction.request, 501, "Not Implemented"))
+            return
+        task = asyncio.ensure_future(self._handle(transaction))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, transaction: ServerTransaction) -> None:
+        assert self.handler is not None
+        try:
+            await self.handler(transaction.request, transaction)
+        except Exception:
+            log.exception("handling %s failed", transaction.request.method)
+            transaction.respond(self.response(transaction.request, 500, "Server Internal Error"))
+        if not transaction.final:
+            log.error("handler left %s unanswered", transaction.request.method)
+            transaction.respond(self.response(transaction.request, 500, "Server Internal Error"))
+
+    def _note_source(self, request: Request, peer: Peer) -> None:
+        """RFC 3261 §18.2.1 and RFC 3581: record where the request really came from."""
+        vias = request.get_all("Via")
+        via = Via.parse(vias[0])
+        if via.host != peer.host:
+            via.params["received"] = peer.host
+        if "rport" in via.params:
+            via.params["rport"] = str(peer.port)
+        request.headers[request.headers.index(("Via", vias[0]))] = ("Via", str(via))
+
+    def _malformed(self, error: SipParseError, peer: Peer) -> None:
+        request = error.answerable
+        if request is None or request.method == "ACK" or not request.get("Via"):
+            self.stats["malformed dropped"] += 1
+            log.info("dropped malformed message from %s:%s: %s", peer.host, peer.port, error.reason)
+            return
+        self.stats["malformed answered 400"] += 1
+        response = self.response(request, 400, "Bad Request")
+        response.add("Warning", f'399 {self.transport.local[0]} "{error.reason.replace(chr(34), chr(39))}"')
+        self.send_soon(response.to_bytes(), peer, None)
+
+    def response(
+        self, request: Request, status: int, reason: str, *, to_tag: str | None = None, body: bytes = b"",
+        content_type: str | None = None,
+    ) -> Response:  # fmt: skip
+        """A response to `request` (§8.2.6): its Via, From, Call-ID, CSeq; To with our tag."""
+        response = Response(status=status, reason=reason, body=body)
+        for name in ("Via", "Record-Route", "From", "To", "Call-ID", "CSeq"):
+            for value in request.get_all(name):
+                response.add(name, value)
+        to = request.get("To")
+        if to is not None and status > 100 and "tag=" not in to:
+            response.set("To", f"{to};tag={to_tag or new_tag()}")
+        response.add("Server", SERVER)
+        if content_type:
+            response.add("Content-Type", content_type)
+        return response
+
+    def close(self) -> None:
+        self.transport.close()
+        for task in self._tasks:
+            task.cancel()
