@@ -52,6 +52,11 @@ class RawUdp(asyncio.DatagramProtocol):
     async def next(self, timeout: float = 2.0) -> tuple[Request | Response, tuple[str, int]]:
         return await asyncio.wait_for(self.received.get(), timeout)
 
+    async def next_response(self, timeout: float = 2.0) -> Response:
+        message, _ = await self.next(timeout)
+        assert isinstance(message, Response), message
+        return message
+
     def close(self) -> None:
         if self.socket is not None:
             self.socket.close()

@@ -67,8 +67,7 @@ async def test_it_answers_a_retransmitted_request_without_handling_it_twice():
     request.add("Via", f"SIP/2.0/UDP 127.0.0.1:{raw.peer.port};branch=z9hG4bKretrans", first=True)
     for _ in range(2):
         raw.send(request.to_bytes(), advisor.transport.local)
-        response, _ = await raw.next()
-        assert response.status == 200
+        assert (await raw.next_response()).status == 200
     assert len(calls) == 1
     advisor.close()
     raw.close()
@@ -85,7 +84,7 @@ async def test_it_answers_malformed_requests_with_400_and_keeps_running():
     )
     raw.send(broken, advisor.transport.local)
     raw.send(b"\x00\x01garbage that is no SIP at all\r\n\r\n", advisor.transport.local)
-    response, _ = await raw.next()
+    response = await raw.next_response()
     assert (response.status, response.reason) == (400, "Bad Request")
     assert "malformed header line" in response["Warning"]
     # No CSeq: answered 400 too, naming what is missing.
@@ -93,7 +92,7 @@ async def test_it_answers_malformed_requests_with_400_and_keeps_running():
     missing.add("Via", f"SIP/2.0/UDP 127.0.0.1:{raw.peer.port};branch=z9hG4bKnocseq", first=True)
     missing.remove("CSeq")
     raw.send(missing.to_bytes(), advisor.transport.local)
-    response, _ = await raw.next()
+    response = await raw.next_response()
     assert "missing CSeq" in response["Warning"]
     assert advisor.stats["malformed dropped"] == 1
     jane = await udp_agent()
