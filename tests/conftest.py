@@ -67,3 +67,12 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
 
     for alias in connections:
         connections[alias].settings_dict["CONN_MAX_AGE"] = 0
+
+
+@pytest.fixture
+def kamailio(tmp_path: Path) -> Iterator[object]:
+    from tests.support.kamailio import Kamailio
+
+    core = Kamailio(tmp_path).start()
+    yield core
+    core.stop()

@@ -32,8 +32,10 @@ class Transport:
     name = "UDP"
     reliable = False
 
-    def __init__(self, received: Received, malformed: Malformed) -> None:
-        self.received, self.malformed = received, malformed
+    def __init__(self, received: Received | None = None, malformed: Malformed | None = None) -> None:
+        # The user agent that owns the transport sets these.
+        self.received: Received = received or (lambda message, peer: None)
+        self.malformed: Malformed = malformed or (lambda error, peer: None)
         self.local: tuple[str, int] = ("127.0.0.1", 0)
 
     async def send(self, data: bytes, peer: Peer) -> None:
@@ -52,7 +54,7 @@ class Transport:
 
 
 class UdpTransport(Transport, asyncio.DatagramProtocol):
-    def __init__(self, received: Received, malformed: Malformed) -> None:
+    def __init__(self, received: Received | None = None, malformed: Malformed | None = None) -> None:
         super().__init__(received, malformed)
         self._socket: asyncio.DatagramTransport | None = None
 
@@ -81,7 +83,9 @@ class StreamTransport(Transport):
     name = "TCP"
     reliable = True
 
-    def __init__(self, received: Received, malformed: Malformed, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, received: Received | None = None, malformed: Malformed | None = None, tls: ssl.SSLContext | None = None
+    ) -> None:
         super().__init__(received, malformed)
         self.tls = tls
         self.name = "TLS" if tls else "TCP"
@@ -137,7 +141,9 @@ class WebSocketTransport(Transport):
     name = "WS"
     reliable = True
 
-    def __init__(self, received: Received, malformed: Malformed, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, received: Received | None = None, malformed: Malformed | None = None, tls: ssl.SSLContext | None = None
+    ) -> None:
         super().__init__(received, malformed)
         self.tls = tls
         self.name = "WSS" if tls else "WS"
