@@ -8,7 +8,7 @@ import pytest
 
 from ims.registration import IdentityConfig, Registration
 from ims.sip.digest import DigestCredentials
-from ims.sip.transport import Peer, StreamTransport, UdpTransport, WebSocketTransport
+from ims.sip.transport import Peer, StreamTransport, Transport, UdpTransport, WebSocketTransport
 from ims.sip.ua import UserAgent
 from tests.support.kamailio import DOMAIN, PASSWORD
 
