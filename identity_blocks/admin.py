@@ -59,8 +59,12 @@ class BlockForm(forms.ModelForm[IdentityBlock]):
             actions.check_block(self.instance)
         except actions.InvalidDefinition as error:
             self.add_error(None, str(error))
-        needs_secret = self.instance.auth_scheme == AuthScheme.DIGEST_BLOCK and not self.instance.ha1_md5
-        if needs_secret and not self.cleaned_data.get("password"):
+        if self.instance.auth_scheme != AuthScheme.DIGEST_BLOCK:
+            return
+        # Only the hash of username, realm and password is kept, so one username serves the block.
+        if not self.instance.auth_username:
+            self.add_error("auth_username", "A block-wide Digest credential needs its private identity (IMPI).")
+        if not self.instance.ha1_md5 and not self.cleaned_data.get("password"):
             self.add_error("password", "A block-wide Digest credential needs a password.")
 
 
@@ -89,8 +93,7 @@ class BlockAdmin(admin.ModelAdmin[IdentityBlock]):
     def save_model(self, request: HttpRequest, obj: IdentityBlock, form: Any, change: bool) -> None:
         actions.save_block(obj)
         if form.cleaned_data.get("password"):
-            username = obj.auth_username or "{user}@" + obj.operator.realm
-            actions.set_block_credentials(obj.pk, username=username, password=form.cleaned_data["password"])
+            actions.set_block_credentials(obj.pk, username=obj.auth_username, password=form.cleaned_data["password"])
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         waiting = IdentityWait.objects.filter(served_at=None).count()

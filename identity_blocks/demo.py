@@ -45,7 +45,7 @@ def seed() -> list[str]:
                 pattern=f"sip:help-{{n:04d}}@{DEMO_DOMAIN}",
                 first=1,
                 last=1000,
-                auth_username="{user}@" + DEMO_DOMAIN,
+                auth_username="helpdesk@" + DEMO_DOMAIN,
             )
         )
         actions.set_block_credentials(block.pk, username=block.auth_username, password=DEMO_BLOCK_PASSWORD)

@@ -157,7 +157,9 @@ class IdentityBlock(models.Model):
     ends_at = models.DateTimeField(null=True, blank=True)
     auth_scheme = models.CharField(max_length=20, choices=AuthScheme.choices, default=AuthScheme.DIGEST_BLOCK)
     auth_username = models.CharField(
-        max_length=255, blank=True, help_text="Private identity for Digest; {user} stands for the IMPU's user part."
+        max_length=255,
+        blank=True,
+        help_text="Block-wide Digest: the private identity (IMPI) that every identity of the block registers with.",
     )
     # Digest needs only H(username:realm:password), so the password itself is never stored.
     ha1_md5 = models.CharField(max_length=32, blank=True, editable=False)
@@ -202,10 +204,6 @@ class IdentityBlock(models.Model):
 
     def impu(self, index: int) -> str:
         return self.definition().impu(index)
-
-    def private_identity(self, impu: str) -> str:
-        user = impu.split(":", 1)[1].split("@", 1)[0]
-        return self.auth_username.replace("{user}", user) if self.auth_username else impu.split(":", 1)[1]
 
 
 class IdentityCredential(models.Model):

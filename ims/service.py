@@ -1,53 +1,169 @@
-"""The IMS-side process: one asyncio service per process, shard i of n of the assigned identities.
+"""The IMS-side process: keeps this shard's assigned identities registered with the IMS core.
 
-It meets the Django side only through the channel layer and the apps' actions. In the demo it runs
-inside the `serve` process (the in-memory channel layer does not cross processes); in production
-each `manage.py run_ims` is its own process on the shared Redis layer.
+It meets the Django side only through the channel layer (events from identity_blocks.events) and
+the identity actions. In the demo it runs inside the `serve` process (the in-memory channel layer
+does not cross processes); in production each `manage.py run_ims` is its own process, shard i of n.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import close_old_connections
+
+from identity_blocks import actions
+from identity_blocks.events import IMS_GROUP
+from ims.identities import identity_config, live_assignments
+from ims.registration import Registration
+from ims.sip.transport import Peer, StreamTransport, Transport, UdpTransport, WebSocketTransport, tls_context
+from ims.sip.ua import UserAgent
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class ImsConfig:
-    outbound_proxy: str
-    transport: str
-    listen_host: str
-    listen_port: int
-    shard_index: int
-    shard_count: int
+def _db(function: Any) -> Any:
+    """Many identities write their state at once, so several threads; each closes its connection
+    when it is past CONN_MAX_AGE, as Django does at the end of a request."""
 
-    @property
-    def uses_standin(self) -> bool:
-        return not self.outbound_proxy
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return sync_to_async(call, thread_sensitive=False)
+
+
+class DatabaseEvents:
+    """Registration outcomes, written back through the identity actions."""
+
+    async def registering(self, assignment_id: int) -> None:
+        await _db(actions.mark_registering)(assignment_id)
+
+    async def registered(self, assignment_id: int, until: datetime, service_route: list[str]) -> None:
+        await _db(actions.mark_registered)(assignment_id, until=until)
+
+    async def failed(self, assignment_id: int, reason: str) -> None:
+        await _db(actions.mark_registration_failed)(assignment_id, reason=reason)
+
+    async def deregistered(self, assignment_id: int) -> None:
+        await _db(actions.mark_deregistered)(assignment_id)
+
+
+@dataclass
+class ImsSide:
+    shard_index: int = 0
+    shard_count: int = 1
+    events: Any = field(default_factory=DatabaseEvents)
+    agents: dict[str, UserAgent] = field(default_factory=dict)
+    registrations: dict[int, Registration] = field(default_factory=dict)
 
     @classmethod
-    def from_settings(cls) -> ImsConfig:
-        return cls(
-            outbound_proxy=settings.IMS_OUTBOUND_PROXY,
-            transport=settings.IMS_TRANSPORT,
-            listen_host=settings.IMS_LISTEN_HOST,
-            listen_port=settings.IMS_LISTEN_PORT,
-            shard_index=settings.IMS_SHARD_INDEX,
-            shard_count=settings.IMS_SHARD_COUNT,
-        )
+    def from_settings(cls) -> ImsSide:
+        return cls(settings.IMS_SHARD_INDEX, settings.IMS_SHARD_COUNT)
 
-    def describe(self) -> str:
-        core = "stand-in IMS core on loopback" if self.uses_standin else f"outbound proxy {self.outbound_proxy}"
-        return f"IMS side shard {self.shard_index + 1}/{self.shard_count} via {core} over {self.transport}"
+    def mine(self, assignment_id: int) -> bool:
+        return assignment_id % self.shard_count == self.shard_index
+
+    async def agent_for(self, peer: Peer) -> UserAgent:
+        """One transport of each kind per process, shared by every identity that uses it."""
+        if peer.transport not in self.agents:
+            self.agents[peer.transport] = UserAgent(await self._transport(peer.transport), self.handle)
+        return self.agents[peer.transport]
+
+    async def _transport(self, kind: str) -> Transport:
+        if kind == "UDP":
+            return await UdpTransport().start(settings.IMS_LISTEN_HOST, settings.IMS_LISTEN_PORT)
+        tls = None
+        if kind in ("TLS", "WSS"):
+            files = (settings.IMS_TLS_CA_FILE, settings.IMS_TLS_CERT_FILE, settings.IMS_TLS_KEY_FILE)
+            tls = tls_context(*(str(f) if f else None for f in files))
+        return StreamTransport(tls=tls) if kind in ("TCP", "TLS") else WebSocketTransport(tls=tls)
+
+    async def handle(self, request: Any, transaction: Any) -> None:
+        """Requests from the IMS core; chat and calls attach here (help desk and softphone issues)."""
+        agent = self.agents[transaction.peer.transport]
+        transaction.respond(agent.response(request, 501, "Not Implemented"))
+
+    async def register(self, assignment_id: int) -> None:
+        if not self.mine(assignment_id):
+            return
+        config = await _db(identity_config)(assignment_id)
+        if config is None:
+            return
+        registration = self.registrations.get(assignment_id)
+        if registration is None or registration.config != config:
+            if registration is not None:
+                registration.stop()
+            registration = Registration(await self.agent_for(config.proxy), config, self.events)
+            self.registrations[assignment_id] = registration
+        await registration.register()
+
+    async def deregister(self, assignment_id: int) -> None:
+        if not self.mine(assignment_id):
+            return
+        registration = self.registrations.pop(assignment_id, None)
+        if registration is None:
+            await self.events.deregistered(assignment_id)
+        else:
+            await registration.deregister()
+
+    async def register_all(self) -> None:
+        ids = await _db(live_assignments)(self.shard_index, self.shard_count)
+        log.info("IMS side shard %s/%s: registering %s identities", self.shard_index + 1, self.shard_count, len(ids))
+        await asyncio.gather(*(self.register(pk) for pk in ids))
+
+    async def dispatch(self, event: dict[str, Any]) -> None:
+        handlers = {"ims.register": self.register, "ims.deregister": self.deregister}
+        handler = handlers.get(event.get("type", ""))
+        if handler is None:
+            log.warning("IMS side ignores event %s", event.get("type"))
+            return
+        await handler(int(event["assignment"]))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        layer = get_channel_layer()
+        assert layer is not None, "the IMS side needs a channel layer"
+        channel = await layer.new_channel()
+        await layer.group_add(IMS_GROUP, channel)
+        tasks: set[asyncio.Task[None]] = set()
+        starting = asyncio.create_task(self.register_all())
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            while not stop.is_set():
+                receiving = asyncio.create_task(layer.receive(channel))
+                done, _ = await asyncio.wait({receiving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if receiving not in done:
+                    receiving.cancel()
+                    break
+                task = asyncio.create_task(self.dispatch(receiving.result()))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+        finally:
+            await layer.group_discard(IMS_GROUP, channel)
+            for pending in (starting, stopping, *tasks):
+                pending.cancel()
+            self.close()
+
+    def close(self) -> None:
+        for registration in self.registrations.values():
+            registration.stop()
+        for agent in self.agents.values():
+            agent.close()
 
 
-async def run(stop: asyncio.Event, config: ImsConfig | None = None) -> None:
-    """Serve until `stop` is set. Registration, chat and calls attach here (IMS connector issue)."""
-    config = config or ImsConfig.from_settings()
-    log.info("%s: ready", config.describe())
-    await stop.wait()
-    log.info("%s: stopped", config.describe())
+async def run(stop: asyncio.Event) -> None:
+    """Serve until `stop` is set."""
+    side = ImsSide.from_settings()
+    log.info("IMS side shard %s/%s ready", side.shard_index + 1, side.shard_count)
+    with contextlib.suppress(asyncio.CancelledError):
+        await side.run(stop)
+    log.info("IMS side stopped")

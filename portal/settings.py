@@ -139,6 +139,8 @@ IMS_TLS_CA_FILE = env_path("IMS_TLS_CA_FILE")
 IMS_TLS_CERT_FILE = env_path("IMS_TLS_CERT_FILE")
 IMS_TLS_KEY_FILE = env_path("IMS_TLS_KEY_FILE")
 IMS_MAX_MESSAGE_BYTES = env_int("IMS_MAX_MESSAGE_BYTES", 65536, minimum=1024)
+# The registration lifetime asked for; the registrar may grant less (and is then obeyed).
+IMS_REGISTER_EXPIRES = env_int("IMS_REGISTER_EXPIRES", 3600, minimum=60)
 # Several IMS-side processes split the identities: process i of n serves assignment ids ≡ i (mod n).
 IMS_SHARD_COUNT = env_int("IMS_SHARD_COUNT", 1, minimum=1)
 IMS_SHARD_INDEX = env_int("IMS_SHARD_INDEX", 0, minimum=0, maximum=IMS_SHARD_COUNT - 1)

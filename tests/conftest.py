@@ -76,3 +76,14 @@ def kamailio(tmp_path: Path) -> Iterator[object]:
     core = Kamailio(tmp_path).start()
     yield core
     core.stop()
+
+
+@pytest.fixture
+async def close_sync_thread_connections() -> object:
+    """Async tests query through asgiref's sync thread; its connection must close there too, or it
+    holds the test database open past the run."""
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    yield
+    await sync_to_async(connections.close_all)()

@@ -56,7 +56,7 @@ def test_it_stores_a_block_password_only_as_hashes(admin_client):
         "starts_at_0": "2026-01-01",
         "starts_at_1": "00:00:00",
         "auth_scheme": "digest_block",
-        "auth_username": "{user}@ims.example.net",
+        "auth_username": "enterprise@ims.example.net",
         "password": "s3cret-Block-pass",
     }
     response = admin_client.post("/admin/identity_blocks/identityblock/add/", form)

@@ -1,15 +1,7 @@
 import pytest
-from asgiref.sync import sync_to_async
-from django.db import connections
 from django.test import AsyncClient
 
-
-@pytest.fixture(autouse=True)
-async def close_worker_thread_connections():
-    # The probe queries from asgiref's sync thread; its connection must close there too, or it
-    # holds the test database open past the run.
-    yield
-    await sync_to_async(connections.close_all)()
+pytestmark = pytest.mark.usefixtures("close_sync_thread_connections")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,0 +1,69 @@
+"""What the IMS side needs to register an assignment, read from its block, operator and settings."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core import signing
+
+from identity_blocks.models import AuthScheme, IdentityAssignment, IdentityCredential
+from ims.registration import IdentityConfig
+from ims.sip.digest import DigestCredentials
+from ims.sip.transport import Peer
+from ims.sip.uri import InvalidUri, SipUri, parse_uri
+
+_DEFAULT_PORTS = {"UDP": 5060, "TCP": 5060, "TLS": 5061, "WS": 80, "WSS": 443}
+TOKEN_SALT = "ims.bearer"  # noqa: S105 (a signing salt, not a secret)
+
+
+def proxy_peer(uri: str) -> Peer:
+    """sip:pcscf.op.net:5060;transport=tcp -> Peer("TCP", "pcscf.op.net", 5060)."""
+    parsed = parse_uri(uri)
+    if not isinstance(parsed, SipUri):
+        raise InvalidUri(f"{uri}: an outbound proxy is a SIP URI")
+    transport = str(parsed.params.get("transport") or ("tls" if parsed.scheme == "sips" else "udp")).upper()
+    if transport not in _DEFAULT_PORTS:
+        raise InvalidUri(f"{uri}: unknown transport {transport}")
+    return Peer(transport, parsed.host, parsed.port or _DEFAULT_PORTS[transport])
+
+
+def bearer_token(impu: str) -> str:
+    """A portal-issued token for operators that accept them (RFC 8898); signed, so not forgeable."""
+    return signing.dumps({"impu": impu}, salt=TOKEN_SALT)
+
+
+def _credentials(assignment: IdentityAssignment) -> DigestCredentials | None:
+    block = assignment.block
+    if block.auth_scheme == AuthScheme.DIGEST_IDENTITY:
+        own = IdentityCredential.objects.filter(block=block, impu=assignment.impu).first()
+        if own is None:
+            return None
+        return DigestCredentials(own.username, own.realm, {"MD5": own.ha1_md5, "SHA-256": own.ha1_sha256})
+    if block.auth_scheme == AuthScheme.DIGEST_BLOCK and block.ha1_md5:
+        ha1 = {"MD5": block.ha1_md5, "SHA-256": block.ha1_sha256}
+        return DigestCredentials(block.auth_username, block.credentials_realm, ha1)
+    return None
+
+
+def identity_config(assignment_id: int) -> IdentityConfig | None:
+    """None when the assignment is gone or released."""
+    assignment = (
+        IdentityAssignment.objects.live().select_related("block__operator", "block__agreement").filter(pk=assignment_id)
+    ).first()
+    if assignment is None:
+        return None
+    operator = assignment.block.operator
+    bearer = assignment.block.auth_scheme == AuthScheme.BEARER and assignment.block.agreement.accepts_bearer_tokens
+    return IdentityConfig(
+        assignment_id=assignment.pk,
+        impu=assignment.impu,
+        registrar=f"sip:{operator.home_domain}",
+        proxy=proxy_peer(settings.IMS_OUTBOUND_PROXY or operator.outbound_proxy),
+        instance_id=assignment.instance_id,
+        credentials=_credentials(assignment),
+        bearer_token=bearer_token(assignment.impu) if bearer else None,
+        expires=settings.IMS_REGISTER_EXPIRES,
+    )
+
+
+def live_assignments(shard_index: int, shard_count: int) -> list[int]:
+    return list(IdentityAssignment.objects.live().for_shard(shard_index, shard_count).values_list("pk", flat=True))

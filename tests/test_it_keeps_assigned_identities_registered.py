@@ -1,0 +1,89 @@
+"""The IMS side registers every live assignment of its shard with Kamailio and writes the state back;
+new assignments register and releases de-register as they happen."""
+
+import asyncio
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from identity_blocks import actions
+from identity_blocks.models import IdentityAssignment, IdentityBlock, Operator, RegistrationState
+from ims.service import ImsSide
+from tests.factories import guest, make_agreement
+from tests.support.kamailio import DOMAIN, PASSWORD
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("close_sync_thread_connections")]
+
+
+def _block(kamailio, password=PASSWORD, pattern="sip:help-{n:04d}@" + DOMAIN):
+    operator = Operator.objects.create(
+        name=f"Kamailio {pattern}", home_domain=DOMAIN, realm=DOMAIN, outbound_proxy=f"sip:127.0.0.1:{kamailio.udp}"
+    )
+    agreement = make_agreement(operator)
+    block = actions.save_block(
+        IdentityBlock(
+            operator=operator, agreement=agreement, name=pattern, kind="sip_range", pattern=pattern, first=1, last=100,
+            auth_username="helpdesk@" + DOMAIN,
+        )
+    )  # fmt: skip
+    actions.set_block_credentials(block.pk, username=block.auth_username, password=password)
+    return block
+
+
+def _states():
+    return dict(IdentityAssignment.objects.values_list("impu", "registration_state"))
+
+
+async def _until(predicate, timeout=10.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if await sync_to_async(predicate)():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not reached: {await sync_to_async(_states)()}")
+
+
+async def _running(side):
+    stop = asyncio.Event()
+    task = asyncio.create_task(side.run(stop))
+    return stop, task
+
+
+async def test_it_registers_assigned_identities_and_follows_assignments_and_releases(kamailio):
+    await sync_to_async(_block)(kamailio)
+    first = [await sync_to_async(actions.assign_identity)(guest()) for _ in range(5)]
+    stop, task = await _running(ImsSide())
+    registered = RegistrationState.REGISTERED
+    await _until(lambda: set(_states().values()) == {registered})
+
+    later = await sync_to_async(actions.assign_identity)(guest())
+    await _until(lambda: _states()[later.impu] == registered)
+
+    await sync_to_async(actions.release_identity)(first[0].pk, reason="done")
+    await _until(lambda: IdentityAssignment.objects.filter(pk=first[0].pk, released_at__isnull=False).exists())
+    stop.set()
+    await task
+
+
+async def test_it_splits_identities_between_shards(kamailio):
+    await sync_to_async(_block)(kamailio)
+    assigned = [await sync_to_async(actions.assign_identity)(guest()) for _ in range(6)]
+    sides = [ImsSide(shard_index=i, shard_count=2) for i in range(2)]
+    running = [await _running(side) for side in sides]
+    await _until(lambda: set(_states().values()) == {RegistrationState.REGISTERED})
+    for index, side in enumerate(sides):
+        assert set(side.registrations) == {a.pk for a in assigned if a.pk % 2 == index}
+    for stop, task in running:
+        stop.set()
+        await task
+
+
+async def test_it_shows_why_a_registration_failed(kamailio):
+    await sync_to_async(_block)(kamailio, password="wrong-password")
+    assignment = await sync_to_async(actions.assign_identity)(guest())
+    stop, task = await _running(ImsSide())
+    await _until(lambda: _states()[assignment.impu] == RegistrationState.FAILED)
+    error = await sync_to_async(lambda: IdentityAssignment.objects.get(pk=assignment.pk).registration_error)()
+    assert error == "401 Unauthorized from the registrar"
+    stop.set()
+    await task
