@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core import signing
 
-from identity_blocks.models import AuthScheme, IdentityAssignment, IdentityCredential
+from identity_blocks.models import AuthScheme, IdentityAssignment, IdentityBlock, IdentityCredential
 from ims.registration import IdentityConfig
 from ims.sip.digest import DigestCredentials
 from ims.sip.transport import Peer
@@ -24,6 +24,13 @@ def proxy_peer(uri: str) -> Peer:
     if transport not in _DEFAULT_PORTS:
         raise InvalidUri(f"{uri}: unknown transport {transport}")
     return Peer(transport, parsed.host, parsed.port or _DEFAULT_PORTS[transport])
+
+
+def _proxy(operator_proxy: str) -> Peer:
+    """The stand-in core replaces every operator's while it runs; IMS_OUTBOUND_PROXY overrides all."""
+    if settings.IMS_STANDIN:
+        return Peer("UDP", "127.0.0.1", settings.IMS_STANDIN_PORT)
+    return proxy_peer(settings.IMS_OUTBOUND_PROXY or operator_proxy)
 
 
 def bearer_token(impu: str) -> str:
@@ -57,7 +64,7 @@ def identity_config(assignment_id: int) -> IdentityConfig | None:
         assignment_id=assignment.pk,
         impu=assignment.impu,
         registrar=f"sip:{operator.home_domain}",
-        proxy=proxy_peer(settings.IMS_OUTBOUND_PROXY or operator.outbound_proxy),
+        proxy=_proxy(operator.outbound_proxy),
         instance_id=assignment.instance_id,
         credentials=_credentials(assignment),
         bearer_token=bearer_token(assignment.impu) if bearer else None,
@@ -67,3 +74,12 @@ def identity_config(assignment_id: int) -> IdentityConfig | None:
 
 def live_assignments(shard_index: int, shard_count: int) -> list[int]:
     return list(IdentityAssignment.objects.live().for_shard(shard_index, shard_count).values_list("pk", flat=True))
+
+
+def stored_ha1(username: str, realm: str) -> dict[str, str] | None:
+    """The hashes a registrar needs to check a Digest answer: a block's IMPI, or one identity's."""
+    block = IdentityBlock.objects.unexpired().filter(auth_username=username, credentials_realm=realm).first()
+    if block is not None and block.ha1_md5:
+        return {"MD5": block.ha1_md5, "SHA-256": block.ha1_sha256}
+    own = IdentityCredential.objects.filter(username=username, realm=realm).first()
+    return {"MD5": own.ha1_md5, "SHA-256": own.ha1_sha256} if own else None

@@ -21,10 +21,11 @@ from django.db import close_old_connections
 
 from identity_blocks import actions
 from identity_blocks.events import IMS_GROUP
-from ims.identities import identity_config, live_assignments
+from ims.identities import identity_config, live_assignments, stored_ha1
 from ims.registration import Registration
 from ims.sip.transport import Peer, StreamTransport, Transport, UdpTransport, WebSocketTransport, tls_context
 from ims.sip.ua import UserAgent
+from ims.standin import StandInCore
 
 log = logging.getLogger(__name__)
 
@@ -161,9 +162,16 @@ class ImsSide:
 
 
 async def run(stop: asyncio.Event) -> None:
-    """Serve until `stop` is set."""
+    """Serve until `stop` is set; in the demo, with the stand-in IMS core beside it."""
+    standin = None
+    if settings.IMS_STANDIN:
+        standin = await StandInCore(_db(stored_ha1)).start("127.0.0.1", settings.IMS_STANDIN_PORT)
     side = ImsSide.from_settings()
     log.info("IMS side shard %s/%s ready", side.shard_index + 1, side.shard_count)
-    with contextlib.suppress(asyncio.CancelledError):
-        await side.run(stop)
+    try:
+        with contextlib.suppress(asyncio.CancelledError):
+            await side.run(stop)
+    finally:
+        if standin is not None:
+            standin.close()
     log.info("IMS side stopped")

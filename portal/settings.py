@@ -132,6 +132,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 # No outbound proxy means the demo: a stand-in registrar and proxy on loopback.
 IMS_OUTBOUND_PROXY = env_str("IMS_OUTBOUND_PROXY")
 IMS_STANDIN_PORT = env_int("IMS_STANDIN_PORT", 5062, minimum=1, maximum=65535)
+# The development stand-in core runs inside the IMS side; never alongside an operator's core.
+IMS_STANDIN = env_bool("IMS_STANDIN", DEBUG and not IMS_OUTBOUND_PROXY)
+if IMS_STANDIN and IMS_OUTBOUND_PROXY:
+    raise ImproperlyConfigured("IMS_STANDIN is a development stand-in; it cannot run with IMS_OUTBOUND_PROXY set")
 IMS_LISTEN_HOST = env_str("IMS_LISTEN_HOST", "127.0.0.1")
 IMS_LISTEN_PORT = env_int("IMS_LISTEN_PORT", 0, minimum=0, maximum=65535)
 IMS_TRANSPORT = env_choice("IMS_TRANSPORT", "udp", ("udp", "tcp", "tls", "ws", "wss"))

@@ -49,7 +49,8 @@ def demo_server(tmp_path: Path) -> Iterator[str]:
     """The demo as `make run` starts it (migrate, seed, serve), on a fresh SQLite file."""
     import subprocess
 
-    env = portal_env(DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}")
+    # Its own stand-in core port, so that demos of parallel tests cannot meet.
+    env = portal_env(DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}", IMS_STANDIN_PORT=str(services.free_port()))
     subprocess.run(manage("migrate", "--noinput", "-v0"), env=env, check=True)
     subprocess.run(manage("seed_demo"), env=env, check=True, capture_output=True)
     port = services.free_port()

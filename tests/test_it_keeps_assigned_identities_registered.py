@@ -1,8 +1,6 @@
 """The IMS side registers every live assignment of its shard with Kamailio and writes the state back;
 new assignments register and releases de-register as they happen."""
 
-import asyncio
-
 import pytest
 from asgiref.sync import sync_to_async
 
@@ -10,9 +8,17 @@ from identity_blocks import actions
 from identity_blocks.models import IdentityAssignment, IdentityBlock, Operator, RegistrationState
 from ims.service import ImsSide
 from tests.factories import guest, make_agreement
+from tests.support.ims import running as _running
+from tests.support.ims import states as _states
+from tests.support.ims import until as _until
 from tests.support.kamailio import DOMAIN, PASSWORD
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("close_sync_thread_connections")]
+
+
+@pytest.fixture(autouse=True)
+def operators_core(settings):
+    settings.IMS_STANDIN = False  # Kamailio is the core here, reached through the operator's proxy
 
 
 def _block(kamailio, password=PASSWORD, pattern="sip:help-{n:04d}@" + DOMAIN):
@@ -28,25 +34,6 @@ def _block(kamailio, password=PASSWORD, pattern="sip:help-{n:04d}@" + DOMAIN):
     )  # fmt: skip
     actions.set_block_credentials(block.pk, username=block.auth_username, password=password)
     return block
-
-
-def _states():
-    return dict(IdentityAssignment.objects.values_list("impu", "registration_state"))
-
-
-async def _until(predicate, timeout=10.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        if await sync_to_async(predicate)():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not reached: {await sync_to_async(_states)()}")
-
-
-async def _running(side):
-    stop = asyncio.Event()
-    task = asyncio.create_task(side.run(stop))
-    return stop, task
 
 
 async def test_it_registers_assigned_identities_and_follows_assignments_and_releases(kamailio):

@@ -107,3 +107,45 @@ def authorization(
     if challenge.opaque is not None:
         fields.append(f'opaque="{challenge.opaque}"')
     return "Digest " + ", ".join(fields)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The parameters of an Authorization header, as a registrar reads them."""
+
+    username: str
+    realm: str
+    nonce: str
+    uri: str
+    response: str
+    algorithm: str = "MD5"
+    qop: str | None = None
+    nc: str | None = None
+    cnonce: str | None = None
+
+    @classmethod
+    def parse(cls, header: str) -> Answer:
+        scheme, params = parse_challenge(header)
+        if scheme.lower() != "digest":
+            raise AuthError(f"not a Digest answer: {scheme}")
+        try:
+            return cls(
+                params["username"], params.get("realm", ""), params["nonce"], params["uri"], params["response"],
+                params.get("algorithm", "MD5").upper(), params.get("qop"), params.get("nc"), params.get("cnonce"),
+            )  # fmt: skip
+        except KeyError as missing:
+            raise AuthError(f"Digest answer without {missing}") from None
+
+
+def expected_response(answer: Answer, ha1: str, method: str) -> str:
+    """What a correct answer's `response` is, given the stored H(username:realm:password)."""
+    base = answer.algorithm.removesuffix("-SESS")
+    if base not in _HASHES:
+        raise AuthError(f"unsupported algorithm {answer.algorithm}")
+    hash_ = _HASHES[base]
+    if answer.algorithm.endswith("-SESS"):
+        ha1 = hash_(f"{ha1}:{answer.nonce}:{answer.cnonce}".encode())
+    ha2 = hash_(f"{method}:{answer.uri}".encode())
+    if answer.qop == "auth":
+        return hash_(f"{ha1}:{answer.nonce}:{answer.nc}:{answer.cnonce}:auth:{ha2}".encode())
+    return hash_(f"{ha1}:{answer.nonce}:{ha2}".encode())

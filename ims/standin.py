@@ -1,0 +1,153 @@
+"""A development stand-in for the operator's IMS core: a registrar and proxy on loopback.
+
+It lets `make run` work without an operator. It checks Digest answers against the blocks' stored
+hashes, keeps bindings in memory and relays requests to the bound contact, transaction-statefully.
+It is not an IMS core (no HSS, no S-CSCF, no charging) and never runs with an operator configured;
+the tests of the IMS side run against Kamailio.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from ims.sip.digest import Answer, AuthError, expected_response
+from ims.sip.headers import NameAddr
+from ims.sip.message import Request, Response
+from ims.sip.transaction import ServerTransaction
+from ims.sip.transport import Peer, UdpTransport
+from ims.sip.ua import UserAgent
+
+log = logging.getLogger(__name__)
+
+NONCE_LIFETIME = 300
+MAX_EXPIRES = 3600
+
+Ha1Lookup = Callable[[str, str], Awaitable[dict[str, str] | None]]
+
+
+@dataclass
+class Binding:
+    contact: str
+    peer: Peer
+    expires_at: float
+
+
+def aor(uri: str) -> str:
+    """sip:user@host;params -> sip:user@host, the key of the location table."""
+    return NameAddr.parse(uri).uri.split(";", 1)[0].split("?", 1)[0].lower()
+
+
+class StandInCore:
+    def __init__(self, ha1_lookup: Ha1Lookup) -> None:
+        self.ha1_lookup = ha1_lookup
+        self.secret = secrets.token_bytes(16)
+        self.location: dict[str, Binding] = {}
+        self.ua: UserAgent | None = None
+
+    async def start(self, host: str, port: int) -> StandInCore:
+        self.ua = UserAgent(await UdpTransport().start(host, port), self.handle)
+        log.info("stand-in IMS core (development only) on udp:%s:%s", *self.ua.transport.local)
+        return self
+
+    def close(self) -> None:
+        if self.ua is not None:
+            self.ua.close()
+
+    # Nonces carry their own time and a MAC, so no state is kept per challenge.
+    def _nonce(self) -> str:
+        stamp = str(int(time.time()))
+        return stamp + "." + hmac.new(self.secret, stamp.encode(), hashlib.sha256).hexdigest()[:24]
+
+    def _nonce_state(self, nonce: str) -> str:
+        stamp, _, mac = nonce.partition(".")
+        good = hmac.new(self.secret, stamp.encode(), hashlib.sha256).hexdigest()[:24]
+        if not stamp.isdigit() or not hmac.compare_digest(mac, good):
+            return "bad"
+        return "stale" if time.time() - int(stamp) > NONCE_LIFETIME else "fresh"
+
+    async def handle(self, request: Request, transaction: ServerTransaction) -> None:
+        assert self.ua is not None
+        if request.method == "REGISTER":
+            transaction.respond(await self._register(request, transaction.peer))
+        else:
+            transaction.respond(await self._relay(request, transaction))
+
+    async def _register(self, request: Request, peer: Peer) -> Response:
+        assert self.ua is not None
+        stale = False
+        header = request.get("Authorization")
+        if header:
+            try:
+                answer = Answer.parse(header)
+                state = self._nonce_state(answer.nonce)
+                stale = state == "stale"
+                if state == "fresh" and await self._valid(answer):
+                    return self._bind(request, peer)
+            except AuthError as error:
+                log.info("stand-in refused an answer: %s", error)
+        return self._challenge(request, stale)
+
+    async def _valid(self, answer: Answer) -> bool:
+        hashes = await self.ha1_lookup(answer.username, answer.realm)
+        base = answer.algorithm.removesuffix("-SESS")
+        if not hashes or base not in hashes:
+            return False
+        return hmac.compare_digest(expected_response(answer, hashes[base], "REGISTER"), answer.response)
+
+    def _challenge(self, request: Request, stale: bool) -> Response:
+        assert self.ua is not None
+        response = self.ua.response(request, 401, "Unauthorized")
+        realm = aor(request.uri).rpartition(":")[2]  # the registrar's domain: the operator's home domain
+        for algorithm in ("SHA-256", "MD5"):
+            extra = ", stale=TRUE" if stale else ""
+            value = f'Digest realm="{realm}", nonce="{self._nonce()}", qop="auth", algorithm={algorithm}{extra}'
+            response.add("WWW-Authenticate", value)
+        return response
+
+    def _bind(self, request: Request, peer: Peer) -> Response:
+        assert self.ua is not None
+        key = aor(request["To"])
+        contacts = request.get_all("Contact")
+        expires_header = request.get("Expires", "3600") or "3600"
+        response = self.ua.response(request, 200, "OK")
+        for value in contacts:
+            contact = NameAddr.parse(value)
+            expires = min(int(str(contact.params.get("expires") or expires_header)), MAX_EXPIRES)
+            if expires == 0:
+                self.location.pop(key, None)
+                continue
+            self.location[key] = Binding(contact.uri, peer, time.monotonic() + expires)
+            response.add("Contact", f"<{contact.uri}>;expires={expires}")
+        return response
+
+    async def _relay(self, request: Request, transaction: ServerTransaction) -> Response:
+        """Forward to the binding of the Request-URI; relay its provisional and final answers."""
+        assert self.ua is not None
+        binding = self.location.get(aor(request.uri))
+        if binding is None or binding.expires_at < time.monotonic():
+            return self.ua.response(request, 404 if binding is None else 480, "Not Found")
+        forwarded = Request(
+            method=request.method, uri=binding.contact, headers=list(request.headers), body=request.body
+        )
+        forwards = int(request.get("Max-Forwards", "70") or "70")
+        if forwards <= 0:
+            return self.ua.response(request, 483, "Too Many Hops")
+        forwarded.set("Max-Forwards", str(forwards - 1))
+        answer = await self.ua.request(
+            forwarded, binding.peer, lambda early: transaction.respond(self._upstream(early))
+        )
+        return self._upstream(answer)
+
+    def _upstream(self, answer: Response) -> Response:
+        """The answer as the previous hop must see it: without the Via of our own hop."""
+        relayed = Response(status=answer.status, reason=answer.reason, headers=list(answer.headers), body=answer.body)
+        vias = relayed.get_all("Via")
+        if vias:
+            relayed.headers.remove(("Via", vias[0]))
+        return relayed
