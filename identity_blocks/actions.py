@@ -17,6 +17,7 @@ from identity_blocks.holders import Holder
 from identity_blocks.models import (
     BlockStatus,
     FreeIdentity,
+    HolderSession,
     IdentityAssignment,
     IdentityBlock,
     IdentityCredential,
@@ -31,6 +32,7 @@ __all__ = [
     "NoIdentityFree",
     "assign_identity",
     "expire_block",
+    "has_open_session",
     "holder_left",
     "mark_deregistered",
     "mark_registered",
@@ -40,6 +42,8 @@ __all__ = [
     "request_reregistration",
     "resume_block",
     "save_block",
+    "session_closed",
+    "session_opened",
     "set_block_credentials",
     "set_identity_credentials",
     "suspend_block",
@@ -423,3 +427,22 @@ def expire_ended_blocks() -> int:
     for pk in ended:
         expire_block(pk, reason="block reached its end date")
     return len(ended)
+
+
+# Browser sessions ------------------------------------------------------------------------
+
+
+def session_opened(holder: Holder, channel_name: str) -> None:
+    HolderSession.objects.get_or_create(channel_name=channel_name, defaults=holder.fields)
+    IdentityAssignment.objects.live().of(holder).filter(release_after__isnull=False).update(release_after=None)
+
+
+def session_closed(holder: Holder, channel_name: str) -> None:
+    """The last session of a guest closing starts the grace period of its identity."""
+    HolderSession.objects.filter(channel_name=channel_name).delete()
+    if not HolderSession.objects.of(holder).exists():
+        holder_left(holder)
+
+
+def has_open_session(holder: Holder) -> bool:
+    return HolderSession.objects.of(holder).exists()

@@ -332,3 +332,22 @@ class IdentityWait(models.Model):
 
     def __str__(self) -> str:
         return f"wait #{self.pk}"
+
+
+class HolderSessionQuerySet(models.QuerySet["HolderSession"]):
+    def of(self, holder: Holder) -> HolderSessionQuerySet:
+        return self.filter(**holder.fields)
+
+
+class HolderSession(models.Model):
+    """One open browser session (WebSocket) of a holder, on whichever ASGI process holds it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+    guest_key = models.CharField(max_length=64, blank=True, db_index=True)
+    channel_name = models.CharField(max_length=200, unique=True)
+    opened_at = models.DateTimeField(default=timezone.now)
+
+    objects = HolderSessionQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return self.channel_name

@@ -21,9 +21,21 @@ from django.db import close_old_connections
 
 from identity_blocks import actions
 from identity_blocks.events import IMS_GROUP
+from ims import actions as ims_actions
 from ims.identities import identity_config, live_assignments, stored_ha1
-from ims.registration import Registration
-from ims.sip.transport import Peer, StreamTransport, Transport, UdpTransport, WebSocketTransport, tls_context
+from ims.registration import IdentityConfig, Registration
+from ims.sip.headers import NameAddr
+from ims.sip.message import Request, Response
+from ims.sip.transaction import ServerTransaction
+from ims.sip.transport import (
+    UDP_MTU_SAFE,
+    Peer,
+    StreamTransport,
+    Transport,
+    UdpTransport,
+    WebSocketTransport,
+    tls_context,
+)
 from ims.sip.ua import UserAgent
 from ims.standin import StandInCore
 
@@ -89,10 +101,56 @@ class ImsSide:
             tls = tls_context(*(str(f) if f else None for f in files))
         return StreamTransport(tls=tls) if kind in ("TCP", "TLS") else WebSocketTransport(tls=tls)
 
-    async def handle(self, request: Any, transaction: Any) -> None:
-        """Requests from the IMS core; chat and calls attach here (help desk and softphone issues)."""
+    async def handle(self, request: Request, transaction: ServerTransaction) -> None:
+        """Requests from the IMS core to our identities."""
         agent = self.agents[transaction.peer.transport]
-        transaction.respond(agent.response(request, 501, "Not Implemented"))
+        if request.method == "MESSAGE":
+            transaction.respond(await self._inbound_message(agent, request))
+        elif request.method == "OPTIONS":
+            response = agent.response(request, 200, "OK")
+            response.add("Allow", "MESSAGE, OPTIONS")
+            transaction.respond(response)
+        else:
+            transaction.respond(agent.response(request, 501, "Not Implemented"))
+
+    async def _inbound_message(self, agent: UserAgent, request: Request) -> Response:
+        # The core rewrote the Request-URI to our contact; the identity called is in To (or
+        # P-Called-Party-ID, RFC 3455), the sender in P-Asserted-Identity or From.
+        called = NameAddr.parse(request.get("P-Called-Party-ID") or request["To"]).uri
+        sender = NameAddr.parse(request.get("P-Asserted-Identity") or request["From"]).uri
+        content_type = request.get("Content-Type") or "text/plain"
+        delivery, _ = await _db(ims_actions.receive_message)(
+            called, sender, content_type, request.body, call_id=request.call_id, cseq=request.cseq[0]
+        )
+        status, reason = delivery.value
+        return agent.response(request, status, reason)
+
+    async def send_message(self, event: dict[str, Any]) -> None:
+        if not self.mine(int(event["assignment"])):
+            return
+        message = await _db(ims_actions.outbound)(int(event["message"]))
+        config = await _db(identity_config)(int(event["assignment"]))
+        if message is None:
+            return
+        if config is None:
+            await _db(ims_actions.message_outcome)(message.pk, status=480, reason="Identity released")
+            return
+        response = await self._send_pager(config, message.remote_uri, message.content_type, message.body)
+        await _db(ims_actions.message_outcome)(message.pk, status=response.status, reason=response.reason)
+
+    async def _send_pager(self, config: IdentityConfig, to: str, content_type: str, body: str) -> Response:
+        agent = await self.agent_for(config.proxy)
+        request = agent.new_request("MESSAGE", to, from_uri=config.impu, to_uri=to)
+        registration = self.registrations.get(config.assignment_id)
+        for route in registration.service_route if registration else []:
+            request.add("Route", route)  # RFC 3608: requests of this identity follow its Service-Route
+        request.add("Content-Type", content_type)
+        request.body = body.encode()
+        peer = config.proxy
+        if peer.transport == "UDP" and len(request.to_bytes()) + 200 > UDP_MTU_SAFE:
+            peer = Peer("TCP", peer.host, peer.port)  # RFC 3261 §18.1.1: too large for UDP
+            agent = await self.agent_for(peer)
+        return await agent.request(request, peer)
 
     async def register(self, assignment_id: int) -> None:
         if not self.mine(assignment_id):
@@ -123,12 +181,15 @@ class ImsSide:
         await asyncio.gather(*(self.register(pk) for pk in ids))
 
     async def dispatch(self, event: dict[str, Any]) -> None:
-        handlers = {"ims.register": self.register, "ims.deregister": self.deregister}
-        handler = handlers.get(event.get("type", ""))
-        if handler is None:
-            log.warning("IMS side ignores event %s", event.get("type"))
-            return
-        await handler(int(event["assignment"]))
+        kind = event.get("type", "")
+        if kind == "ims.register":
+            await self.register(int(event["assignment"]))
+        elif kind == "ims.deregister":
+            await self.deregister(int(event["assignment"]))
+        elif kind == "ims.message.send":
+            await self.send_message(event)
+        else:
+            log.warning("IMS side ignores event %s", kind)
 
     async def run(self, stop: asyncio.Event) -> None:
         layer = get_channel_layer()

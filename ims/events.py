@@ -1,0 +1,41 @@
+"""Broadcasts of pager messages to the holder's browser sessions and to the IMS side, after commit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from identity_blocks.events import IMS_GROUP
+from identity_blocks.holders import Holder
+from ims.models import PagerMessage
+from portal import broadcast
+
+
+def describe(message: PagerMessage) -> dict[str, Any]:
+    return {
+        "id": message.pk,
+        "direction": message.direction,
+        "local": message.local_impu,
+        "remote": message.remote_uri,
+        "content_type": message.content_type,
+        "body": message.body,
+        "status": message.status,
+        "error": message.error,
+        "at": message.created_at.isoformat(),
+    }
+
+
+def _holder(message: PagerMessage) -> Holder:
+    return Holder(user_id=message.assignment.user_id, guest_key=message.assignment.guest_key)
+
+
+def message_changed(message: PagerMessage) -> None:
+    event = {"type": "ims.message", "message": describe(message)}
+    group = _holder(message).group
+    transaction.on_commit(lambda: broadcast.group_send(group, event))
+
+
+def send_requested(message: PagerMessage) -> None:
+    event = {"type": "ims.message.send", "message": message.pk, "assignment": message.assignment_id}
+    transaction.on_commit(lambda: broadcast.group_send(IMS_GROUP, event))

@@ -1,0 +1,48 @@
+"""What crossed the IMS: pager-mode messages (RFC 3428) to and from assigned identities."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from identity_blocks.models import IdentityAssignment
+
+
+class Direction(models.TextChoices):
+    INBOUND = "in", "from the IMS"
+    OUTBOUND = "out", "to the IMS"
+
+
+class MessageStatus(models.TextChoices):
+    PENDING = "pending"
+    SENT = "sent"  # the IMS core answered 2xx
+    DELIVERED = "delivered"  # inbound: stored and handed to the holder's sessions
+    FAILED = "failed"
+
+
+class PagerMessage(models.Model):
+    assignment = models.ForeignKey(IdentityAssignment, on_delete=models.PROTECT, related_name="messages")
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    local_impu = models.CharField(max_length=255)
+    remote_uri = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100, default="text/plain")
+    body = models.TextField()
+    status = models.CharField(max_length=10, choices=MessageStatus.choices, default=MessageStatus.PENDING)
+    error = models.CharField(max_length=300, blank=True)
+    sip_call_id = models.CharField(max_length=255, blank=True)
+    sip_cseq = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            # A MESSAGE retransmitted after its transaction ended is still the same message.
+            models.UniqueConstraint(
+                fields=["direction", "sip_call_id", "sip_cseq"],
+                condition=Q(direction="in"),
+                name="inbound_message_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.remote_uri}"

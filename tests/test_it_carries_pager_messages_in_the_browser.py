@@ -1,0 +1,60 @@
+"""Two people message each other from their IMS identities in the browser: each MESSAGE leaves
+the IMS side, crosses the (stand-in) IMS core, comes back to the IMS side and is stored, then
+shows on the other screen live."""
+
+import subprocess
+
+from tests.support.browser import chromium, screenshot
+from tests.support.processes import manage, portal_env
+
+
+def _log_in(browser, base, username, password):
+    page = browser.new_context().new_page()
+    page.goto(base + "/accounts/login/")
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(base + "/identity/")
+    page.wait_for_selector("body[data-live=yes]")
+    return page
+
+
+def _registered(page):
+    for _ in range(50):
+        if page.locator("#registration-state").inner_text() == "Registered":
+            return
+        page.wait_for_timeout(200)
+    raise AssertionError("the identity did not register")
+
+
+def _send(page, to, text):
+    page.get_by_label("To").fill(to)
+    page.get_by_label("Message").fill(text)
+    page.get_by_role("button", name="Send").click()
+
+
+def test_it_carries_messages_both_ways_through_the_ims(demo_server, tmp_path):
+    env = portal_env(DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}")
+    create = "from django.contrib.auth.models import User; User.objects.create_user('mary', password='mary-pass-123')"
+    subprocess.run(manage("shell", "-c", create), env=env, check=True)
+    with chromium() as browser:
+        mary = _log_in(browser, demo_server, "mary", "mary-pass-123")
+        advisor = _log_in(browser, demo_server, "advisor", "advisor-demo")
+        _registered(mary)
+        _registered(advisor)
+        marys_impu, advisors_impu = mary.locator("#impu").inner_text(), advisor.locator("#impu").inner_text()
+
+        _send(mary, advisors_impu, "Hello <b>advisor</b>, where is line 5a?")
+        incoming = advisor.locator(".message.in").last
+        incoming.wait_for()
+        assert incoming.locator(".body").inner_text() == "Hello <b>advisor</b>, where is line 5a?"  # escaped
+        assert incoming.locator(".who").inner_text() == f"from {marys_impu}"
+        mary.locator(".message.out .status", has_text="sent").wait_for()
+
+        _send(advisor, marys_impu, "Second page, top left.")
+        mary.locator(".message.in .body", has_text="Second page, top left.").wait_for()
+        screenshot(mary, "mary-messages")
+        screenshot(advisor, "advisor-messages")
+
+        _send(mary, "not a uri", "lost?")
+        mary.locator("#message-error", has_text="not a valid SIP or tel URI").wait_for()
