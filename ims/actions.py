@@ -32,6 +32,11 @@ class MessageRefused(ValueError):
 TEXT_TYPES = ("text/plain", "text/html", "message/cpim")
 
 
+def _chat_text(body: bytes) -> str:
+    """Phones end lines with CRLF and often the body too; a chat shows neither."""
+    return body.decode("utf-8", errors="replace").replace("\r\n", "\n").rstrip("\n")
+
+
 def _assignment_for(impu: str) -> IdentityAssignment | None:
     return IdentityAssignment.objects.live().filter(impu__iexact=impu).select_related("block").first()
 
@@ -53,7 +58,7 @@ def receive_message(
         with transaction.atomic():
             message = PagerMessage.objects.create(
                 assignment=assignment, direction=Direction.INBOUND, local_impu=assignment.impu, remote_uri=sender,
-                content_type=content_type, body=body.decode("utf-8", errors="replace"), status=MessageStatus.DELIVERED,
+                content_type=content_type, body=_chat_text(body), status=MessageStatus.DELIVERED,
                 sip_call_id=call_id, sip_cseq=cseq,
             )  # fmt: skip
             events.message_changed(message)

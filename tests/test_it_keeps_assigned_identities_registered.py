@@ -5,13 +5,13 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from identity_blocks import actions
-from identity_blocks.models import IdentityAssignment, IdentityBlock, Operator, RegistrationState
+from identity_blocks.models import IdentityAssignment, RegistrationState
 from ims.service import ImsSide
-from tests.factories import guest, make_agreement
+from tests.factories import guest
+from tests.support.ims import kamailio_block
 from tests.support.ims import running as _running
 from tests.support.ims import states as _states
 from tests.support.ims import until as _until
-from tests.support.kamailio import DOMAIN, PASSWORD
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("close_sync_thread_connections")]
 
@@ -21,23 +21,8 @@ def operators_core(settings):
     settings.IMS_STANDIN = False  # Kamailio is the core here, reached through the operator's proxy
 
 
-def _block(kamailio, password=PASSWORD, pattern="sip:help-{n:04d}@" + DOMAIN):
-    operator = Operator.objects.create(
-        name=f"Kamailio {pattern}", home_domain=DOMAIN, realm=DOMAIN, outbound_proxy=f"sip:127.0.0.1:{kamailio.udp}"
-    )
-    agreement = make_agreement(operator)
-    block = actions.save_block(
-        IdentityBlock(
-            operator=operator, agreement=agreement, name=pattern, kind="sip_range", pattern=pattern, first=1, last=100,
-            auth_username="helpdesk@" + DOMAIN,
-        )
-    )  # fmt: skip
-    actions.set_block_credentials(block.pk, username=block.auth_username, password=password)
-    return block
-
-
 async def test_it_registers_assigned_identities_and_follows_assignments_and_releases(kamailio):
-    await sync_to_async(_block)(kamailio)
+    await sync_to_async(kamailio_block)(kamailio)
     first = [await sync_to_async(actions.assign_identity)(guest()) for _ in range(5)]
     stop, task = await _running(ImsSide())
     registered = RegistrationState.REGISTERED
@@ -53,7 +38,7 @@ async def test_it_registers_assigned_identities_and_follows_assignments_and_rele
 
 
 async def test_it_splits_identities_between_shards(kamailio):
-    await sync_to_async(_block)(kamailio)
+    await sync_to_async(kamailio_block)(kamailio)
     assigned = [await sync_to_async(actions.assign_identity)(guest()) for _ in range(6)]
     sides = [ImsSide(shard_index=i, shard_count=2) for i in range(2)]
     running = [await _running(side) for side in sides]
@@ -66,7 +51,7 @@ async def test_it_splits_identities_between_shards(kamailio):
 
 
 async def test_it_shows_why_a_registration_failed(kamailio):
-    await sync_to_async(_block)(kamailio, password="wrong-password")
+    await sync_to_async(kamailio_block)(kamailio, password="wrong-password")
     assignment = await sync_to_async(actions.assign_identity)(guest())
     stop, task = await _running(ImsSide())
     await _until(lambda: _states()[assignment.impu] == RegistrationState.FAILED)

@@ -4,7 +4,10 @@ import asyncio
 
 from asgiref.sync import sync_to_async
 
-from identity_blocks.models import IdentityAssignment
+from identity_blocks import actions
+from identity_blocks.models import IdentityAssignment, IdentityBlock, Operator
+from tests.factories import make_agreement
+from tests.support.kamailio import DOMAIN, PASSWORD
 
 
 def states():
@@ -24,3 +27,18 @@ async def running(side):
     stop = asyncio.Event()
     task = asyncio.create_task(side.run(stop))
     return stop, task
+
+
+def kamailio_block(kamailio, password=PASSWORD, pattern="sip:help-{n:04d}@" + DOMAIN):
+    operator = Operator.objects.create(
+        name=f"Kamailio {pattern}", home_domain=DOMAIN, realm=DOMAIN, outbound_proxy=f"sip:127.0.0.1:{kamailio.udp}"
+    )
+    agreement = make_agreement(operator)
+    block = actions.save_block(
+        IdentityBlock(
+            operator=operator, agreement=agreement, name=pattern, kind="sip_range", pattern=pattern, first=1, last=100,
+            auth_username="helpdesk@" + DOMAIN,
+        )
+    )  # fmt: skip
+    actions.set_block_credentials(block.pk, username=block.auth_username, password=password)
+    return block
