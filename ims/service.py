@@ -78,6 +78,8 @@ class ImsSide:
     events: Any = field(default_factory=DatabaseEvents)
     agents: dict[str, UserAgent] = field(default_factory=dict)
     registrations: dict[int, Registration] = field(default_factory=dict)
+    keepalive: float = field(default_factory=lambda: float(settings.IMS_KEEPALIVE_SECONDS))
+    proxies_down: set[Peer] = field(default_factory=set)
 
     @classmethod
     def from_settings(cls) -> ImsSide:
@@ -180,6 +182,37 @@ class ImsSide:
         log.info("IMS side shard %s/%s: registering %s identities", self.shard_index + 1, self.shard_count, len(ids))
         await asyncio.gather(*(self.register(pk) for pk in ids))
 
+    async def proxy_answers(self, peer: Peer) -> bool:
+        """Any answer to OPTIONS, even an error, shows the proxy is there; our own 408/503 does not."""
+        agent = await self.agent_for(peer)
+        probe = agent.new_request(
+            "OPTIONS", f"sip:{peer.host}:{peer.port}", from_uri="sip:keepalive@invalid", to_uri=f"sip:{peer.host}"
+        )
+        try:
+            response = await asyncio.wait_for(agent.request(probe, peer), timeout=min(self.keepalive, 4.0))
+        except TimeoutError:
+            return False
+        return not response.local
+
+    async def watch_proxies(self) -> None:
+        """Every few seconds, for each proxy in use: down marks it, back up re-registers its identities."""
+        while True:
+            await asyncio.sleep(self.keepalive)
+            for peer in {r.config.proxy for r in self.registrations.values()}:
+                up = await self.proxy_answers(peer)
+                if not up and peer not in self.proxies_down:
+                    log.warning("proxy %s:%s does not answer", peer.host, peer.port)
+                    self.proxies_down.add(peer)
+                elif up and peer in self.proxies_down:
+                    self.proxies_down.discard(peer)
+                    behind = [pk for pk, r in self.registrations.items() if r.config.proxy == peer]
+                    log.warning(
+                        "proxy %s:%s is back: registering %s identities again", peer.host, peer.port, len(behind)
+                    )
+                    await asyncio.gather(
+                        *(self.registrations[pk].register() for pk in behind if pk in self.registrations)
+                    )
+
     async def dispatch(self, event: dict[str, Any]) -> None:
         kind = event.get("type", "")
         if kind == "ims.register":
@@ -198,6 +231,7 @@ class ImsSide:
         await layer.group_add(IMS_GROUP, channel)
         tasks: set[asyncio.Task[None]] = set()
         starting = asyncio.create_task(self.register_all())
+        watching = asyncio.create_task(self.watch_proxies())
         stopping = asyncio.create_task(stop.wait())
         try:
             while not stop.is_set():
@@ -211,7 +245,7 @@ class ImsSide:
                 task.add_done_callback(tasks.discard)
         finally:
             await layer.group_discard(IMS_GROUP, channel)
-            for pending in (starting, stopping, *tasks):
+            for pending in (starting, watching, stopping, *tasks):
                 pending.cancel()
             self.close()
 

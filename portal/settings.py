@@ -143,6 +143,9 @@ IMS_TLS_CA_FILE = env_path("IMS_TLS_CA_FILE")
 IMS_TLS_CERT_FILE = env_path("IMS_TLS_CERT_FILE")
 IMS_TLS_KEY_FILE = env_path("IMS_TLS_KEY_FILE")
 IMS_MAX_MESSAGE_BYTES = env_int("IMS_MAX_MESSAGE_BYTES", 65536, minimum=1024)
+# How often the IMS side checks that each proxy answers (OPTIONS); when one comes back after an
+# outage, every identity behind it registers again, since the core may have lost its bindings.
+IMS_KEEPALIVE_SECONDS = env_int("IMS_KEEPALIVE_SECONDS", 15, minimum=1)
 # The registration lifetime asked for; the registrar may grant less (and is then obeyed).
 IMS_REGISTER_EXPIRES = env_int("IMS_REGISTER_EXPIRES", 3600, minimum=60)
 # Several IMS-side processes split the identities: process i of n serves assignment ids ≡ i (mod n).

@@ -152,6 +152,8 @@ class Request(Message):
 class Response(Message):
     status: int = 0
     reason: str = ""
+    # Made up by our own transaction layer (timeout, transport error), never received.
+    local: bool = field(default=False, compare=False)
 
     def start_line(self) -> str:
         return f"SIP/2.0 {self.status} {self.reason}"

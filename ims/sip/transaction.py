@@ -39,7 +39,7 @@ def server_key(request: Request) -> tuple[str, str, str]:
 
 def timeout_response(request: Request, status: int = 408, reason: str = "Request Timeout") -> Response:
     """The response a transaction gives its user when the peer never answered."""
-    response = Response(status=status, reason=reason)
+    response = Response(status=status, reason=reason, local=True)
     for name in ("Via", "From", "To", "Call-ID", "CSeq"):
         for value in request.get_all(name):
             response.add(name, value)

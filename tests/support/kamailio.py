@@ -71,3 +71,10 @@ class Kamailio:
     def log_tail(self, lines: int = 30) -> str:
         path = self.workdir / "kamailio.log"
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+
+def restart(core: Kamailio, downtime: float) -> None:
+    """Stop the core, keep it down for `downtime` seconds, start it again on the same ports."""
+    core.stop()
+    time.sleep(downtime)
+    core.start()
