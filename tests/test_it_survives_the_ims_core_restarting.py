@@ -34,7 +34,7 @@ def _all_registered():
 async def _reachable(core, impus):
     """OPTIONS to each identity through the core: 200 from the IMS side, 404 if the core lost it."""
     agent = UserAgent(await UdpTransport().start("127.0.0.1", 0))
-    statuses = Counter()
+    statuses: Counter[int] = Counter()
 
     async def probe(impu):
         request = agent.new_request("OPTIONS", impu, from_uri=f"sip:probe@{DOMAIN}", to_uri=impu)
