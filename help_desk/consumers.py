@@ -10,6 +10,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from identity_blocks import actions as identity_actions
 from identity_blocks import events as identity_events
+from identity_blocks.events import IMS_GROUP
 from identity_blocks.holders import Holder
 from identity_blocks.models import IdentityAssignment
 from ims import actions as ims_actions
@@ -71,7 +72,12 @@ class ClientConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         if not isinstance(content, dict):
             await self._error("the frame is not a JSON object")
             return
-        handler = {"message.send": self.message_send}.get(str(content.get("type")))
+        handler = {
+            "message.send": self.message_send,
+            "call.answer": self.call_control,
+            "call.decline": self.call_control,
+            "call.hangup": self.call_control,
+        }.get(str(content.get("type")))
         if handler is None:
             await self._error(f"unknown event type {content.get('type')!r}", content.get("ref"))
             return
@@ -91,6 +97,14 @@ class ClientConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             return
         await self.send(text_data=json.dumps({"type": "message.queued", "ref": content.get("ref"), "id": message.pk}))
 
+    async def call_control(self, content: dict[str, Any]) -> None:
+        """To whichever IMS-side process holds the call; it checks the call is this holder's."""
+        assert self.holder is not None
+        action = str(content["type"]).removeprefix("call.")
+        event = {"type": "ims.call.control", "call": str(content.get("call", "")), "action": action}
+        event.update(holder=self.holder.group, sdp=str(content.get("sdp", "")))
+        await self.channel_layer.group_send(IMS_GROUP, event)
+
     # Events from the channel layer, passed on as they are.
     async def identity_changed(self, event: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(event))
@@ -99,4 +113,7 @@ class ClientConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         await self.send(text_data=json.dumps(event))
 
     async def ims_message(self, event: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(event))
+
+    async def ims_call(self, event: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(event))

@@ -108,3 +108,12 @@ def outbound(message_id: int) -> PagerMessage | None:
     return PagerMessage.objects.filter(
         pk=message_id, direction=Direction.OUTBOUND, status=MessageStatus.PENDING
     ).first()
+
+
+def callee(impu: str) -> tuple[int, str, bool] | None:
+    """For an incoming call: the assignment, its holder's group, and whether a browser is open."""
+    assignment = _assignment_for(impu)
+    if assignment is None:
+        return None
+    holder = Holder(user_id=assignment.user_id, guest_key=assignment.guest_key)
+    return assignment.pk, holder.group, has_open_session(holder)

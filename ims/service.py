@@ -22,6 +22,7 @@ from django.db import close_old_connections
 from identity_blocks import actions
 from identity_blocks.events import IMS_GROUP
 from ims import actions as ims_actions
+from ims.calls import CallDesk
 from ims.identities import identity_config, live_assignments, stored_ha1
 from ims.registration import IdentityConfig, Registration
 from ims.sip.headers import NameAddr
@@ -79,6 +80,7 @@ class ImsSide:
     agents: dict[str, UserAgent] = field(default_factory=dict)
     registrations: dict[int, Registration] = field(default_factory=dict)
     keepalive: float = field(default_factory=lambda: float(settings.IMS_KEEPALIVE_SECONDS))
+    calls: CallDesk = field(default_factory=CallDesk)
     proxies_down: set[Peer] = field(default_factory=set)
 
     @classmethod
@@ -91,7 +93,9 @@ class ImsSide:
     async def agent_for(self, peer: Peer) -> UserAgent:
         """One transport of each kind per process, shared by every identity that uses it."""
         if peer.transport not in self.agents:
-            self.agents[peer.transport] = UserAgent(await self._transport(peer.transport), self.handle)
+            agent = UserAgent(await self._transport(peer.transport), self.handle)
+            agent.on_cancel, agent.on_ack = self.calls.cancelled, self.calls.acknowledged
+            self.agents[peer.transport] = agent
         return self.agents[peer.transport]
 
     async def _transport(self, kind: str) -> Transport:
@@ -108,6 +112,11 @@ class ImsSide:
         agent = self.agents[transaction.peer.transport]
         if request.method == "MESSAGE":
             transaction.respond(await self._inbound_message(agent, request))
+        elif request.method == "INVITE":
+            await self._inbound_call(agent, request, transaction)
+        elif request.method == "BYE":
+            if not self.calls.bye(request, transaction):
+                transaction.respond(agent.response(request, 481, "Call/Transaction Does Not Exist"))
         elif request.method == "OPTIONS":
             response = agent.response(request, 200, "OK")
             response.add("Allow", "MESSAGE, OPTIONS")
@@ -126,6 +135,20 @@ class ImsSide:
         )
         status, reason = delivery.value
         return agent.response(request, status, reason)
+
+    async def _inbound_call(self, agent: UserAgent, request: Request, transaction: ServerTransaction) -> None:
+        if NameAddr.parse(request["To"]).tag:
+            if not self.calls.refresh(request, transaction):
+                transaction.respond(agent.response(request, 481, "Call/Transaction Does Not Exist"))
+            return
+        called = NameAddr.parse(request.get("P-Called-Party-ID") or request["To"]).uri
+        found = await _db(ims_actions.callee)(called)
+        if found is None:
+            transaction.respond(agent.response(request, 404, "Not Found"))
+        elif not found[2]:
+            transaction.respond(agent.response(request, 480, "Temporarily Unavailable"))
+        else:
+            self.calls.ring(agent, request, transaction, found[1])
 
     async def send_message(self, event: dict[str, Any]) -> None:
         if not self.mine(int(event["assignment"])):
@@ -221,6 +244,8 @@ class ImsSide:
             await self.deregister(int(event["assignment"]))
         elif kind == "ims.message.send":
             await self.send_message(event)
+        elif kind == "ims.call.control":
+            await self.calls.control(event)
         else:
             log.warning("IMS side ignores event %s", kind)
 

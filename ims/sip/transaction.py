@@ -100,6 +100,7 @@ class ServerTransaction:
         self.ua, self.request, self.peer = ua, request, peer
         self.key = server_key(request)
         self.last: bytes | None = None
+        self.last_to: str | None = None  # the To (with our tag) of the last response sent
         self.final = False
         self._timers: list[asyncio.TimerHandle] = []
 
@@ -107,6 +108,7 @@ class ServerTransaction:
         if self.final:
             return
         self.last = response.to_bytes()
+        self.last_to = response.get("To")
         self.ua.send_soon(self.last, self.peer, None)
         if response.status < 200:
             return

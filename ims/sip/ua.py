@@ -17,6 +17,7 @@ from ims.sip.transport import Peer, Transport
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Request, ServerTransaction], Awaitable[None]]
+DialogHook = Callable[[Request], None]
 SERVER = "webrtc-ims-portal"
 
 
@@ -30,6 +31,9 @@ class UserAgent:
         self.server_transactions: dict[tuple[str, str, str], ServerTransaction] = {}
         self.stats: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Told when a pending INVITE is cancelled, and when the ACK of a 2xx arrives.
+        self.on_cancel: DialogHook | None = None
+        self.on_ack: DialogHook | None = None
 
     # Sending ---------------------------------------------------------------------------
 
@@ -101,11 +105,43 @@ class UserAgent:
         existing = self.server_transactions.get(key)
         if existing is not None:
             existing.retransmitted(message)
-        elif message.method != "ACK":  # an ACK of a 2xx belongs to the dialog, not a transaction
+        elif message.method == "ACK":
+            self._acknowledged(message)
+        elif message.method == "CANCEL":
+            self._cancel(ServerTransaction(self, message, peer))
+        else:
             self._serve(ServerTransaction(self, message, peer))
+
+    def _acknowledged(self, ack: Request) -> None:
+        """The ACK of a 2xx is a new transaction (§17.1.1.3): match it to its INVITE by dialog."""
+        number = ack.cseq[0]
+        for transaction in list(self.server_transactions.values()):
+            invite = transaction.request
+            if invite.method == "INVITE" and invite.call_id == ack.call_id and invite.cseq[0] == number:
+                transaction.retransmitted(ack)
+        if self.on_ack is not None:
+            self.on_ack(ack)
+
+    def _cancel(self, cancel: ServerTransaction) -> None:
+        """§9.2: 200 to the CANCEL, 487 to the INVITE it names if that is still unanswered."""
+        branch, sent_by, _ = cancel.key
+        invite = self.server_transactions.get((branch, sent_by, "INVITE"))
+        self.server_transactions[cancel.key] = cancel
+        if invite is None:
+            cancel.respond(self.response(cancel.request, 481, "Call/Transaction Does Not Exist"))
+            return
+        cancel.respond(self.response(cancel.request, 200, "OK"))
+        if not invite.final:
+            to_tag = NameAddr.parse(invite.last_to or invite.request["To"]).tag
+            invite.respond(self.response(invite.request, 487, "Request Terminated", to_tag=to_tag))
+            if self.on_cancel is not None:
+                self.on_cancel(invite.request)
 
     def _serve(self, transaction: ServerTransaction) -> None:
         self.server_transactions[transaction.key] = transaction
+        if transaction.request.method == "INVITE":
+            # §17.2.1: stops the previous hop retransmitting while the answer is looked up.
+            transaction.respond(self.response(transaction.request, 100, "Trying"))
         if self.handler is None:
             transaction.respond(self.response(transaction.request, 501, "Not Implemented"))
             return
@@ -120,7 +156,8 @@ class UserAgent:
         except Exception:
             log.exception("handling %s failed", transaction.request.method)
             transaction.respond(self.response(transaction.request, 500, "Server Internal Error"))
-        if not transaction.final:
+        # An INVITE may stay pending (ringing) after its handler returns; anything else may not.
+        if not transaction.final and transaction.request.method != "INVITE":
             log.error("handler left %s unanswered", transaction.request.method)
             transaction.respond(self.response(transaction.request, 500, "Server Internal Error"))
 
