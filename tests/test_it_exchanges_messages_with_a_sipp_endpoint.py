@@ -50,7 +50,9 @@ async def test_it_exchanges_messages_with_sipp(kamailio, tmp_path):
     await until(lambda: _state(assignment.pk) == "registered")
     phone = free_port()
     common = dict(core_port=kamailio.udp, workdir=tmp_path, service="sipp")
-    register = await sipp("register", local_port=phone, fields=[DOMAIN], auth=(f"sipp@{DOMAIN}", PASSWORD), **common)
+    register = await sipp(
+        "register", local_port=phone, fields=[DOMAIN, "sipp"], auth=(f"sipp@{DOMAIN}", PASSWORD), **common
+    )
     await finished(register, tmp_path)
 
     # Portal to phone: the phone checks the text it receives.

@@ -7,6 +7,7 @@ become one entry each, which makes a parsed message equal to the parse of its se
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ class SipParseError(ValueError):
         self.answerable = answerable
 
 
+@functools.lru_cache(maxsize=1024)  # a few dozen names recur in every message
 def canonical_name(name: str) -> str:
     lowered = name.lower()
     if lowered in COMPACT:
@@ -57,6 +59,8 @@ def canonical_name(name: str) -> str:
 
 def split_list(value: str) -> list[str]:
     """Split at commas outside quotes and angle brackets."""
+    if "," not in value:
+        return [value] if value else []
     items: list[str] = []
     current: list[str] = []
     quoted = angle = escaped = False

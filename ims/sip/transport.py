@@ -41,6 +41,10 @@ class Transport:
     async def send(self, data: bytes, peer: Peer) -> None:
         raise NotImplementedError
 
+    def send_now(self, data: bytes, peer: Peer) -> bool:
+        """Send without waiting, where the transport can (datagrams); False where it cannot."""
+        return False
+
     def close(self) -> None:
         raise NotImplementedError
 
@@ -69,8 +73,12 @@ class UdpTransport(Transport, asyncio.DatagramProtocol):
             self._deliver(data, Peer("UDP", str(addr[0]), int(addr[1])))
 
     async def send(self, data: bytes, peer: Peer) -> None:
+        self.send_now(data, peer)
+
+    def send_now(self, data: bytes, peer: Peer) -> bool:
         assert self._socket is not None
         self._socket.sendto(data, (peer.host, peer.port))
+        return True
 
     def close(self) -> None:
         if self._socket is not None:

@@ -38,6 +38,9 @@ class UserAgent:
     # Sending ---------------------------------------------------------------------------
 
     def send_soon(self, data: bytes, peer: Peer, failed: Callable[[Exception], None] | None) -> None:
+        # Datagrams go at once; a task per message would cost more than the send.
+        if self.transport.send_now(data, peer):
+            return
         task = asyncio.ensure_future(self.transport.send(data, peer))
         self._tasks.add(task)
         task.add_done_callback(lambda done: self._sent(done, failed))

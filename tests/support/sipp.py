@@ -12,16 +12,19 @@ SCENARIOS = Path(__file__).resolve().parents[1] / "sipp"
 
 async def sipp(
     scenario: str, *, core_port: int, local_port: int, service: str, fields: list[str], workdir: Path,
-    auth: tuple[str, str] | None = None, status: int = 200, timeout: int = 20,
+    auth: tuple[str, str] | None = None, status: int = 200, timeout: int = 20, rows: list[list[str]] | None = None,
+    extra: tuple[str, ...] = (),
 ) -> asyncio.subprocess.Process:  # fmt: skip
-    """Start sipp for one call of `scenario`; fields fill [field0], [field1], ... in order."""
+    """Start sipp for `scenario`: one call filling [field0], [field1], ... from `fields`, or one call
+    per row of `rows` (with `extra` options such as a rate)."""
     binary = require_binary("sipp")
     text = (SCENARIOS / f"{scenario}.xml").read_text().replace("@STATUS@", str(status))
     path = workdir / f"{scenario}-{local_port}.xml"
     path.write_text(text)
     values = workdir / f"{scenario}-{local_port}.csv"
-    values.write_text("SEQUENTIAL\n" + ";".join(fields) + ";\n")
-    argv = [binary, f"127.0.0.1:{core_port}", "-sf", str(path), "-inf", str(values), "-m", "1"]
+    rows = rows or [fields]
+    values.write_text("SEQUENTIAL\n" + "".join(";".join(row) + ";\n" for row in rows))
+    argv = [binary, f"127.0.0.1:{core_port}", "-sf", str(path), "-inf", str(values), "-m", str(len(rows)), *extra]
     argv += ["-p", str(local_port), "-i", "127.0.0.1", "-s", service, "-nostdin", "-timeout", f"{timeout}s"]
     argv += ["-timeout_error", "-trace_err", "-error_file", str(workdir / f"{scenario}-{local_port}.err")]
     if auth:
