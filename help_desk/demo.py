@@ -23,7 +23,16 @@ def _account(username: str, password: str, admin: bool, groups: list[str]) -> Us
 
 
 def seed() -> list[str]:
-    lines = ["Demo log-ins:"]
+    from help_desk.models import Queue
+    from identity_blocks.models import IdentityBlock
+
+    block = IdentityBlock.objects.select_related("agreement").get(name="Help desk identities")
+    queue, _ = Queue.objects.get_or_create(
+        slug="tax-help",
+        defaults={"name": "Tax help", "agreement": block.agreement, "identity_block": block,
+                  "embedding_origins": "http://127.0.0.1:8000 http://localhost:8000"},
+    )  # fmt: skip
+    lines = [f"Help-desk queue: {queue.name} ({queue.slug})", "Demo log-ins:"]
     for username, password, admin, groups in DEMO_ACCOUNTS:
         _account(username, password, admin, groups)
         role = "admin (also /admin/)" if admin else ", ".join(groups)

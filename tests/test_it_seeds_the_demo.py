@@ -3,6 +3,9 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
+from help_desk.models import Queue
+from identity_blocks.models import IdentityBlock, Operator, ServiceAgreement
+
 
 @pytest.mark.django_db
 def test_it_seeds_log_ins_that_work_and_reuses_them_on_the_next_run(capsys, settings):
@@ -15,6 +18,8 @@ def test_it_seeds_log_ins_that_work_and_reuses_them_on_the_next_run(capsys, sett
     assert authenticate(username="advisor", password="advisor-demo") is not None
     assert "admin-demo" in printed
     assert "advisor-demo" in printed
+    assert (Operator.objects.count(), ServiceAgreement.objects.count(), IdentityBlock.objects.count()) == (1, 1, 1)
+    assert Queue.objects.get().identity_block == IdentityBlock.objects.get()
 
 
 @pytest.mark.django_db

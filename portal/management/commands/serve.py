@@ -2,7 +2,8 @@
 
 The ASGI server and the IMS side share one asyncio loop here: with the demo's in-memory channel
 layer they could not talk across processes. With a Redis broker it also supervises a Celery worker
-with beat. Production runs these as separate processes instead (see README, "Production").
+with beat; without one, beat's schedule runs on the same loop. Production runs these as separate
+processes instead (see README, "Production").
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ class Command(BaseCommand):
         worker = None if settings.CELERY_TASK_ALWAYS_EAGER else self._start_worker()
         stop = asyncio.Event()
         if not options["no_ims"]:
-            cast(Any, reactor).callWhenRunning(self._start_ims, stop, defer)
+            cast(Any, reactor).callWhenRunning(self._start, stop, defer, "ims.service")
+        if worker is None:  # no broker, no beat: its schedule runs here
+            cast(Any, reactor).callWhenRunning(self._start, stop, defer, "portal.upkeep")
         server = Server(
             application=application,
             endpoints=build_endpoint_description_strings(host=options["host"], port=options["port"]),
@@ -50,12 +53,13 @@ class Command(BaseCommand):
         finally:
             self._stop_worker(worker)
 
-    def _start_ims(self, stop: asyncio.Event, defer: Any) -> None:
+    def _start(self, stop: asyncio.Event, defer: Any, module: str) -> None:
+        """Run `module.run(stop)` on the server's loop until the reactor shuts down."""
+        from importlib import import_module
+
         from twisted.internet import reactor
 
-        from ims import service
-
-        task = asyncio.ensure_future(service.run(stop))
+        task = asyncio.ensure_future(import_module(module).run(stop))
 
         def shutdown() -> Any:
             stop.set()
