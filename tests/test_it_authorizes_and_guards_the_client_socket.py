@@ -74,3 +74,30 @@ async def test_it_records_open_sessions_and_tells_the_current_identity():
     assert await sync_to_async(HolderSession.objects.filter(guest_key=key).count)() == 1
     await socket.disconnect()
     assert await sync_to_async(HolderSession.objects.count)() == 0
+
+
+async def test_it_passes_call_events_to_the_browser_and_its_answers_to_the_ims_side():
+    from asgiref.sync import sync_to_async
+    from channels.layers import get_channel_layer
+
+    from identity_blocks.events import IMS_GROUP
+
+    mary = await sync_to_async(make_user)("mary")
+    socket = _socket(user=mary)
+    assert (await socket.connect())[0]
+    layer = get_channel_layer()
+    ims_side = await layer.new_channel()
+    await layer.group_add(IMS_GROUP, ims_side)
+    ringing = {"type": "ims.call", "call": "c1", "state": "ringing", "from": "sip:phone@ims.test", "sdp": "v=0"}
+    await layer.group_send(Holder.member(mary).group, ringing)
+    assert await _json(socket) == ringing
+    await socket.send_to(text_data=json.dumps({"type": "call.answer", "call": "c1", "sdp": "v=0 answer"}))
+    control = await layer.receive(ims_side)
+    assert control == {
+        "type": "ims.call.control",
+        "call": "c1",
+        "action": "answer",
+        "holder": Holder.member(mary).group,  # who asked, as the server knows it: not from the frame
+        "sdp": "v=0 answer",
+    }
+    await socket.disconnect()
