@@ -5,15 +5,13 @@ import asyncio
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 
 from identity_blocks import actions
-from identity_blocks.holders import Holder
 from identity_blocks.models import IdentityAssignment
 from ims import actions as ims_actions
 from ims.models import MessageStatus, PagerMessage
 from ims.service import ImsSide
-from tests.support.ims import kamailio_block, running, until
+from tests.support.ims import guest_with_a_browser, running, until
 from tests.support.kamailio import DOMAIN, PASSWORD
 from tests.support.services import free_port
 from tests.support.sipp import finished, sipp
@@ -26,17 +24,6 @@ def operators_core(settings):
     settings.IMS_STANDIN = False
 
 
-async def _janes_identity(kamailio):
-    await sync_to_async(kamailio_block)(kamailio)
-    jane = Holder.guest(Holder.new_guest_key())
-    assignment = await sync_to_async(actions.assign_identity)(jane)
-    await sync_to_async(actions.session_opened)(jane, "test.jane-browser")
-    layer = get_channel_layer()
-    browser = await layer.new_channel()
-    await layer.group_add(jane.group, browser)
-    return jane, assignment, lambda: layer.receive(browser)
-
-
 async def _inbound_on_screen(receive):
     while True:
         event = await asyncio.wait_for(receive(), 10)
@@ -45,7 +32,7 @@ async def _inbound_on_screen(receive):
 
 
 async def test_it_exchanges_messages_with_sipp(kamailio, tmp_path):
-    jane, assignment, browser = await _janes_identity(kamailio)
+    jane, assignment, browser = await guest_with_a_browser(kamailio)
     stop, task = await running(ImsSide())
     await until(lambda: _state(assignment.pk) == "registered")
     phone = free_port()
@@ -72,7 +59,7 @@ async def test_it_exchanges_messages_with_sipp(kamailio, tmp_path):
     assert (shown["body"], shown["remote"]) == ("Line 5a is pensions", f"sip:sipp@{DOMAIN}")
 
     # With Jane's window closed, the phone hears 480.
-    await sync_to_async(actions.session_closed)(jane, "test.jane-browser")
+    await sync_to_async(actions.session_closed)(jane, "test.browser")
     fields = [DOMAIN, "anyone there?", "sipp"]
     unavailable = await sipp("send_message", local_port=free_port(), fields=fields, status=480, **reply)
     await finished(unavailable, tmp_path)

@@ -4,15 +4,12 @@ the caller can give up, or the browser answers and the phone hangs up."""
 import asyncio
 
 import pytest
-from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
-from identity_blocks import actions
 from identity_blocks.events import IMS_GROUP
-from identity_blocks.holders import Holder
 from identity_blocks.models import IdentityAssignment
 from ims.service import ImsSide
-from tests.support.ims import kamailio_block, running, until
+from tests.support.ims import guest_with_a_browser, running, until
 from tests.support.kamailio import DOMAIN
 from tests.support.services import free_port
 from tests.support.sipp import finished, sipp
@@ -29,17 +26,11 @@ def operators_core(settings):
 @pytest.fixture
 async def jane(kamailio):
     """Jane's identity, registered, with one browser session listening on her group."""
-    await sync_to_async(kamailio_block)(kamailio)
-    holder = Holder.guest(Holder.new_guest_key())
-    assignment = await sync_to_async(actions.assign_identity)(holder)
-    await sync_to_async(actions.session_opened)(holder, "test.jane-browser")
-    layer = get_channel_layer()
-    browser = await layer.new_channel()
-    await layer.group_add(holder.group, browser)
+    holder, assignment, receive = await guest_with_a_browser(kamailio)
     stop, task = await running(ImsSide())
     registered = IdentityAssignment.objects.filter(pk=assignment.pk, registration_state="registered").exists
     await until(registered)
-    yield holder, assignment.impu.split(":")[1].split("@")[0], lambda: layer.receive(browser)
+    yield holder, assignment.impu.split(":")[1].split("@")[0], receive
     stop.set()
     await task
 

@@ -85,10 +85,10 @@ class UdpTransport(Transport, asyncio.DatagramProtocol):
             self._socket.close()
 
 
-class StreamTransport(Transport):
-    """TCP or TLS: one connection per peer, opened on first send, read by Content-Length framing."""
+class ConnectedTransport(Transport):
+    """A connection per peer, opened on first send and read until it closes; a lost one is opened
+    again by the next send. Subclasses say how to open, read, write and close one."""
 
-    name = "TCP"
     reliable = True
 
     def __init__(
@@ -96,25 +96,68 @@ class StreamTransport(Transport):
     ) -> None:
         super().__init__(received, malformed)
         self.tls = tls
-        self.name = "TLS" if tls else "TCP"
-        self._writers: dict[tuple[str, int], asyncio.StreamWriter] = {}
+        self._connections: dict[tuple[str, int], Any] = {}
         self._opening: dict[tuple[str, int], asyncio.Lock] = {}
         self._readers: set[asyncio.Task[None]] = set()
 
-    async def _connection(self, peer: Peer) -> asyncio.StreamWriter:
+    async def _connection(self, peer: Peer) -> Any:
         key = (peer.host, peer.port)
         async with self._opening.setdefault(key, asyncio.Lock()):
-            writer = self._writers.get(key)
-            if writer is None or writer.is_closing():
-                reader, writer = await asyncio.open_connection(peer.host, peer.port, ssl=self.tls)
-                self.local = writer.get_extra_info("sockname")[:2]
-                self._writers[key] = writer
-                task = asyncio.create_task(self._read(reader, writer, Peer(self.name, *key)))
+            connection = self._connections.get(key)
+            if connection is None:
+                connection = self._connections[key] = await self._open(peer)
+                task = asyncio.create_task(self._reading(connection, Peer(self.name, *key)))
                 self._readers.add(task)
                 task.add_done_callback(self._readers.discard)
-            return writer
+            return connection
 
-    async def _read(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: Peer) -> None:
+    async def _reading(self, connection: Any, peer: Peer) -> None:
+        try:
+            await self._read(connection, peer)
+        finally:
+            self._connections.pop((peer.host, peer.port), None)
+            self._close(connection)
+
+    async def send(self, data: bytes, peer: Peer) -> None:
+        await self._write(await self._connection(peer), data)
+
+    def close(self) -> None:
+        for connection in self._connections.values():
+            self._close(connection)
+        for task in self._readers:
+            task.cancel()
+
+    async def _open(self, peer: Peer) -> Any:
+        raise NotImplementedError
+
+    async def _read(self, connection: Any, peer: Peer) -> None:
+        raise NotImplementedError
+
+    async def _write(self, connection: Any, data: bytes) -> None:
+        raise NotImplementedError
+
+    def _close(self, connection: Any) -> None:
+        raise NotImplementedError
+
+
+class StreamTransport(ConnectedTransport):
+    """TCP or TLS, read by Content-Length framing."""
+
+    name = "TCP"
+
+    def __init__(
+        self, received: Received | None = None, malformed: Malformed | None = None, tls: ssl.SSLContext | None = None
+    ) -> None:
+        super().__init__(received, malformed, tls)
+        self.name = "TLS" if tls else "TCP"
+
+    async def _open(self, peer: Peer) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        reader, writer = await asyncio.open_connection(peer.host, peer.port, ssl=self.tls)
+        self.local = writer.get_extra_info("sockname")[:2]
+        return reader, writer
+
+    async def _read(self, connection: tuple[asyncio.StreamReader, asyncio.StreamWriter], peer: Peer) -> None:
+        reader, writer = connection
         framer = StreamParser()
         try:
             while data := await reader.read(65536):
@@ -127,55 +170,34 @@ class StreamTransport(Transport):
             self.malformed(error, peer)  # framing is lost: the connection cannot go on
         except (ConnectionError, ssl.SSLError) as error:
             log.info("%s connection to %s:%s lost: %s", self.name, peer.host, peer.port, error)
-        finally:
-            writer.close()
-            self._writers.pop((peer.host, peer.port), None)
 
-    async def send(self, data: bytes, peer: Peer) -> None:
-        writer = await self._connection(peer)
-        writer.write(data)
-        await writer.drain()
+    async def _write(self, connection: tuple[asyncio.StreamReader, asyncio.StreamWriter], data: bytes) -> None:
+        connection[1].write(data)
+        await connection[1].drain()
 
-    def close(self) -> None:
-        for writer in self._writers.values():
-            writer.close()
-        for task in self._readers:
-            task.cancel()
+    def _close(self, connection: tuple[asyncio.StreamReader, asyncio.StreamWriter]) -> None:
+        connection[1].close()
 
 
-class WebSocketTransport(Transport):
+class WebSocketTransport(ConnectedTransport):
     """SIP over WebSocket toward an eP-CSCF (RFC 7118): one SIP message per WebSocket message."""
 
     name = "WS"
-    reliable = True
+    path = "/"
 
     def __init__(
         self, received: Received | None = None, malformed: Malformed | None = None, tls: ssl.SSLContext | None = None
     ) -> None:
-        super().__init__(received, malformed)
-        self.tls = tls
+        super().__init__(received, malformed, tls)
         self.name = "WSS" if tls else "WS"
-        self._sockets: dict[tuple[str, int], Any] = {}
-        self._opening: dict[tuple[str, int], asyncio.Lock] = {}
-        self._readers: set[asyncio.Task[None]] = set()
-        self.path = "/"
 
-    async def _socket(self, peer: Peer) -> Any:
+    async def _open(self, peer: Peer) -> Any:
         from websockets.asyncio.client import connect
 
-        key = (peer.host, peer.port)
-        async with self._opening.setdefault(key, asyncio.Lock()):
-            socket = self._sockets.get(key)
-            if socket is None:
-                scheme = "wss" if self.tls else "ws"
-                uri = f"{scheme}://{peer.host}:{peer.port}{self.path}"
-                socket = await connect(uri, subprotocols=["sip"], ssl=self.tls, max_size=2**20)  # type: ignore[list-item]
-                self.local = socket.local_address[:2]
-                self._sockets[key] = socket
-                task = asyncio.create_task(self._read(socket, Peer(self.name, *key)))
-                self._readers.add(task)
-                task.add_done_callback(self._readers.discard)
-            return socket
+        uri = f"{'wss' if self.tls else 'ws'}://{peer.host}:{peer.port}{self.path}"
+        socket = await connect(uri, subprotocols=["sip"], ssl=self.tls, max_size=2**20)  # type: ignore[list-item]
+        self.local = socket.local_address[:2]
+        return socket
 
     async def _read(self, socket: Any, peer: Peer) -> None:
         from websockets.exceptions import ConnectionClosed
@@ -185,21 +207,15 @@ class WebSocketTransport(Transport):
                 self._deliver(frame.encode() if isinstance(frame, str) else frame, peer)
         except ConnectionClosed as error:
             log.info("WebSocket to %s:%s closed: %s", peer.host, peer.port, error)
-        finally:
-            self._sockets.pop((peer.host, peer.port), None)
 
-    async def send(self, data: bytes, peer: Peer) -> None:
-        socket = await self._socket(peer)
+    async def _write(self, socket: Any, data: bytes) -> None:
         try:
             await socket.send(data.decode("utf-8"))  # text frames where the message is text
         except UnicodeDecodeError:
             await socket.send(data)
 
-    def close(self) -> None:
-        for task in self._readers:
-            task.cancel()
-        for socket in self._sockets.values():
-            socket.transport.close()  # shutting down: no closing handshake to wait for
+    def _close(self, socket: Any) -> None:
+        socket.transport.close()  # no closing handshake to wait for
 
 
 def tls_context(ca_file: str | None, cert_file: str | None, key_file: str | None) -> ssl.SSLContext:

@@ -42,3 +42,20 @@ def kamailio_block(kamailio, password=PASSWORD, pattern="sip:help-{n:04d}@" + DO
     )  # fmt: skip
     actions.set_block_credentials(block.pk, username=block.auth_username, password=password)
     return block
+
+
+async def guest_with_a_browser(kamailio):
+    """A guest holding an identity of a Kamailio block, with one open browser session whose events
+    the returned `receive` reads. Returns (holder, assignment, receive)."""
+    from channels.layers import get_channel_layer
+
+    from identity_blocks.holders import Holder
+
+    await sync_to_async(kamailio_block)(kamailio)
+    holder = Holder.guest(Holder.new_guest_key())
+    assignment = await sync_to_async(actions.assign_identity)(holder)
+    await sync_to_async(actions.session_opened)(holder, "test.browser")
+    layer = get_channel_layer()
+    browser = await layer.new_channel()
+    await layer.group_add(holder.group, browser)
+    return holder, assignment, lambda: layer.receive(browser)
