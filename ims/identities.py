@@ -33,9 +33,20 @@ def _proxy(operator_proxy: str) -> Peer:
     return proxy_peer(settings.IMS_OUTBOUND_PROXY or operator_proxy)
 
 
+TOKEN_MAX_AGE = 7 * 24 * 3600
+
+
 def bearer_token(impu: str) -> str:
     """A portal-issued token for operators that accept them (RFC 8898); signed, so not forgeable."""
     return signing.dumps({"impu": impu}, salt=TOKEN_SALT)
+
+
+def token_identity(token: str) -> str | None:
+    """The identity a portal-issued token speaks for, if the token is ours and fresh."""
+    try:
+        return str(signing.loads(token, salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE)["impu"])
+    except (signing.BadSignature, KeyError, TypeError):
+        return None
 
 
 def _credentials(assignment: IdentityAssignment) -> DigestCredentials | None:

@@ -23,7 +23,7 @@ from identity_blocks import actions
 from identity_blocks.events import IMS_GROUP
 from ims import actions as ims_actions
 from ims.calls import CallDesk
-from ims.identities import identity_config, live_assignments, stored_ha1
+from ims.identities import identity_config, live_assignments, stored_ha1, token_identity
 from ims.registration import IdentityConfig, Registration
 from ims.sip.headers import NameAddr
 from ims.sip.message import Request, Response
@@ -285,7 +285,7 @@ async def run(stop: asyncio.Event) -> None:
     """Serve until `stop` is set; in the demo, with the stand-in IMS core beside it."""
     standin = None
     if settings.IMS_STANDIN:
-        standin = await StandInCore(_db(stored_ha1)).start("127.0.0.1", settings.IMS_STANDIN_PORT)
+        standin = await StandInCore(_db(stored_ha1), token_identity).start("127.0.0.1", settings.IMS_STANDIN_PORT)
     side = ImsSide.from_settings()
     log.info("IMS side shard %s/%s ready", side.shard_index + 1, side.shard_count)
     try:

@@ -29,6 +29,7 @@ NONCE_LIFETIME = 300
 MAX_EXPIRES = 3600
 
 Ha1Lookup = Callable[[str, str], Awaitable[dict[str, str] | None]]
+TokenCheck = Callable[[str], str | None]
 
 
 @dataclass
@@ -44,8 +45,9 @@ def aor(uri: str) -> str:
 
 
 class StandInCore:
-    def __init__(self, ha1_lookup: Ha1Lookup) -> None:
+    def __init__(self, ha1_lookup: Ha1Lookup, token_identity: TokenCheck | None = None) -> None:
         self.ha1_lookup = ha1_lookup
+        self.token_identity = token_identity
         self.secret = secrets.token_bytes(16)
         self.location: dict[str, Binding] = {}
         self.ua: UserAgent | None = None
@@ -82,7 +84,11 @@ class StandInCore:
         assert self.ua is not None
         stale = False
         header = request.get("Authorization")
-        if header:
+        if header and header.startswith("Bearer ") and self.token_identity is not None:
+            # RFC 8898: a token the portal issued for exactly this identity.
+            if (self.token_identity(header[7:].strip()) or "").lower() == aor(request["To"]):
+                return self._bind(request, peer)
+        elif header:
             try:
                 answer = Answer.parse(header)
                 state = self._nonce_state(answer.nonce)
