@@ -4,6 +4,7 @@ Kamailio in the same run: REGISTER with Digest, MESSAGE, and the CPU to keep ide
 from __future__ import annotations
 
 import asyncio
+import functools
 import tempfile
 import time
 import uuid
@@ -15,9 +16,13 @@ from ims.registration import IdentityConfig, Registration
 from ims.sip.digest import DigestCredentials
 from ims.sip.transport import Peer, UdpTransport
 from ims.sip.ua import UserAgent
+from tests.support import sipp as sipp_support
 from tests.support.kamailio import DOMAIN, PASSWORD, Kamailio
 from tests.support.services import free_port
-from tests.support.sipp import finished, sipp
+from tests.support.sipp import finished
+
+# Tracing every message to a file would slow sipp down, and sipp is the baseline.
+sipp = functools.partial(sipp_support.sipp, trace=False)
 
 REGISTERS = 5000
 MESSAGES = 3000

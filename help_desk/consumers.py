@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -14,6 +15,7 @@ from identity_blocks.events import IMS_GROUP
 from identity_blocks.holders import Holder
 from identity_blocks.models import IdentityAssignment
 from ims import actions as ims_actions
+from ims.sip.uri import InvalidUri, parse_uri
 
 MAX_FRAME = 64 * 1024
 
@@ -74,6 +76,7 @@ class ClientConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             return
         handler = {
             "message.send": self.message_send,
+            "call.start": self.call_start,
             "call.answer": self.call_control,
             "call.decline": self.call_control,
             "call.hangup": self.call_control,
@@ -96,6 +99,25 @@ class ClientConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             await self._error(str(refused), content.get("ref"))
             return
         await self.send(text_data=json.dumps({"type": "message.queued", "ref": content.get("ref"), "id": message.pk}))
+
+    async def call_start(self, content: dict[str, Any]) -> None:
+        """Place a call from the holder's identity; the answer comes back as `ims.call` events."""
+        assert self.holder is not None
+        to = str(content.get("to", "")).strip()
+        try:
+            parse_uri(to)
+        except InvalidUri as error:
+            await self._error(str(error), content.get("ref"))
+            return
+        current = await database_sync_to_async(_current_identity)(self.holder)
+        if current is None or not current["live"]:
+            await self._error("you have no IMS identity yet", content.get("ref"))
+            return
+        key = uuid.uuid4().hex
+        event = {"type": "ims.call.control", "action": "start", "call": key, "to": to, "holder": self.holder.group}
+        event.update(assignment=current["assignment"], sdp=str(content.get("sdp", "")))
+        await self.channel_layer.group_send(IMS_GROUP, event)
+        await self.send(text_data=json.dumps({"type": "call.placed", "ref": content.get("ref"), "call": key}))
 
     async def call_control(self, content: dict[str, Any]) -> None:
         """To whichever IMS-side process holds the call; it checks the call is this holder's."""

@@ -117,3 +117,9 @@ def callee(impu: str) -> tuple[int, str, bool] | None:
         return None
     holder = Holder(user_id=assignment.user_id, guest_key=assignment.guest_key)
     return assignment.pk, holder.group, has_open_session(holder)
+
+
+def holder_group(assignment_id: int) -> str | None:
+    """Whose browsers a live assignment's events go to."""
+    assignment = IdentityAssignment.objects.live().filter(pk=assignment_id).first()
+    return None if assignment is None else Holder(user_id=assignment.user_id, guest_key=assignment.guest_key).group

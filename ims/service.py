@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -148,7 +149,21 @@ class ImsSide:
         elif not found[2]:
             transaction.respond(agent.response(request, 480, "Temporarily Unavailable"))
         else:
-            self.calls.ring(agent, request, transaction, found[1])
+            await self.calls.ring(uuid.uuid4().hex, agent, request, transaction, found[1])
+
+    async def place_call(self, event: dict[str, Any]) -> None:
+        """A call from the holder's browser: its SDP offer goes out from the holder's identity."""
+        assignment_id = int(event["assignment"])
+        if not self.mine(assignment_id):
+            return
+        config = await _db(identity_config)(assignment_id)
+        if config is None or await _db(ims_actions.holder_group)(assignment_id) != event.get("holder"):
+            return  # released meanwhile, or not this holder's identity
+        registration = self.registrations.get(assignment_id)
+        route = registration.service_route if registration else []
+        agent = await self.agent_for(config.proxy)
+        call = (str(event["call"]), str(event["holder"]), agent, config.proxy, config.impu)
+        await self.calls.place(*call, str(event.get("to", "")), str(event.get("sdp", "")), route)
 
     async def send_message(self, event: dict[str, Any]) -> None:
         if not self.mine(int(event["assignment"])):
@@ -244,6 +259,8 @@ class ImsSide:
             await self.deregister(int(event["assignment"]))
         elif kind == "ims.message.send":
             await self.send_message(event)
+        elif kind == "ims.call.control" and event.get("action") == "start":
+            await self.place_call(event)
         elif kind == "ims.call.control":
             await self.calls.control(event)
         else:

@@ -143,6 +143,8 @@ IMS_TLS_CA_FILE = env_path("IMS_TLS_CA_FILE")
 IMS_TLS_CERT_FILE = env_path("IMS_TLS_CERT_FILE")
 IMS_TLS_KEY_FILE = env_path("IMS_TLS_KEY_FILE")
 IMS_MAX_MESSAGE_BYTES = env_int("IMS_MAX_MESSAGE_BYTES", 65536, minimum=1024)
+# Which media policy sees each call's SDP (ims.media): pass-through, or a media gateway's.
+IMS_MEDIA_POLICY = env_str("IMS_MEDIA_POLICY", "ims.media.PassThrough")
 # How often the IMS side checks that each proxy answers (OPTIONS); when one comes back after an
 # outage, every identity behind it registers again, since the core may have lost its bindings.
 IMS_KEEPALIVE_SECONDS = env_int("IMS_KEEPALIVE_SECONDS", 15, minimum=1)

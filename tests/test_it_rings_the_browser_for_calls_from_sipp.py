@@ -47,7 +47,7 @@ async def test_it_rings_the_browser_until_the_caller_gives_up(kamailio, jane, tm
     phone = await sipp("invite_cancel", core_port=kamailio.udp, local_port=free_port(), service=user,
                        fields=[DOMAIN, "", "phone"], workdir=tmp_path)  # fmt: skip
     ringing = await _call_event(browser, "ringing")
-    assert ringing["from"] == f"sip:phone@{DOMAIN}"
+    assert (ringing["caller"], ringing["direction"]) == (f"sip:phone@{DOMAIN}", "in")
     assert "m=audio" in ringing["sdp"]
     assert "PCMU/8000" in ringing["sdp"]  # the offer reaches the browser unchanged
     ended = await _call_event(browser, "ended")

@@ -54,11 +54,15 @@ class UserAgent:
                 failed(error)
 
     async def request(
-        self, request: Request, peer: Peer, provisional: Callable[[Response], None] | None = None
-    ) -> Response:
-        """Send in a new client transaction; the final response, or a 408/503 made up on failure."""
-        host, port = self.transport.local
-        request.add("Via", f"SIP/2.0/{self.transport.name} {host}:{port};branch={new_branch()};rport", first=True)
+        self, request: Request, peer: Peer, provisional: Callable[[Response], None] | None = None, *,
+        new_via: bool = True,
+    ) -> Response:  # fmt: skip
+        """Send in a new client transaction; the final response, or a 408/503 made up on failure.
+        `new_via=False` keeps the request's own Via: a CANCEL reuses its INVITE's branch (§9.1)."""
+        if new_via:
+            host, port = self.transport.local
+            via = f"SIP/2.0/{self.transport.name} {host}:{port};branch={new_branch()};rport"
+            request.add("Via", via, first=True)
         if "Max-Forwards" not in request:
             request.add("Max-Forwards", "70")
         transaction = ClientTransaction(self, request, peer, provisional)

@@ -13,7 +13,7 @@ SCENARIOS = Path(__file__).resolve().parents[1] / "sipp"
 async def sipp(
     scenario: str, *, core_port: int, local_port: int, service: str, fields: list[str], workdir: Path,
     auth: tuple[str, str] | None = None, status: int = 200, timeout: int = 20, rows: list[list[str]] | None = None,
-    extra: tuple[str, ...] = (),
+    extra: tuple[str, ...] = (), trace: bool = True,
 ) -> asyncio.subprocess.Process:  # fmt: skip
     """Start sipp for `scenario`: one call filling [field0], [field1], ... from `fields`, or one call
     per row of `rows` (with `extra` options such as a rate)."""
@@ -27,6 +27,8 @@ async def sipp(
     argv = [binary, f"127.0.0.1:{core_port}", "-sf", str(path), "-inf", str(values), "-m", str(len(rows)), *extra]
     argv += ["-p", str(local_port), "-i", "127.0.0.1", "-s", service, "-nostdin", "-timeout", f"{timeout}s"]
     argv += ["-timeout_error", "-trace_err", "-error_file", str(workdir / f"{scenario}-{local_port}.err")]
+    if trace:  # every message sipp sent and received, for reading after a failure
+        argv += ["-trace_msg", "-message_file", str(workdir / f"{scenario}-{local_port}.msg")]
     if auth:
         argv += ["-au", auth[0], "-ap", auth[1]]
     return await asyncio.create_subprocess_exec(
