@@ -33,3 +33,20 @@ def test_it_answers_by_who_holds_the_identity(settings):
     settings.IMS_MAX_MESSAGE_BYTES = 4
     assert _receive(impu, call_id="c2")[0] == Delivery.TOO_LARGE
     assert _receive(impu, call_id="c3", body=b"x", content_type="application/octet-stream")[0] == Delivery.UNSUPPORTED
+
+
+def test_it_refuses_to_send_what_cannot_go_with_a_reason(settings):
+    from ims.actions import MessageRefused, send_message
+
+    make_block(5)
+    jane = Holder.guest(Holder.new_guest_key())
+    with pytest.raises(MessageRefused, match="no IMS identity yet"):
+        send_message(jane, "sip:advisor@ims.test", "hello")
+    actions.assign_identity(jane)
+    settings.IMS_MAX_MESSAGE_BYTES = 10
+    with pytest.raises(MessageRefused, match="longer than 10 bytes"):
+        send_message(jane, "sip:advisor@ims.test", "a rather long message")
+    with pytest.raises(MessageRefused, match="empty"):
+        send_message(jane, "sip:advisor@ims.test", "   ")
+    with pytest.raises(MessageRefused, match="not a valid SIP or tel URI"):
+        send_message(jane, "advisor at the office", "hi")

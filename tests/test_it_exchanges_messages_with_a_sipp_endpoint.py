@@ -69,3 +69,23 @@ async def test_it_exchanges_messages_with_sipp(kamailio, tmp_path):
 
 def _state(pk):
     return IdentityAssignment.objects.get(pk=pk).registration_state
+
+
+async def test_it_sends_a_message_too_large_for_udp_over_tcp(kamailio, tmp_path):
+    jane, assignment, _ = await guest_with_a_browser(kamailio)
+    stop, task = await running(ImsSide())
+    await until(lambda: _state(assignment.pk) == "registered")
+    phone = free_port()
+    common = dict(core_port=kamailio.udp, workdir=tmp_path, service="sipp")
+    auth = (f"sipp@{DOMAIN}", PASSWORD)
+    await finished(await sipp("register", local_port=phone, fields=[DOMAIN, "sipp"], auth=auth, **common), tmp_path)
+    phone_waits = await sipp("receive_message", local_port=phone, fields=[DOMAIN, "figures"], **common)
+    await asyncio.sleep(0.3)
+    long_text = "My figures: " + "1234.56; " * 300  # about 2.7 KB, over the 1300 bytes UDP takes safely
+    sent = await sync_to_async(ims_actions.send_message)(jane, f"sip:sipp@{DOMAIN}", long_text)
+    await finished(phone_waits, tmp_path)
+    await until(lambda: PagerMessage.objects.get(pk=sent.pk).status == MessageStatus.SENT)
+    received = next(tmp_path.glob("receive_message-*.msg")).read_text()
+    assert "SIP/2.0/TCP 127.0.0.1:" in received  # our hop to the core went over TCP (RFC 3261 §18.1.1)
+    stop.set()
+    await task
