@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 from identity_blocks.models import IdentityBlock, ServiceAgreement
 
@@ -34,3 +36,117 @@ class Queue(models.Model):
     @property
     def origins(self) -> list[str]:
         return self.embedding_origins.split()
+
+
+class Presence(models.TextChoices):
+    AVAILABLE = "available"
+    BUSY = "busy"
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
+class AdvisorQuerySet(models.QuerySet["Advisor"]):
+    def on_duty(self) -> AdvisorQuerySet:
+        return self.filter(presence__in=[Presence.AVAILABLE, Presence.BUSY])
+
+
+class Advisor(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="advisor")
+    queues = models.ManyToManyField(Queue, related_name="advisors")
+    presence = models.CharField(max_length=10, choices=Presence.choices, default=Presence.OFFLINE)
+    capacity = models.PositiveSmallIntegerField(default=3, help_text="Conversations at once.")
+    # Who has waited longest since their last conversation gets the next one.
+    idle_since = models.DateTimeField(default=timezone.now)
+
+    objects = AdvisorQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return self.user.get_username()
+
+
+class RequestStatus(models.TextChoices):
+    WAITING = "waiting"
+    RINGING = "ringing"
+    ACTIVE = "active"
+    CLOSED = "closed"
+    ABANDONED = "abandoned"
+
+
+class HelpRequestQuerySet(models.QuerySet["HelpRequest"]):
+    def open(self) -> HelpRequestQuerySet:
+        return self.filter(status__in=[RequestStatus.WAITING, RequestStatus.RINGING, RequestStatus.ACTIVE])
+
+    def waiting(self) -> HelpRequestQuerySet:
+        return self.filter(status__in=[RequestStatus.WAITING, RequestStatus.RINGING]).order_by("created_at", "id")
+
+
+class HelpRequest(models.Model):
+    """Jane's request for help, and once an advisor accepts it, their conversation."""
+
+    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="requests")
+    guest_key = models.CharField(max_length=64, blank=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    mode = models.CharField(max_length=10, choices=[("chat", "Chat"), ("voice", "Voice"), ("video", "Video")])
+    secure = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=RequestStatus.choices, default=RequestStatus.WAITING)
+    created_at = models.DateTimeField(default=timezone.now)
+    ringing_advisor = models.ForeignKey(Advisor, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    ring_until = models.DateTimeField(null=True, blank=True)
+    passed_over = models.ManyToManyField(
+        Advisor, blank=True, related_name="+", help_text="Declined or let it ring out."
+    )
+    advisor = models.ForeignKey(Advisor, null=True, blank=True, on_delete=models.PROTECT, related_name="conversations")
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    wrap_up = models.TextField(blank=True)
+    next_seq = models.PositiveIntegerField(default=1, editable=False)
+    # The two identities the chat crosses the IMS between, fixed when the advisor accepts.
+    customer_impu = models.CharField(max_length=255, blank=True)
+    advisor_impu = models.CharField(max_length=255, blank=True)
+
+    objects = HelpRequestQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"help request #{self.pk}"
+
+
+class ChatMessage(models.Model):
+    """One message of a conversation, numbered by the server in the order it arrived."""
+
+    request = models.ForeignKey(HelpRequest, on_delete=models.CASCADE, related_name="messages")
+    # Given when the message is stored on arrival; empty while it is still crossing the IMS.
+    seq = models.PositiveIntegerField(null=True, blank=True)
+    failed = models.CharField(max_length=300, blank=True, help_text="Why it could not be delivered.")
+    from_advisor = models.BooleanField()
+    body = models.TextField()
+    client_id = models.CharField(max_length=64, help_text="The sender's own id: a resend is the same message.")
+    created_at = models.DateTimeField(default=timezone.now)
+    # Set when the message crossed the IMS (SIP MESSAGE between the two identities).
+    pager_message = models.OneToOneField("ims.PagerMessage", null=True, blank=True, on_delete=models.SET_NULL)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["request", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "seq"], name="one_message_per_seq"),
+            models.UniqueConstraint(fields=["request", "from_advisor", "client_id"], name="sent_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.request_id}.{self.seq}"
+
+
+class OfflineMessage(models.Model):
+    """Left on the help page when no advisor is on duty."""
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="offline_messages")
+    name = models.CharField(max_length=100)
+    email = models.EmailField()
+    message = models.TextField(max_length=5000)
+    created_at = models.DateTimeField(default=timezone.now)
+    handled = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"

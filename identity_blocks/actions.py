@@ -26,6 +26,7 @@ from identity_blocks.models import (
     ServiceAgreement,
 )
 from identity_blocks.ranges import InvalidDefinition, check_in_domain
+from portal.locks import advisory_lock
 
 __all__ = [
     "InvalidDefinition",
@@ -195,7 +196,7 @@ def _head_of_line(holder: Holder) -> Holder | None:
 def _wait_in_line(holder: Holder) -> int:
     # Serialized, so that each newcomer counts every one who joined before it: the rare path.
     with transaction.atomic():
-        _advisory_lock(_WAITING_LINE_LOCK)
+        advisory_lock(_WAITING_LINE_LOCK)
         wait, _ = IdentityWait.objects.get_or_create(served_at=None, **holder.fields)
         return int(_line(holder).filter(id__lte=wait.pk).count())  # type: ignore[attr-defined]
 
@@ -352,7 +353,7 @@ def save_block(block: IdentityBlock) -> IdentityBlock:
     """Create or change a block; its definition is frozen once an identity has been handed out."""
     with transaction.atomic():
         # Overlap checks of two concurrent saves must not both pass.
-        _advisory_lock(_BLOCK_DEFINITIONS_LOCK)
+        advisory_lock(_BLOCK_DEFINITIONS_LOCK)
         if block.pk:
             stored = IdentityBlock.objects.select_for_update().get(pk=block.pk)
             changed = [f for f in _DEFINITION_FIELDS if getattr(stored, f) != getattr(block, f)]
@@ -362,13 +363,6 @@ def save_block(block: IdentityBlock) -> IdentityBlock:
         block.size = check_block(block)
         block.save()
     return block
-
-
-def _advisory_lock(key: int) -> None:
-    """Held to the end of the transaction. SQLite needs none: it lets one writer in at a time."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
 def set_block_credentials(block_id: int, *, username: str, password: str) -> None:

@@ -126,6 +126,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "expire-ended-blocks": {"task": "identity_blocks.tasks.expire_ended_blocks", "schedule": 60.0},
     "finish-stuck-deregistrations": {"task": "identity_blocks.tasks.finish_stuck_deregistrations", "schedule": 30.0},
     "serve-waiting-line": {"task": "identity_blocks.tasks.serve_waiting_line", "schedule": 15.0},
+    "expire-rings": {"task": "help_desk.tasks.expire_rings", "schedule": 2.0},
 }
 
 # IMS side (the ims app) ------------------------------------------------------------------
@@ -223,6 +224,10 @@ LOGGING = {
 
 # A bare relay consumer used as a baseline by benchmarks and the multi-process test.
 RELAY_BASELINE = env_bool("RELAY_BASELINE", False)
+
+# Help desk -------------------------------------------------------------------------------
+# How long a request rings one advisor before it goes to the next.
+HELP_RING_SECONDS = env_int("HELP_RING_SECONDS", 20, minimum=5)
 
 # Identity blocks ---------------------------------------------------------------------------
 # A guest's ephemeral identity is released this long after its last browser session closed.

@@ -49,3 +49,28 @@ def make_block(size: int = 50, *, agreement: ServiceAgreement | None = None, **f
     )
     block = IdentityBlock(operator=agreement.operator, agreement=agreement, **{**defaults, **fields})
     return actions.save_block(block)
+
+
+def make_queue(size: int = 50, **agreement_fields: Any) -> Any:
+    from help_desk.models import Queue
+
+    agreement = make_agreement(**{"allows_chat": True, **agreement_fields})
+    block = make_block(size, agreement=agreement)
+    return Queue.objects.create(name="Tax help", slug=f"tax-{next(_seq)}", agreement=agreement, identity_block=block)
+
+
+def make_advisor(
+    username: str, queue: Any, *, presence: str = "offline", capacity: int = 3, idle_minutes: int = 0
+) -> Any:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from help_desk.models import Advisor
+
+    advisor = Advisor.objects.create(
+        user=make_user(username), presence=presence, capacity=capacity,
+        idle_since=timezone.now() - timedelta(minutes=idle_minutes),
+    )  # fmt: skip
+    advisor.queues.add(queue)
+    return advisor

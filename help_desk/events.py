@@ -1,0 +1,76 @@
+"""Broadcasts of the help desk, after commit: a request's group (the customer's and the advisor's
+sockets on it) and each advisor's group (their dashboard)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from help_desk.models import Advisor, ChatMessage, HelpRequest
+from portal import broadcast
+
+
+def request_group(request_id: int) -> str:
+    return f"help.request.{request_id}"
+
+
+def advisor_group(advisor_id: int) -> str:
+    return f"help.advisor.{advisor_id}"
+
+
+def _send(group: str, event: dict[str, Any]) -> None:
+    transaction.on_commit(lambda: broadcast.group_send(group, event))
+
+
+def describe(request: HelpRequest) -> dict[str, Any]:
+    return {
+        "id": request.pk,
+        "queue": request.queue.name,
+        "mode": request.mode,
+        "secure": request.secure,
+        "status": request.status,
+        "advisor": str(request.advisor) if request.advisor_id else None,
+        "created_at": request.created_at.isoformat(),
+    }
+
+
+def message(chat: ChatMessage) -> dict[str, Any]:
+    return {
+        "seq": chat.seq,
+        "client_id": chat.client_id,
+        "from_advisor": chat.from_advisor,
+        "body": chat.body,
+        "at": chat.created_at.isoformat(),
+        "via_ims": chat.pager_message_id is not None,
+        "failed": chat.failed,
+    }
+
+
+def request_changed(request: HelpRequest, **extra: Any) -> None:
+    _send(request_group(request.pk), {"type": "help.request", "request": describe(request), **extra})
+
+
+def ringing(advisor: Advisor, request: HelpRequest) -> None:
+    _send(advisor_group(advisor.pk), {"type": "help.ringing", "request": describe(request)})
+
+
+def ring_over(advisor_id: int, request: HelpRequest) -> None:
+    _send(advisor_group(advisor_id), {"type": "help.ring_over", "request": describe(request)})
+
+
+def conversation_started(request: HelpRequest) -> None:
+    assert request.advisor_id is not None
+    _send(advisor_group(request.advisor_id), {"type": "help.conversation", "request": describe(request)})
+    request_changed(request)
+
+
+def position(request_id: int, place: int, wait_seconds: int) -> None:
+    event = {"type": "help.position", "position": place, "expected_wait": wait_seconds}
+    _send(request_group(request_id), event)
+
+
+def chat_message(chat: ChatMessage) -> None:
+    _send(
+        request_group(chat.request_id), {"type": "chat.message", "request": chat.request_id, "message": message(chat)}
+    )
