@@ -6,3 +6,6 @@ class HelpDeskConfig(AppConfig):
 
     name = "help_desk"
     verbose_name = "Help desk"
+
+    def ready(self) -> None:
+        from help_desk import chat  # noqa: F401 (connects its receivers of the IMS side's signals)

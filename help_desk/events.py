@@ -74,3 +74,10 @@ def chat_message(chat: ChatMessage) -> None:
     _send(
         request_group(chat.request_id), {"type": "chat.message", "request": chat.request_id, "message": message(chat)}
     )
+
+
+def chat_read(request_id: int, up_to: int, *, by_advisor: bool) -> None:
+    _send(
+        request_group(request_id),
+        {"type": "chat.read", "request": request_id, "up_to": up_to, "by_advisor": by_advisor},
+    )

@@ -125,6 +125,9 @@ class ChatMessage(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # Set when the message crossed the IMS (SIP MESSAGE between the two identities).
     pager_message = models.OneToOneField("ims.PagerMessage", null=True, blank=True, on_delete=models.SET_NULL)
+    sent_as = models.OneToOneField(
+        "ims.PagerMessage", null=True, blank=True, on_delete=models.SET_NULL, related_name="chat_sent"
+    )
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

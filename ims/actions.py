@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from identity_blocks.actions import has_open_session
 from identity_blocks.holders import Holder
 from identity_blocks.models import IdentityAssignment
-from ims import events
+from ims import events, signals
 from ims.models import Direction, MessageStatus, PagerMessage
 from ims.sip.uri import InvalidUri, parse_uri
 
@@ -62,6 +62,7 @@ def receive_message(
                 sip_call_id=call_id, sip_cseq=cseq,
             )  # fmt: skip
             events.message_changed(message)
+            signals.message_received.send(sender=PagerMessage, message=message)
     except IntegrityError:  # the same MESSAGE again: already stored and shown
         message = PagerMessage.objects.get(direction=Direction.INBOUND, sip_call_id=call_id, sip_cseq=cseq)
     return Delivery.STORED, message
@@ -101,6 +102,7 @@ def message_outcome(message_id: int, *, status: int, reason: str) -> PagerMessag
             message.status, message.error = MessageStatus.FAILED, f"{status} {reason}"[:300]
         message.save(update_fields=["status", "error"])
         events.message_changed(message)
+        signals.message_outcome.send(sender=PagerMessage, message=message)
     return message
 
 

@@ -228,6 +228,8 @@ RELAY_BASELINE = env_bool("RELAY_BASELINE", False)
 # Help desk -------------------------------------------------------------------------------
 # How long a request rings one advisor before it goes to the next.
 HELP_RING_SECONDS = env_int("HELP_RING_SECONDS", 20, minimum=5)
+# Unsecured chat travels as SIP MESSAGE through the IMS core (use case H.6); off, it stays inside.
+HELP_CHAT_OVER_IMS = env_bool("HELP_CHAT_OVER_IMS", True)
 
 # Identity blocks ---------------------------------------------------------------------------
 # A guest's ephemeral identity is released this long after its last browser session closed.

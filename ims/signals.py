@@ -1,0 +1,9 @@
+"""Signals of the IMS side, sent inside the transaction that stores the message, so that a
+receiver's work (e.g. numbering a help-desk chat message) is part of "stored" before the 200."""
+
+from django.dispatch import Signal
+
+# kwargs: message (an inbound ims.models.PagerMessage, just stored)
+message_received = Signal()
+# kwargs: message (an outbound PagerMessage whose fate the IMS core just decided)
+message_outcome = Signal()
