@@ -1,9 +1,41 @@
 from django.contrib import admin
 
-from help_desk.models import Queue
+from help_desk.models import Advisor, ChatMessage, HelpRequest, OfflineMessage, Queue
 
 
 @admin.register(Queue)
 class QueueAdmin(admin.ModelAdmin[Queue]):
     list_display = ["name", "slug", "agreement", "identity_block"]
     prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Advisor)
+class AdvisorAdmin(admin.ModelAdmin[Advisor]):
+    list_display = ["user", "presence", "capacity", "idle_since"]
+    list_filter = ["presence", "queues"]
+    filter_horizontal = ["queues"]
+
+
+class ChatInline(admin.TabularInline[ChatMessage, HelpRequest]):
+    model = ChatMessage
+    fk_name = "request"
+    fields = ("seq", "from_advisor", "body", "created_at", "pager_message", "read_at", "failed")
+    readonly_fields = ("seq", "from_advisor", "body", "created_at", "pager_message", "read_at", "failed")
+    extra = 0
+    can_delete = False
+
+
+@admin.register(HelpRequest)
+class HelpRequestAdmin(admin.ModelAdmin[HelpRequest]):
+    list_display = ["pk", "queue", "mode", "secure", "status", "advisor", "created_at", "closed_at"]
+    list_filter = ["status", "queue", "mode"]
+    search_fields = ["customer_impu", "advisor_impu", "wrap_up"]
+    readonly_fields = ["customer_impu", "advisor_impu", "next_seq"]
+    inlines = [ChatInline]
+
+
+@admin.register(OfflineMessage)
+class OfflineMessageAdmin(admin.ModelAdmin[OfflineMessage]):
+    list_display = ["name", "email", "queue", "created_at", "handled"]
+    list_filter = ["handled", "queue"]
+    search_fields = ["name", "email", "message"]

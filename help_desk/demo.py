@@ -23,7 +23,7 @@ def _account(username: str, password: str, admin: bool, groups: list[str]) -> Us
 
 
 def seed() -> list[str]:
-    from help_desk.models import Queue
+    from help_desk.models import Advisor, Queue
     from identity_blocks.models import IdentityBlock
 
     block = IdentityBlock.objects.select_related("agreement").get(name="Help desk identities")
@@ -34,7 +34,9 @@ def seed() -> list[str]:
     )  # fmt: skip
     lines = [f"Help-desk queue: {queue.name} ({queue.slug})", "Demo log-ins:"]
     for username, password, admin, groups in DEMO_ACCOUNTS:
-        _account(username, password, admin, groups)
+        user = _account(username, password, admin, groups)
+        if "advisors" in groups:
+            Advisor.objects.get_or_create(user=user)[0].queues.add(queue)
         role = "admin (also /admin/)" if admin else ", ".join(groups)
         lines.append(f"  {username:10} password {password:14} {role}")
     return lines

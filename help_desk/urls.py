@@ -5,4 +5,10 @@ from help_desk import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("help/", views.help_page, name="help"),
+    path("help/start/", views.start, name="help-start"),
+    path("help/offline/", views.offline, name="help-offline"),
+    path("help/request/<int:request_id>/", views.request_page, name="help-request"),
+    path("help/request/<int:request_id>/transcript.txt", views.transcript, name="help-transcript"),
+    path("desk/", views.desk, name="desk"),
+    path("demo/tax-site/", views.tax_site, name="tax-site"),
 ]

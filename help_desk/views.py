@@ -1,5 +1,20 @@
+"""The help desk's pages (WWSF): home, help page, a request's conversation, the advisor desk."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from help_desk import actions
+from help_desk.chat import side_of
+from help_desk.models import Advisor, ChatMessage, HelpRequest, Queue
+from identity_blocks.actions import NoIdentityFree, assign_identity
+from identity_blocks.holders import Holder
 
 HELP_MODES = [
     ("chat", "Chat", "Type with an advisor."),
@@ -16,5 +31,119 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html")
 
 
+def _queue(request: HttpRequest) -> Queue:
+    slug = request.GET.get("queue") or request.POST.get("queue")
+    queues = Queue.objects.select_related("agreement")
+    return get_object_or_404(queues, slug=slug) if slug else get_object_or_404(queues.order_by("id")[:1])
+
+
+def _origin_allowed(request: HttpRequest, queue: Queue) -> bool:
+    """Only sites configured for the queue (or the portal itself) may send people here."""
+    claimed = request.GET.get("origin") or ""
+    referer = request.headers.get("Referer", "")
+    origins = {claimed} if claimed else set()
+    if referer:
+        parts = urlsplit(referer)
+        origins.add(f"{parts.scheme}://{parts.netloc}")
+    own = request.build_absolute_uri("/").rstrip("/")
+    return all(origin in (own, *queue.origins) for origin in origins)
+
+
+def _holder(request: HttpRequest) -> Holder:
+    if request.user.is_authenticated:
+        return Holder.member(request.user)
+    key = request.session.get("guest_key") or Holder.new_guest_key()
+    request.session["guest_key"] = key
+    return Holder.guest(key)
+
+
 def help_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "help_desk/help.html", {"modes": HELP_MODES, "privacy_modes": PRIVACY_MODES})
+    queue = _queue(request)
+    if not _origin_allowed(request, queue):
+        return render(request, "help_desk/not_here.html", {"queue": queue}, status=403)
+    agreement = queue.agreement
+    allowed = {"chat": agreement.allows_chat, "voice": agreement.allows_voice, "video": agreement.allows_video}
+    context = {
+        "queue": queue,
+        "modes": [m for m in HELP_MODES if allowed[m[0]]],
+        "privacy_modes": PRIVACY_MODES if agreement.allows_secure_chat else PRIVACY_MODES[:1],
+        "on_duty": actions.on_duty(queue),
+    }
+    return render(request, "help_desk/help.html", context)
+
+
+@require_POST
+def start(request: HttpRequest) -> HttpResponse:
+    queue = _queue(request)
+    try:
+        help_request = actions.request_help(
+            _holder(request), queue, request.POST.get("mode", "chat"), request.POST.get("privacy") == "secure"
+        )
+    except actions.HelpRefused as refused:
+        return render(request, "help_desk/refused.html", {"queue": queue, "reason": str(refused)}, status=400)
+    except NoIdentityFree as full:
+        context = {"queue": queue, "position": full.position, "retry_after": full.retry_after}
+        response = render(request, "help_desk/full.html", context, status=503)
+        response["Retry-After"] = str(full.retry_after)
+        return response
+    return redirect("help-request", request_id=help_request.pk)
+
+
+@require_POST
+def offline(request: HttpRequest) -> HttpResponse:
+    queue = _queue(request)
+    name, email, message = (request.POST.get(k, "").strip() for k in ("name", "email", "message"))
+    if not (name and "@" in email and message):
+        return render(
+            request, "help_desk/refused.html", {"queue": queue, "reason": "Please fill in every field."}, status=400
+        )
+    actions.leave_offline_message(queue, name, email, message[:5000])
+    return render(request, "help_desk/offline_thanks.html", {"queue": queue})
+
+
+def _conversation(request: HttpRequest, request_id: int) -> tuple[HelpRequest, bool]:
+    help_request = get_object_or_404(HelpRequest.objects.select_related("queue", "advisor__user"), pk=request_id)
+    try:
+        return help_request, side_of(help_request, _holder(request))
+    except actions.NotYours:
+        raise PermissionDenied from None
+
+
+def request_page(request: HttpRequest, request_id: int) -> HttpResponse:
+    help_request, is_advisor = _conversation(request, request_id)
+    if is_advisor:
+        return redirect("desk")
+    return render(request, "help_desk/request.html", {"help_request": help_request})
+
+
+def transcript(request: HttpRequest, request_id: int) -> HttpResponse:
+    help_request, _ = _conversation(request, request_id)
+    advisor = str(help_request.advisor) if help_request.advisor else "Advisor"
+    lines = [
+        f"{help_request.queue.name}: conversation #{help_request.pk} ({help_request.created_at:%Y-%m-%d %H:%M} UTC)",
+        "",
+    ]
+    for message in ChatMessage.objects.filter(request=help_request, seq__isnull=False).order_by("seq"):
+        lines.append(f"[{message.created_at:%H:%M:%S}] {advisor if message.from_advisor else 'You'}: {message.body}")
+    response = HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="conversation-{help_request.pk}.txt"'
+    return response
+
+
+@login_required
+def desk(request: HttpRequest) -> HttpResponse:
+    advisor = Advisor.objects.filter(user__username=request.user.get_username()).prefetch_related("queues").first()
+    if advisor is None:
+        raise PermissionDenied("Only advisors have a desk.")
+    # The advisor's own identity, registered with the IMS while the desk is open (shown live).
+    try:
+        identity_error = ""
+        assign_identity(Holder.member(request.user))
+    except NoIdentityFree as full:
+        identity_error = str(full)
+    return render(request, "help_desk/desk.html", {"advisor": advisor, "identity_error": identity_error})
+
+
+def tax_site(request: HttpRequest) -> HttpResponse:
+    """The sample third-party site of the demo: a tax tool that embeds the HELP button."""
+    return render(request, "demo/tax_site.html", {"queue": Queue.objects.order_by("id").first()})

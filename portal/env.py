@@ -82,7 +82,7 @@ class Database:
     password: str = ""
     host: str = ""
     port: str = ""
-    options: dict[str, str] | None = None
+    options: dict[str, object] | None = None
 
     def as_django(self) -> dict[str, object]:
         config: dict[str, object] = {
@@ -110,7 +110,11 @@ def parse_database_url(name: str, url: str) -> Database:
         path = unquote(parts.path)[1:]
         if not path:
             raise ImproperlyConfigured(f"{name}: sqlite URL needs a file path (sqlite:///path.db)")
-        return Database("django.db.backends.sqlite3", path)
+        # The demo writes from the server, the IMS side and the beat at once: transactions take
+        # the write lock up front (a deferred one cannot wait for it on upgrade), waiting up to 20 s,
+        # and WAL lets readers go on meanwhile.
+        options = {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+        return Database("django.db.backends.sqlite3", path, options=options)
     if parts.scheme in {"postgres", "postgresql"}:
         db_name = unquote(parts.path.lstrip("/"))
         if not db_name:

@@ -1,0 +1,213 @@
+"""The customer's socket for one request, and the advisor's desk socket for all of theirs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+
+from help_desk import actions, chat, events
+from help_desk.consumers import HolderConsumer, current_identity, holder_of
+from help_desk.models import Advisor, HelpRequest, RequestStatus
+from help_desk.sockets import Handler
+from identity_blocks.holders import Holder
+
+CHAT_EVENTS = frozenset({"help.request", "chat.message", "chat.read", "chat.typing"})
+
+
+def _request_for(request_id: int, holder: Holder) -> HelpRequest | None:
+    request = HelpRequest.objects.select_related("advisor__user", "queue").filter(pk=request_id).first()
+    if request is None:
+        return None
+    try:
+        chat.side_of(request, holder)
+    except actions.NotYours:
+        return None
+    return request
+
+
+class ChatMixin(HolderConsumer):
+    """chat.send / chat.resume / chat.read / chat.typing for a request this socket may use."""
+
+    def request_id(self, content: dict[str, Any]) -> int | None:
+        raise NotImplementedError
+
+    def chat_handlers(self) -> dict[str, Handler]:
+        return {
+            "chat.send": self.chat_send,
+            "chat.resume": self.chat_resume,
+            "chat.read": self.chat_read,
+            "chat.typing": self.chat_typing,
+        }
+
+    async def _call(self, content: dict[str, Any], function: Any, *args: Any) -> Any:
+        """Run a chat action for the frame's request; refusals become error events."""
+        request_id = self.request_id(content)
+        if request_id is None:
+            await self.error("which request?", content.get("ref"))
+            return None
+        try:
+            return await database_sync_to_async(function)(request_id, self.holder, *args)
+        except (actions.NotYours, chat.ChatRefused, HelpRequest.DoesNotExist) as refused:
+            await self.error(str(refused) or "no such request", content.get("ref"))
+        except (TypeError, ValueError):
+            await self.error("malformed event", content.get("ref"))
+        return None
+
+    async def chat_send(self, content: dict[str, Any]) -> None:
+        sent = await self._call(
+            content, chat.post_message, str(content.get("body", "")), str(content.get("client_id", ""))
+        )
+        if sent is not None:
+            await self.send_event({"type": "chat.accepted", "ref": content.get("ref"), "client_id": sent.client_id})
+
+    async def chat_resume(self, content: dict[str, Any]) -> None:
+        """Everything numbered after `after`, in order: a reconnecting client misses nothing."""
+        missed = await self._call(content, chat.messages_after, int(content.get("after") or 0))
+        if missed is None:
+            return
+        for message in missed:
+            await self.send_event(
+                {"type": "chat.message", "request": message.request_id, "message": events.message(message)}
+            )
+        await self.send_event({"type": "chat.resumed", "request": self.request_id(content), "ref": content.get("ref")})
+
+    async def chat_read(self, content: dict[str, Any]) -> None:
+        await self._call(content, chat.mark_read, int(content.get("up_to") or 0))
+
+    async def chat_typing(self, content: dict[str, Any]) -> None:
+        request_id = self.request_id(content)
+        if request_id is not None and await database_sync_to_async(_request_for)(request_id, self.holder):
+            typing = {"type": "chat.typing", "request": request_id, "from_advisor": self.holder != self.customer}
+            await self.channel_layer.group_send(events.request_group(request_id), typing)
+
+    customer: Holder | None = None
+
+
+class HelpConsumer(ChatMixin):
+    """/ws/help/<request>/: the customer's page for one request."""
+
+    forwarded = CHAT_EVENTS | {"help.position", "identity.changed"}
+
+    async def connect(self) -> None:
+        holder = holder_of(self.scope)
+        request_id = int(self.scope["url_route"]["kwargs"]["request_id"])
+        request = await database_sync_to_async(_request_for)(request_id, holder) if holder else None
+        if holder is None or request is None or (request.advisor_id and holder.user_id == request.advisor.user_id):
+            await self.close(code=4403)
+            return
+        self.request_pk, self.customer = request_id, holder
+        await self.channel_layer.group_add(events.request_group(request_id), self.channel_name)
+        await self.join(holder)
+        await self.accept()
+        described = await database_sync_to_async(events.describe)(request)
+        await self.send_event({"type": "help.request", "request": described})
+        if request.status in (RequestStatus.WAITING, RequestStatus.RINGING):
+            place = await database_sync_to_async(actions.position)(request)
+            wait = await database_sync_to_async(actions.expected_wait)(request.queue, place)
+            await self.send_event({"type": "help.position", "position": place, "expected_wait": wait})
+
+    async def disconnect(self, code: int) -> None:
+        if getattr(self, "request_pk", None) is not None:
+            await self.channel_layer.group_discard(events.request_group(self.request_pk), self.channel_name)
+        await super().disconnect(code)
+
+    def request_id(self, content: dict[str, Any]) -> int | None:
+        return int(self.request_pk)
+
+    def handlers(self) -> dict[str, Handler]:
+        return {**self.chat_handlers(), "help.leave": self.leave}
+
+    async def leave(self, content: dict[str, Any]) -> None:
+        await database_sync_to_async(actions.close_request)(self.request_pk)
+
+
+def _desk_state(advisor: Advisor) -> dict[str, Any]:
+    mine = HelpRequest.objects.select_related("queue", "advisor__user").filter(
+        advisor=advisor, status=RequestStatus.ACTIVE
+    )
+    ringing = HelpRequest.objects.select_related("queue").filter(ringing_advisor=advisor, status=RequestStatus.RINGING)
+    return {
+        "type": "desk.state",
+        "presence": advisor.presence,
+        "conversations": [events.describe(r) for r in mine],
+        "ringing": [events.describe(r) for r in ringing],
+    }
+
+
+class DeskConsumer(ChatMixin):
+    """/ws/desk/: an advisor's dashboard: presence, rings, and every conversation of theirs."""
+
+    forwarded = CHAT_EVENTS | {"help.ringing", "help.ring_over", "identity.changed"}
+    advisor: Advisor
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        authenticated = user is not None and user.is_authenticated
+        advisor = await database_sync_to_async(Advisor.objects.filter(user=user).first)() if authenticated else None
+        if advisor is None:
+            await self.close(code=4403)
+            return
+        self.advisor = advisor
+        await self.channel_layer.group_add(events.advisor_group(advisor.pk), self.channel_name)
+        state = await database_sync_to_async(_desk_state)(advisor)
+        for conversation in state["conversations"]:
+            await self.channel_layer.group_add(events.request_group(conversation["id"]), self.channel_name)
+        await self.join(Holder.member(user))
+        await self.accept()
+        await self.send_event(state)
+        await self.send_identity()
+
+    def request_id(self, content: dict[str, Any]) -> int | None:
+        value = content.get("request")
+        return int(value) if isinstance(value, int | str) and str(value).isdigit() else None
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            **self.chat_handlers(),
+            "presence.set": self.presence,
+            "help.accept": self.accept_request,
+            "help.decline": self.decline,
+            "help.close": self.close_conversation,
+        }
+
+    async def presence(self, content: dict[str, Any]) -> None:
+        presence = str(content.get("presence"))
+        if presence not in ("available", "busy", "away", "offline"):
+            await self.error("presence is available, busy, away or offline", content.get("ref"))
+            return
+        await database_sync_to_async(actions.set_presence)(self.advisor, presence)
+        await self.send_event({"type": "presence", "presence": presence})
+
+    async def accept_request(self, content: dict[str, Any]) -> None:
+        request_id = self.request_id(content)
+        try:
+            request = await database_sync_to_async(actions.accept_request)(self.advisor, request_id)
+        except (actions.NotYours, HelpRequest.DoesNotExist) as refused:
+            await self.error(str(refused) or "no such request", content.get("ref"))
+            return
+        await self.channel_layer.group_add(events.request_group(request.pk), self.channel_name)
+        described = await database_sync_to_async(events.describe)(request)
+        await self.send_event({"type": "help.conversation", "request": described})
+
+    async def decline(self, content: dict[str, Any]) -> None:
+        request_id = self.request_id(content)
+        if request_id is not None:
+            await database_sync_to_async(actions.decline_request)(self.advisor, request_id)
+
+    async def close_conversation(self, content: dict[str, Any]) -> None:
+        request_id = self.request_id(content)
+        try:
+            await database_sync_to_async(actions.close_request)(
+                request_id, advisor=self.advisor, wrap_up=str(content.get("wrap_up", ""))
+            )
+        except (actions.NotYours, HelpRequest.DoesNotExist) as refused:
+            await self.error(str(refused) or "no such request", content.get("ref"))
+
+    async def help_conversation(self, event: dict[str, Any]) -> None:
+        """Accepted on another of the advisor's sockets: this one joins the conversation too."""
+        await self.channel_layer.group_add(events.request_group(event["request"]["id"]), self.channel_name)
+        await self.send_event(event)
+
+
+__all__ = ["DeskConsumer", "HelpConsumer", "current_identity"]

@@ -1,0 +1,51 @@
+"""The base of the browser client's consumers: JSON events with a `type`, one handler each; a
+frame that cannot be used gets an `error` event and the socket stays open."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+MAX_FRAME = 64 * 1024
+Handler = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class EventConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
+    # Channel-layer event types passed on to the browser exactly as they come.
+    forwarded: ClassVar[frozenset[str]] = frozenset()
+
+    def handlers(self) -> dict[str, Handler]:
+        return {}
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        if message.get("type") in self.forwarded:
+            await self.send_event(message)
+        else:
+            await super().dispatch(message)
+
+    async def send_event(self, event: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(event))
+
+    async def error(self, reason: str, ref: Any = None) -> None:
+        await self.send_event({"type": "error", "reason": reason, "ref": ref})
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is None or len(text_data) > MAX_FRAME:
+            await self.error("frames are JSON text up to 64 KiB")
+            return
+        try:
+            content = json.loads(text_data)
+        except json.JSONDecodeError:
+            await self.error("the frame is not JSON")
+            return
+        if not isinstance(content, dict):
+            await self.error("the frame is not a JSON object")
+            return
+        handler = self.handlers().get(str(content.get("type")))
+        if handler is None:
+            await self.error(f"unknown event type {content.get('type')!r}", content.get("ref"))
+            return
+        await handler(content)

@@ -1,0 +1,67 @@
+// One conversation's messages: ordered by the server's sequence, each shown once; the sender's
+// own messages show at once as "sending…" and take their place when the server numbers them.
+export class ChatView {
+  constructor(list, { mine }) {
+    this.list = list;
+    this.mine = mine; // (message) => true for messages this side sent
+    this.lastSeq = 0;
+    this.pending = new Map(); // client_id -> body, until numbered
+  }
+
+  item(key) {
+    let item = this.list.querySelector(`[data-key="${key}"]`);
+    if (!item) {
+      item = document.createElement("li");
+      item.dataset.key = key;
+      for (const part of ["who", "body", "status"]) item.append(Object.assign(document.createElement("span"), { className: part }));
+      this.list.append(item);
+    }
+    return item;
+  }
+
+  sending(clientId, body) {
+    this.pending.set(clientId, body);
+    const item = this.item(`c-${clientId}`);
+    item.className = "message out pending";
+    item.querySelector(".who").textContent = "You";
+    item.querySelector(".body").textContent = body;
+    item.querySelector(".status").textContent = "sending…";
+  }
+
+  show(message) {
+    const own = this.mine(message);
+    if (message.seq === null) {
+      if (message.failed && own) {
+        const item = this.item(`c-${message.client_id}`);
+        item.querySelector(".status").textContent = `not delivered (${message.failed})`;
+        item.classList.add("failed");
+        this.pending.delete(message.client_id);
+      }
+      return;
+    }
+    if (message.seq <= this.lastSeq && this.list.querySelector(`[data-key="s-${message.seq}"]`)) return;
+    const stale = own ? this.list.querySelector(`[data-key="c-${message.client_id}"]`) : null;
+    if (stale) stale.remove();
+    this.pending.delete(message.client_id);
+    const item = this.item(`s-${message.seq}`);
+    item.dataset.seq = message.seq;
+    item.className = `message ${own ? "out" : "in"}`;
+    item.querySelector(".who").textContent = own ? "You" : (message.from_advisor ? "Advisor" : "Customer");
+    item.querySelector(".body").textContent = message.body;
+    item.querySelector(".status").textContent = message.via_ims ? "via the IMS" : "";
+    const after = [...this.list.querySelectorAll("[data-seq]")].find((other) => Number(other.dataset.seq) > message.seq);
+    if (after) this.list.insertBefore(item, after);
+    this.lastSeq = Math.max(this.lastSeq, message.seq);
+    item.scrollIntoView({ block: "nearest" });
+  }
+
+  read(upTo) {
+    for (const item of this.list.querySelectorAll(".message.out[data-seq]")) {
+      if (Number(item.dataset.seq) <= upTo) item.querySelector(".status").textContent = "read";
+    }
+  }
+}
+
+export function clientId() {
+  return crypto.randomUUID().replaceAll("-", "");
+}

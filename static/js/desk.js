@@ -1,0 +1,103 @@
+// The advisor's desk: presence, requests ringing, and each conversation side by side.
+import { ChatView, clientId } from "./chat.js";
+import { PortalSocket } from "./socket.js";
+
+const ringing = document.getElementById("ringing");
+const nothing = document.getElementById("nothing-ringing");
+const presence = document.getElementById("presence");
+const template = document.getElementById("conversation-template");
+const panes = new Map(); // request id -> { root, chat }
+
+function ringingItem(request) {
+  const item = document.createElement("li");
+  item.dataset.request = request.id;
+  item.append(Object.assign(document.createElement("span"), {
+    textContent: `#${request.id} · ${request.queue} · ${request.mode}${request.secure ? " (secure)" : ""}` }));
+  for (const [label, type] of [["Accept", "help.accept"], ["Decline", "help.decline"]]) {
+    const button = Object.assign(document.createElement("button"), { type: "button", textContent: label });
+    button.addEventListener("click", () => socket.send({ type, request: request.id }));
+    item.append(button);
+  }
+  return item;
+}
+
+function setRinging(request, on) {
+  ringing.querySelector(`[data-request="${request.id}"]`)?.remove();
+  if (on) ringing.append(ringingItem(request));
+  nothing.hidden = ringing.children.length > 0;
+}
+
+function pane(request) {
+  if (panes.has(request.id)) return panes.get(request.id);
+  const root = template.content.firstElementChild.cloneNode(true);
+  root.dataset.request = request.id;
+  root.querySelector("h2").textContent = `#${request.id} · ${request.queue}`;
+  root.querySelector(".transcript").href = `/help/request/${request.id}/transcript.txt`;
+  const chat = new ChatView(root.querySelector(".messages"), { mine: (m) => m.from_advisor });
+  const form = root.querySelector(".chat-form");
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const body = form.elements.body.value.trim();
+    if (!body) return;
+    const id = clientId();
+    chat.sending(id, body);
+    socket.send({ type: "chat.send", request: request.id, client_id: id, body });
+    form.elements.body.value = "";
+  });
+  form.elements.body.addEventListener("input", () => socket.send({ type: "chat.typing", request: request.id }));
+  root.querySelector(".close-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    socket.send({ type: "help.close", request: request.id, wrap_up: event.target.elements.wrap_up.value });
+  });
+  document.getElementById("conversations").append(root);
+  const entry = { root, chat };
+  panes.set(request.id, entry);
+  socket.send({ type: "chat.resume", request: request.id, after: 0 });
+  return entry;
+}
+
+const socket = new PortalSocket("/ws/desk/")
+  .on("socket.open", () => { document.body.dataset.live = "yes"; })
+  .on("socket.closed", () => { document.body.dataset.live = "no"; })
+  .on("desk.state", (state) => {
+    presence.value = state.presence;
+    for (const request of state.ringing) setRinging(request, true);
+    for (const request of state.conversations) {
+      const entry = panes.get(request.id);
+      if (entry) socket.send({ type: "chat.resume", request: request.id, after: entry.chat.lastSeq });
+      else pane(request);
+    }
+  })
+  .on("presence", (event) => { presence.value = event.presence; })
+  .on("identity.changed", (event) => {
+    document.getElementById("impu").textContent = event.impu;
+    const state = document.getElementById("registration-state");
+    state.textContent = event.state;
+    state.className = `state state-${event.state}`;
+  })
+  .on("help.ringing", ({ request }) => setRinging(request, true))
+  .on("help.ring_over", ({ request }) => setRinging(request, false))
+  .on("help.conversation", ({ request }) => { setRinging(request, false); pane(request); })
+  .on("help.request", ({ request }) => {
+    if (request.status === "closed" || request.status === "abandoned") {
+      const entry = panes.get(request.id);
+      if (entry) entry.root.classList.add("ended");
+      setRinging(request, false);
+    }
+  })
+  .on("chat.message", ({ request, message }) => {
+    const entry = panes.get(request);
+    if (!entry) return;
+    entry.chat.show(message);
+    if (!message.from_advisor && message.seq) socket.send({ type: "chat.read", request, up_to: message.seq });
+  })
+  .on("chat.read", ({ request, up_to, by_advisor }) => { if (!by_advisor) panes.get(request)?.chat.read(up_to); })
+  .on("chat.typing", ({ request, from_advisor }) => {
+    const typing = panes.get(request)?.root.querySelector(".typing");
+    if (!typing || from_advisor) return;
+    typing.hidden = false;
+    setTimeout(() => { typing.hidden = true; }, 3000);
+  })
+  .on("error", ({ reason }) => { document.getElementById("desk-error").textContent = reason; });
+
+presence.addEventListener("change", () => socket.send({ type: "presence.set", presence: presence.value }));

@@ -1,0 +1,59 @@
+// Jane's side of a help request: place in line, then the chat with her advisor.
+import { ChatView, clientId } from "./chat.js";
+import { PortalSocket } from "./socket.js";
+
+const root = document.getElementById("conversation");
+const requestId = Number(root.dataset.request);
+const status = document.getElementById("status");
+const form = document.getElementById("chat-form");
+const typing = document.getElementById("typing");
+const chat = new ChatView(document.getElementById("messages"), { mine: (m) => !m.from_advisor });
+let typingTimer;
+
+function minutes(seconds) {
+  return seconds < 60 ? "less than a minute" : `about ${Math.round(seconds / 60)} minutes`;
+}
+
+const socket = new PortalSocket(`/ws/help/${requestId}/`)
+  .on("socket.open", () => {
+    document.body.dataset.live = "yes";
+    socket.send({ type: "chat.resume", after: chat.lastSeq });
+    for (const [id, body] of chat.pending) socket.send({ type: "chat.send", client_id: id, body });
+  })
+  .on("socket.closed", () => { document.body.dataset.live = "no"; })
+  .on("help.request", ({ request }) => {
+    const text = { waiting: "Waiting for an advisor…", ringing: "An advisor is being called…",
+      active: `You are talking with ${request.advisor}.`, closed: "The conversation has ended.",
+      abandoned: "You left the line." }[request.status];
+    status.textContent = text;
+    root.dataset.status = request.status;
+    form.hidden = request.status !== "active";
+  })
+  .on("help.position", ({ position, expected_wait }) => {
+    if (root.dataset.status === "active") return;
+    status.textContent = `You are number ${position} in line. Expected wait: ${minutes(expected_wait)}.`;
+  })
+  .on("chat.message", ({ message }) => {
+    chat.show(message);
+    if (message.from_advisor && message.seq) socket.send({ type: "chat.read", up_to: message.seq });
+  })
+  .on("chat.read", ({ up_to, by_advisor }) => { if (by_advisor) chat.read(up_to); })
+  .on("chat.typing", ({ from_advisor }) => {
+    if (!from_advisor) return;
+    typing.hidden = false;
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(() => { typing.hidden = true; }, 3000);
+  })
+  .on("error", ({ reason }) => { document.getElementById("chat-error").textContent = reason; });
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const body = form.elements.body.value.trim();
+  if (!body) return;
+  const id = clientId();
+  chat.sending(id, body);
+  socket.send({ type: "chat.send", client_id: id, body });
+  form.elements.body.value = "";
+});
+form.elements.body.addEventListener("input", () => socket.send({ type: "chat.typing" }));
+document.getElementById("leave").addEventListener("click", () => socket.send({ type: "help.leave" }));
