@@ -24,3 +24,11 @@ def test_jane_chats_with_an_advisor_through_the_standin_core(demo_server, tmp_pa
         jane = jane_asks_for_chat(browser, demo_server)
         chat_both_ways(jane, desk, "help-demo")
     assert _crossed_the_ims(tmp_path).split()[-2:] == ["2", "2"]
+
+
+def test_jane_chats_with_an_advisor_through_kamailio(demo_on_kamailio, tmp_path):
+    with chromium() as browser:
+        desk = advisor_desk(browser, demo_on_kamailio)
+        jane = jane_asks_for_chat(browser, demo_on_kamailio)
+        chat_both_ways(jane, desk, "help-kamailio")
+    assert _crossed_the_ims(tmp_path).split()[-2:] == ["2", "2"]
