@@ -88,6 +88,14 @@ def _conversation_of(message: PagerMessage) -> tuple[HelpRequest, bool] | None:
     return request, request.advisor_impu.lower() == remote.lower()
 
 
+@receiver(signals.message_wanted)
+def wanted(sender: object, local: str, remote: str, **kwargs: object) -> bool:
+    """A conversation keeps its messages for a side whose connection is down for a moment."""
+    from_customer = Q(customer_impu__iexact=remote, advisor_impu__iexact=local)
+    from_advisor = Q(customer_impu__iexact=local, advisor_impu__iexact=remote)
+    return HelpRequest.objects.filter(from_customer | from_advisor, status=RequestStatus.ACTIVE).exists()
+
+
 @receiver(signals.message_received)
 def arrived(sender: object, message: PagerMessage, **kwargs: object) -> None:
     """A MESSAGE between the two identities of a conversation reached the portal: number it."""

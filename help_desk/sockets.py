@@ -21,10 +21,13 @@ class EventConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         return {}
 
     async def dispatch(self, message: dict[str, Any]) -> None:
-        if message.get("type") in self.forwarded:
+        kind = str(message.get("type", ""))
+        if kind in self.forwarded:
             await self.send_event(message)
-        else:
+        elif kind.startswith("websocket.") or hasattr(self, kind.replace(".", "_")):
             await super().dispatch(message)
+        # Else an event of a group this socket is in that it has no use for (a conversation
+        # socket hears its holder's pager messages, say): dropped. A socket never dies of one.
 
     async def send_event(self, event: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(event))

@@ -52,7 +52,10 @@ def receive_message(
     assignment = _assignment_for(impu)
     if assignment is None:
         return Delivery.NOT_ASSIGNED, None
-    if not has_open_session(Holder(user_id=assignment.user_id, guest_key=assignment.guest_key)):
+    present = has_open_session(Holder(user_id=assignment.user_id, guest_key=assignment.guest_key))
+    if not present and not any(
+        kept for _, kept in signals.message_wanted.send(PagerMessage, local=impu, remote=sender)
+    ):
         return Delivery.NO_SESSION, None
     try:
         with transaction.atomic():

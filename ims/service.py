@@ -82,6 +82,9 @@ class ImsSide:
     registrations: dict[int, Registration] = field(default_factory=dict)
     keepalive: float = field(default_factory=lambda: float(settings.IMS_KEEPALIVE_SECONDS))
     calls: CallDesk = field(default_factory=CallDesk)
+    # One identity's messages leave one at a time, each after the last was answered (so stored):
+    # a chat shows a sender's messages in the order they were written.
+    senders: dict[int, asyncio.Lock] = field(default_factory=dict)
     proxies_down: set[Peer] = field(default_factory=set)
 
     @classmethod
@@ -166,16 +169,19 @@ class ImsSide:
         await self.calls.place(*call, str(event.get("to", "")), str(event.get("sdp", "")), route)
 
     async def send_message(self, event: dict[str, Any]) -> None:
-        if not self.mine(int(event["assignment"])):
+        assignment_id = int(event["assignment"])
+        if not self.mine(assignment_id):
             return
-        message = await _db(ims_actions.outbound)(int(event["message"]))
-        config = await _db(identity_config)(int(event["assignment"]))
-        if message is None:
-            return
-        if config is None:
-            await _db(ims_actions.message_outcome)(message.pk, status=480, reason="Identity released")
-            return
-        response = await self._send_pager(config, message.remote_uri, message.content_type, message.body)
+        # Taken before any lookup: events start in the order they came, and the lock is FIFO.
+        async with self.senders.setdefault(assignment_id, asyncio.Lock()):
+            message = await _db(ims_actions.outbound)(int(event["message"]))
+            config = await _db(identity_config)(assignment_id)
+            if message is None:
+                return
+            if config is None:
+                await _db(ims_actions.message_outcome)(message.pk, status=480, reason="Identity released")
+                return
+            response = await self._send_pager(config, message.remote_uri, message.content_type, message.body)
         await _db(ims_actions.message_outcome)(message.pk, status=response.status, reason=response.reason)
 
     async def _send_pager(self, config: IdentityConfig, to: str, content_type: str, body: str) -> Response:

@@ -7,3 +7,6 @@ from django.dispatch import Signal
 message_received = Signal()
 # kwargs: message (an outbound PagerMessage whose fate the IMS core just decided)
 message_outcome = Signal()
+# kwargs: local, remote (the identities of an inbound MESSAGE). A receiver answering True keeps
+# the message for a holder who is away for a moment (a conversation they will resume).
+message_wanted = Signal()
