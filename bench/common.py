@@ -89,10 +89,15 @@ def plot(results: list[Result]) -> Path:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / "ratios.png"
     measured = [r for r in results if r.ratio is not None]
-    fig, ax = plt.subplots(figsize=(8, 1 + 0.5 * max(1, len(measured))))
-    ax.barh([f"{r.benchmark}: {r.metric}" for r in measured], [r.ratio or 0 for r in measured], color="#1f5eff")
+    fig, ax = plt.subplots(figsize=(12, 1.2 + 0.45 * max(1, len(measured))))
+    labels = [f"{r.benchmark}\n{r.metric} (vs {r.baseline})" for r in measured]
+    ratios = [r.ratio or 0 for r in measured]
+    bars = ax.barh(labels, ratios, color="#1f5eff")
+    ax.bar_label(bars, labels=[f"{ratio:.2f}" for ratio in ratios], padding=3, fontsize=8)
+    ax.set_xscale("log")  # ratios from 0.3 to a few hundred: only a log axis shows them all
     ax.axvline(1.0, color="#888", linestyle="--")
-    ax.set_xlabel("ratio to the baseline measured in the same run")
+    ax.set_xlabel("ratio to the baseline measured in the same run (log scale; 1 = equal)")
+    ax.tick_params(axis="y", labelsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
