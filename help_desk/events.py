@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
-
 from help_desk.models import Advisor, ChatMessage, HelpRequest
 from portal import broadcast
 
@@ -17,10 +15,6 @@ def request_group(request_id: int) -> str:
 
 def advisor_group(advisor_id: int) -> str:
     return f"help.advisor.{advisor_id}"
-
-
-def _send(group: str, event: dict[str, Any]) -> None:
-    transaction.on_commit(lambda: broadcast.group_send(group, event))
 
 
 def describe(request: HelpRequest) -> dict[str, Any]:
@@ -48,36 +42,38 @@ def message(chat: ChatMessage) -> dict[str, Any]:
 
 
 def request_changed(request: HelpRequest, **extra: Any) -> None:
-    _send(request_group(request.pk), {"type": "help.request", "request": describe(request), **extra})
+    broadcast.after_commit(request_group(request.pk), {"type": "help.request", "request": describe(request), **extra})
 
 
 def ringing(advisor: Advisor, request: HelpRequest) -> None:
-    _send(advisor_group(advisor.pk), {"type": "help.ringing", "request": describe(request)})
+    broadcast.after_commit(advisor_group(advisor.pk), {"type": "help.ringing", "request": describe(request)})
 
 
 def ring_over(advisor_id: int, request: HelpRequest) -> None:
-    _send(advisor_group(advisor_id), {"type": "help.ring_over", "request": describe(request)})
+    broadcast.after_commit(advisor_group(advisor_id), {"type": "help.ring_over", "request": describe(request)})
 
 
 def conversation_started(request: HelpRequest) -> None:
     assert request.advisor_id is not None
-    _send(advisor_group(request.advisor_id), {"type": "help.conversation", "request": describe(request)})
+    broadcast.after_commit(
+        advisor_group(request.advisor_id), {"type": "help.conversation", "request": describe(request)}
+    )
     request_changed(request)
 
 
 def position(request_id: int, place: int, wait_seconds: int) -> None:
     event = {"type": "help.position", "position": place, "expected_wait": wait_seconds}
-    _send(request_group(request_id), event)
+    broadcast.after_commit(request_group(request_id), event)
 
 
 def chat_message(chat: ChatMessage) -> None:
-    _send(
+    broadcast.after_commit(
         request_group(chat.request_id), {"type": "chat.message", "request": chat.request_id, "message": message(chat)}
     )
 
 
 def chat_read(request_id: int, up_to: int, *, by_advisor: bool) -> None:
-    _send(
+    broadcast.after_commit(
         request_group(request_id),
         {"type": "chat.read", "request": request_id, "up_to": up_to, "by_advisor": by_advisor},
     )

@@ -8,17 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
-
 from identity_blocks.holders import Holder
 from identity_blocks.models import IdentityAssignment
 from portal import broadcast
 
 IMS_GROUP = "ims.identities"
-
-
-def _send_after_commit(group: str, event: dict[str, Any]) -> None:
-    transaction.on_commit(lambda: broadcast.group_send(group, event))
 
 
 def _holder(assignment: IdentityAssignment) -> Holder:
@@ -36,22 +30,22 @@ def describe(assignment: IdentityAssignment) -> dict[str, Any]:
 
 
 def identity_changed(assignment: IdentityAssignment) -> None:
-    _send_after_commit(_holder(assignment).group, {"type": "identity.changed", **describe(assignment)})
+    broadcast.after_commit(_holder(assignment).group, {"type": "identity.changed", **describe(assignment)})
 
 
 def identity_assigned(assignment: IdentityAssignment) -> None:
     identity_changed(assignment)
-    _send_after_commit(IMS_GROUP, {"type": "ims.register", "assignment": assignment.pk})
+    broadcast.after_commit(IMS_GROUP, {"type": "ims.register", "assignment": assignment.pk})
 
 
 def deregistration_requested(assignment: IdentityAssignment) -> None:
     identity_changed(assignment)
-    _send_after_commit(IMS_GROUP, {"type": "ims.deregister", "assignment": assignment.pk})
+    broadcast.after_commit(IMS_GROUP, {"type": "ims.deregister", "assignment": assignment.pk})
 
 
 def reregistration_requested(assignment: IdentityAssignment) -> None:
-    _send_after_commit(IMS_GROUP, {"type": "ims.register", "assignment": assignment.pk})
+    broadcast.after_commit(IMS_GROUP, {"type": "ims.register", "assignment": assignment.pk})
 
 
 def waiting_line_moved(holder: Holder, position: int) -> None:
-    _send_after_commit(holder.group, {"type": "identity.waiting", "position": position})
+    broadcast.after_commit(holder.group, {"type": "identity.waiting", "position": position})

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
-
 from identity_blocks.events import IMS_GROUP
 from identity_blocks.holders import Holder
 from ims.models import PagerMessage
@@ -31,11 +29,9 @@ def _holder(message: PagerMessage) -> Holder:
 
 
 def message_changed(message: PagerMessage) -> None:
-    event = {"type": "ims.message", "message": describe(message)}
-    group = _holder(message).group
-    transaction.on_commit(lambda: broadcast.group_send(group, event))
+    broadcast.after_commit(_holder(message).group, {"type": "ims.message", "message": describe(message)})
 
 
 def send_requested(message: PagerMessage) -> None:
     event = {"type": "ims.message.send", "message": message.pk, "assignment": message.assignment_id}
-    transaction.on_commit(lambda: broadcast.group_send(IMS_GROUP, event))
+    broadcast.after_commit(IMS_GROUP, event)

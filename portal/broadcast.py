@@ -45,3 +45,11 @@ def group_send(group: str, event: dict[str, Any]) -> None:
         return
     future = asyncio.run_coroutine_threadsafe(layer.group_send(group, event), _background_loop())
     future.result(timeout=SEND_TIMEOUT)
+
+
+def after_commit(group: str, event: dict[str, Any]) -> None:
+    """Send once the current transaction commits (at once outside one): no event tells of a
+    change that was rolled back."""
+    from django.db import transaction
+
+    transaction.on_commit(lambda: group_send(group, event))

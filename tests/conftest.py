@@ -111,3 +111,20 @@ async def close_sync_thread_connections() -> object:
 
     yield
     await sync_to_async(connections.close_all)()
+
+
+@pytest.fixture
+async def registered_guest(kamailio: Any, settings: Any) -> Any:
+    """A guest whose identity an IMS side running in this test has registered with Kamailio, with
+    one open browser session. Yields (holder, assignment, receive: the session's next event)."""
+    from identity_blocks.models import IdentityAssignment
+    from ims.service import ImsSide
+    from tests.support.ims import guest_with_a_browser, running, until
+
+    settings.IMS_STANDIN = False  # Kamailio is the core, reached through the operator's proxy
+    holder, assignment, receive = await guest_with_a_browser(kamailio)
+    stop, task = await running(ImsSide())
+    await until(IdentityAssignment.objects.filter(pk=assignment.pk, registration_state="registered").exists)
+    yield holder, assignment, receive
+    stop.set()
+    await task

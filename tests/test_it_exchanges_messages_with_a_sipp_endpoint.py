@@ -7,11 +7,9 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from identity_blocks import actions
-from identity_blocks.models import IdentityAssignment
 from ims import actions as ims_actions
 from ims.models import MessageStatus, PagerMessage
-from ims.service import ImsSide
-from tests.support.ims import guest_with_a_browser, running, until
+from tests.support.ims import until
 from tests.support.kamailio import DOMAIN, PASSWORD
 from tests.support.services import free_port
 from tests.support.sipp import finished, sipp
@@ -31,10 +29,8 @@ async def _inbound_on_screen(receive):
             return event["message"]
 
 
-async def test_it_exchanges_messages_with_sipp(kamailio, tmp_path):
-    jane, assignment, browser = await guest_with_a_browser(kamailio)
-    stop, task = await running(ImsSide())
-    await until(lambda: _state(assignment.pk) == "registered")
+async def test_it_exchanges_messages_with_sipp(kamailio, registered_guest, tmp_path):
+    jane, assignment, browser = registered_guest
     phone = free_port()
     common = dict(core_port=kamailio.udp, workdir=tmp_path, service="sipp")
     register = await sipp(
@@ -63,18 +59,10 @@ async def test_it_exchanges_messages_with_sipp(kamailio, tmp_path):
     fields = [DOMAIN, "anyone there?", "sipp"]
     unavailable = await sipp("send_message", local_port=free_port(), fields=fields, status=480, **reply)
     await finished(unavailable, tmp_path)
-    stop.set()
-    await task
 
 
-def _state(pk):
-    return IdentityAssignment.objects.get(pk=pk).registration_state
-
-
-async def test_it_sends_a_message_too_large_for_udp_over_tcp(kamailio, tmp_path):
-    jane, assignment, _ = await guest_with_a_browser(kamailio)
-    stop, task = await running(ImsSide())
-    await until(lambda: _state(assignment.pk) == "registered")
+async def test_it_sends_a_message_too_large_for_udp_over_tcp(kamailio, registered_guest, tmp_path):
+    jane, _, _ = registered_guest
     phone = free_port()
     common = dict(core_port=kamailio.udp, workdir=tmp_path, service="sipp")
     auth = (f"sipp@{DOMAIN}", PASSWORD)
@@ -87,5 +75,3 @@ async def test_it_sends_a_message_too_large_for_udp_over_tcp(kamailio, tmp_path)
     await until(lambda: PagerMessage.objects.get(pk=sent.pk).status == MessageStatus.SENT)
     received = next(tmp_path.glob("receive_message-*.msg")).read_text()
     assert "SIP/2.0/TCP 127.0.0.1:" in received  # our hop to the core went over TCP (RFC 3261 §18.1.1)
-    stop.set()
-    await task

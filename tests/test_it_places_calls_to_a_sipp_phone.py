@@ -23,16 +23,6 @@ def operators_core(settings):
     settings.IMS_STANDIN = False
 
 
-@pytest.fixture
-async def caller(kamailio):
-    holder, assignment, receive = await guest_with_a_browser(kamailio)
-    stop, task = await running(ImsSide())
-    await until(IdentityAssignment.objects.filter(pk=assignment.pk, registration_state="registered").exists)
-    yield holder, assignment, receive
-    stop.set()
-    await task
-
-
 async def _phone(kamailio, tmp_path, scenario):
     port = free_port()
     register = await sipp("register", core_port=kamailio.udp, local_port=port, service="x",
@@ -56,8 +46,8 @@ async def _control(holder, action, **fields):
     )
 
 
-async def test_it_calls_a_phone_that_answers_and_hangs_up(kamailio, caller, tmp_path):
-    holder, assignment, receive = caller
+async def test_it_calls_a_phone_that_answers_and_hangs_up(kamailio, registered_guest, tmp_path):
+    holder, assignment, receive = registered_guest
     phone = await _phone(kamailio, tmp_path, "answer")
     await _control(holder, "start", call="c1", assignment=assignment.pk, to=f"sip:callee@{DOMAIN}", sdp=OFFER)
     ringing = await _state(receive, "ringing")
@@ -73,8 +63,8 @@ async def test_it_calls_a_phone_that_answers_and_hangs_up(kamailio, caller, tmp_
     await finished(phone, tmp_path)  # the phone got the offer, the ACK and the BYE
 
 
-async def test_it_cancels_a_call_that_is_still_ringing(kamailio, caller, tmp_path):
-    holder, assignment, receive = caller
+async def test_it_cancels_a_call_that_is_still_ringing(kamailio, registered_guest, tmp_path):
+    holder, assignment, receive = registered_guest
     phone = await _phone(kamailio, tmp_path, "ring_until_cancel")
     await _control(holder, "start", call="c2", assignment=assignment.pk, to=f"sip:callee@{DOMAIN}", sdp=OFFER)
     await _state(receive, "ringing")
@@ -83,8 +73,8 @@ async def test_it_cancels_a_call_that_is_still_ringing(kamailio, caller, tmp_pat
     await finished(phone, tmp_path)
 
 
-async def test_it_places_no_call_for_someone_elses_identity(kamailio, caller):
-    _, assignment, receive = caller
+async def test_it_places_no_call_for_someone_elses_identity(kamailio, registered_guest):
+    _, assignment, receive = registered_guest
     intruder = {"holder": "holder.guest.intruder", "assignment": assignment.pk, "to": f"sip:callee@{DOMAIN}"}
     await get_channel_layer().group_send(
         IMS_GROUP, {"type": "ims.call.control", "action": "start", "call": "c3", **intruder}

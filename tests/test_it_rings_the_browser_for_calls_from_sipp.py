@@ -7,9 +7,6 @@ import pytest
 from channels.layers import get_channel_layer
 
 from identity_blocks.events import IMS_GROUP
-from identity_blocks.models import IdentityAssignment
-from ims.service import ImsSide
-from tests.support.ims import guest_with_a_browser, running, until
 from tests.support.kamailio import DOMAIN
 from tests.support.services import free_port
 from tests.support.sipp import finished, sipp
@@ -24,15 +21,10 @@ def operators_core(settings):
 
 
 @pytest.fixture
-async def jane(kamailio):
-    """Jane's identity, registered, with one browser session listening on her group."""
-    holder, assignment, receive = await guest_with_a_browser(kamailio)
-    stop, task = await running(ImsSide())
-    registered = IdentityAssignment.objects.filter(pk=assignment.pk, registration_state="registered").exists
-    await until(registered)
-    yield holder, assignment.impu.split(":")[1].split("@")[0], receive
-    stop.set()
-    await task
+def jane(registered_guest):
+    """(holder, the user part of her identity, her browser's next event)."""
+    holder, assignment, receive = registered_guest
+    return holder, assignment.impu.split(":")[1].split("@")[0], receive
 
 
 async def _call_event(receive, state):

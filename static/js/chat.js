@@ -65,3 +65,16 @@ export class ChatView {
 export function clientId() {
   return crypto.randomUUID().replaceAll("-", "");
 }
+
+// A message form: what is typed shows at once as sending, and goes out under a new client id.
+export function composer(form, chat, send) {
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const body = form.elements.body.value.trim();
+    if (!body) return;
+    const id = clientId();
+    chat.sending(id, body);
+    send(id, body);
+    form.elements.body.value = "";
+  });
+}

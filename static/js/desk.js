@@ -1,5 +1,5 @@
 // The advisor's desk: presence, requests ringing, and each conversation side by side.
-import { ChatView, clientId } from "./chat.js";
+import { ChatView, composer } from "./chat.js";
 import { PortalSocket } from "./socket.js";
 
 const ringing = document.getElementById("ringing");
@@ -35,15 +35,7 @@ function pane(request) {
   root.querySelector(".transcript").href = `/help/request/${request.id}/transcript.txt`;
   const chat = new ChatView(root.querySelector(".messages"), { mine: (m) => m.from_advisor });
   const form = root.querySelector(".chat-form");
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const body = form.elements.body.value.trim();
-    if (!body) return;
-    const id = clientId();
-    chat.sending(id, body);
-    socket.send({ type: "chat.send", request: request.id, client_id: id, body });
-    form.elements.body.value = "";
-  });
+  composer(form, chat, (id, body) => socket.send({ type: "chat.send", request: request.id, client_id: id, body }));
   form.elements.body.addEventListener("input", () => socket.send({ type: "chat.typing", request: request.id }));
   root.querySelector(".close-form").addEventListener("submit", (event) => {
     event.preventDefault();

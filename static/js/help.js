@@ -1,5 +1,5 @@
 // Jane's side of a help request: place in line, then the chat with her advisor.
-import { ChatView, clientId } from "./chat.js";
+import { ChatView, composer } from "./chat.js";
 import { PortalSocket } from "./socket.js";
 
 const root = document.getElementById("conversation");
@@ -46,14 +46,6 @@ const socket = new PortalSocket(`/ws/help/${requestId}/`)
   })
   .on("error", ({ reason }) => { document.getElementById("chat-error").textContent = reason; });
 
-form.addEventListener("submit", (event) => {
-  event.preventDefault();
-  const body = form.elements.body.value.trim();
-  if (!body) return;
-  const id = clientId();
-  chat.sending(id, body);
-  socket.send({ type: "chat.send", client_id: id, body });
-  form.elements.body.value = "";
-});
+composer(form, chat, (id, body) => socket.send({ type: "chat.send", client_id: id, body }));
 form.elements.body.addEventListener("input", () => socket.send({ type: "chat.typing" }));
 document.getElementById("leave").addEventListener("click", () => socket.send({ type: "help.leave" }));
