@@ -31,9 +31,9 @@ def main() -> None:
     started = time.monotonic()
     with common.scratch_database() as url:
         _setup_django(url)
-        from bench import assignments, chat, ims
+        from bench import assignments, browser, chat, ims
 
-        suites: list[Callable[[], list[common.Result]]] = [assignments.run, ims.run, chat.run]
+        suites: list[Callable[[], list[common.Result]]] = [assignments.run, ims.run, chat.run, browser.run]
         results = [result for suite in suites for result in suite()]
     print(common.table(results))
     print(f"\nwrote {common.write(results)} and {common.plot(results)} in {time.monotonic() - started:.0f} s")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.support import services
-from tests.support.processes import manage, portal_env, python, running
+from tests.support.processes import demo_portal, portal_env, python, running
 
 
 @pytest.fixture
@@ -45,28 +45,10 @@ def daphne_servers(tmp_path: Path) -> Iterator[Callable[..., str]]:
         yield start
 
 
-def _demo(tmp_path: Path, *setup: str, **env_overrides: str) -> Iterator[str]:
-    """The demo as `make run` starts it (migrate, seed, serve) on a fresh SQLite file, with
-    `setup` run in `manage.py shell` before serving."""
-    import subprocess
-
-    # Its own stand-in core port, so that demos of parallel tests cannot meet.
-    env = portal_env(DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}", IMS_STANDIN_PORT=str(services.free_port()))
-    env.update(env_overrides)
-    subprocess.run(manage("migrate", "--noinput", "-v0"), env=env, check=True)
-    subprocess.run(manage("seed_demo"), env=env, check=True, capture_output=True)
-    for command in setup:
-        subprocess.run(manage("shell", "-c", command), env=env, check=True, capture_output=True)
-    port = services.free_port()
-    with running(manage("serve", "--port", str(port)), env, tmp_path / "serve.log") as process:
-        base = f"http://127.0.0.1:{port}"
-        services.wait_for_http(base + "/healthz", alive=process)
-        yield base
-
-
 @pytest.fixture
 def demo_server(tmp_path: Path) -> Iterator[str]:
-    yield from _demo(tmp_path)
+    with demo_portal(tmp_path) as base:
+        yield base
 
 
 @pytest.fixture
@@ -80,7 +62,8 @@ def demo_on_kamailio(tmp_path: Path, kamailio: Any) -> Iterator[str]:
         "from identity_blocks.models import IdentityBlock as B; from identity_blocks import actions as a; "
         f"b = B.objects.get(); a.set_block_credentials(b.pk, username=b.auth_username, password='{PASSWORD}')"
     )
-    yield from _demo(tmp_path, point, credential, IMS_STANDIN="false")
+    with demo_portal(tmp_path, point, credential, IMS_STANDIN="false") as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

@@ -51,3 +51,23 @@ def python(*args: str) -> list[str]:
 
 def manage(*args: str) -> list[str]:
     return python(str(ROOT / "manage.py"), *args)
+
+
+@contextmanager
+def demo_portal(workdir: Path, *setup: str, **env_overrides: str) -> Iterator[str]:
+    """The demo as `make run` starts it (migrate, seed, serve) on a fresh SQLite file, with each
+    of `setup` run in `manage.py shell` before serving; yields its base URL once it is healthy."""
+    from tests.support.services import free_port, wait_for_http
+
+    # Its own stand-in core port, so that demos of parallel tests cannot meet.
+    env = portal_env(DATABASE_URL=f"sqlite:///{workdir / 'demo.sqlite3'}", IMS_STANDIN_PORT=str(free_port()))
+    env.update(env_overrides)
+    subprocess.run(manage("migrate", "--noinput", "-v0"), env=env, check=True)
+    subprocess.run(manage("seed_demo"), env=env, check=True, capture_output=True)
+    for command in setup:
+        subprocess.run(manage("shell", "-c", command), env=env, check=True, capture_output=True)
+    port = free_port()
+    with running(manage("serve", "--port", str(port)), env, workdir / "serve.log") as process:
+        base = f"http://127.0.0.1:{port}"
+        wait_for_http(base + "/healthz", alive=process)
+        yield base
