@@ -35,6 +35,12 @@ def holder_of(request: HelpRequest) -> Holder:
 # Asking for help ---------------------------------------------------------------------------
 
 
+# What the portal can carry today. A secure request must never fall back to a chat the server
+# can read, so it is refused until the browser-to-browser line exists; voice and video likewise.
+AVAILABLE_MODES = ("chat",)
+SECURE_AVAILABLE = False
+
+
 def _allowed(queue: Queue, mode: str, secure: bool) -> None:
     agreement = queue.agreement
     allowed = {"chat": agreement.allows_chat, "voice": agreement.allows_voice, "video": agreement.allows_video}
@@ -42,6 +48,10 @@ def _allowed(queue: Queue, mode: str, secure: bool) -> None:
         raise HelpRefused(f"{queue.name} does not offer {mode}")
     if secure and not agreement.allows_secure_chat:
         raise HelpRefused(f"{queue.name} does not offer a secure line")
+    if mode not in AVAILABLE_MODES:
+        raise HelpRefused(f"{mode.capitalize()} is not available yet; please choose chat.")
+    if secure and not SECURE_AVAILABLE:
+        raise HelpRefused("The secure line is not available yet; a standard chat is carried by the operator's network.")
 
 
 def request_help(holder: Holder, queue: Queue, mode: str, secure: bool) -> HelpRequest:

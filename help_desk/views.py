@@ -63,10 +63,13 @@ def help_page(request: HttpRequest) -> HttpResponse:
         return render(request, "help_desk/not_here.html", {"queue": queue}, status=403)
     agreement = queue.agreement
     allowed = {"chat": agreement.allows_chat, "voice": agreement.allows_voice, "video": agreement.allows_video}
+    # Shown where the agreement allows them; not selectable while the portal cannot carry them yet.
+    modes = [(*m, m[0] in actions.AVAILABLE_MODES) for m in HELP_MODES if allowed[m[0]]]
+    privacy = [(*p, p[0] == "unsecured" or actions.SECURE_AVAILABLE) for p in PRIVACY_MODES]
     context = {
         "queue": queue,
-        "modes": [m for m in HELP_MODES if allowed[m[0]]],
-        "privacy_modes": PRIVACY_MODES if agreement.allows_secure_chat else PRIVACY_MODES[:1],
+        "modes": modes,
+        "privacy_modes": privacy if agreement.allows_secure_chat else privacy[:1],
         "on_duty": actions.on_duty(queue),
     }
     return render(request, "help_desk/help.html", context)

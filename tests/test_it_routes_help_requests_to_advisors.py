@@ -99,3 +99,12 @@ def test_it_estimates_the_wait_from_recent_conversations():
     make_advisor("alex", queue, presence="busy")
     assert actions.expected_wait(queue, 1) == 0
     assert actions.expected_wait(queue, 3) == 2 * actions.DEFAULT_HANDLING_SECONDS
+
+
+def test_it_never_turns_a_secure_or_voice_request_into_a_chat_the_server_can_read():
+    queue = make_queue(allows_voice=True, allows_secure_chat=True)
+    with pytest.raises(actions.HelpRefused, match="secure line is not available yet"):
+        _ask(queue, secure=True)
+    with pytest.raises(actions.HelpRefused, match="Voice is not available yet"):
+        _ask(queue, mode="voice")
+    assert not HelpRequest.objects.exists()
