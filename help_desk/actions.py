@@ -29,7 +29,7 @@ class NotYours(PermissionError):
 
 
 def holder_of(request: HelpRequest) -> Holder:
-    return Holder(user_id=request.user_id, guest_key=request.guest_key)
+    return Holder.of(request)
 
 
 # Asking for help ---------------------------------------------------------------------------

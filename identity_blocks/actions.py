@@ -190,7 +190,7 @@ def _line(holder: Holder) -> object:
 
 def _head_of_line(holder: Holder) -> Holder | None:
     head = _line(holder).order_by("id").first()  # type: ignore[attr-defined]
-    return None if head is None else Holder(user_id=head.user_id, guest_key=head.guest_key)
+    return None if head is None else Holder.of(head)
 
 
 def _wait_in_line(holder: Holder) -> int:
@@ -205,13 +205,13 @@ def serve_waiting_line(limit: int = 100) -> int:
     """Assign freed identities to those waiting, first come first served. Returns how many."""
     served = 0
     for wait in IdentityWait.objects.filter(served_at=None).order_by("id")[:limit]:
-        holder = Holder(user_id=wait.user_id, guest_key=wait.guest_key)
+        holder = Holder.of(wait)
         if _assign_from(holder, None) is None:
             continue
         IdentityWait.objects.filter(pk=wait.pk).update(served_at=timezone.now())
         served += 1
     for position, wait in enumerate(IdentityWait.objects.filter(served_at=None).order_by("id")[:limit], 1):
-        events.waiting_line_moved(Holder(user_id=wait.user_id, guest_key=wait.guest_key), position)
+        events.waiting_line_moved(Holder.of(wait), position)
     return served
 
 

@@ -16,7 +16,7 @@ IMS_GROUP = "ims.identities"
 
 
 def _holder(assignment: IdentityAssignment) -> Holder:
-    return Holder(user_id=assignment.user_id, guest_key=assignment.guest_key)
+    return Holder.of(assignment)
 
 
 def describe(assignment: IdentityAssignment) -> dict[str, Any]:

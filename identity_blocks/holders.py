@@ -26,6 +26,11 @@ class Holder:
         return cls(user_id=user.pk)
 
     @classmethod
+    def of(cls, row: Any) -> Holder:
+        """The holder recorded on a row with user_id and guest_key (an assignment, a wait, a request)."""
+        return cls(user_id=row.user_id, guest_key=row.guest_key)
+
+    @classmethod
     def guest(cls, key: str) -> Holder:
         return cls(guest_key=key)
 

@@ -52,7 +52,7 @@ def receive_message(
     assignment = _assignment_for(impu)
     if assignment is None:
         return Delivery.NOT_ASSIGNED, None
-    present = has_open_session(Holder(user_id=assignment.user_id, guest_key=assignment.guest_key))
+    present = has_open_session(Holder.of(assignment))
     if not present and not any(
         kept for _, kept in signals.message_wanted.send(PagerMessage, local=impu, remote=sender)
     ):
@@ -120,11 +120,11 @@ def callee(impu: str) -> tuple[int, str, bool] | None:
     assignment = _assignment_for(impu)
     if assignment is None:
         return None
-    holder = Holder(user_id=assignment.user_id, guest_key=assignment.guest_key)
+    holder = Holder.of(assignment)
     return assignment.pk, holder.group, has_open_session(holder)
 
 
 def holder_group(assignment_id: int) -> str | None:
     """Whose browsers a live assignment's events go to."""
     assignment = IdentityAssignment.objects.live().filter(pk=assignment_id).first()
-    return None if assignment is None else Holder(user_id=assignment.user_id, guest_key=assignment.guest_key).group
+    return None if assignment is None else Holder.of(assignment).group

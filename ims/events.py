@@ -25,7 +25,7 @@ def describe(message: PagerMessage) -> dict[str, Any]:
 
 
 def _holder(message: PagerMessage) -> Holder:
-    return Holder(user_id=message.assignment.user_id, guest_key=message.assignment.guest_key)
+    return Holder.of(message.assignment)
 
 
 def message_changed(message: PagerMessage) -> None:
