@@ -58,9 +58,7 @@ class Call:
 
 
 def _contact(agent: UserAgent, identity: str) -> str:
-    host, port = agent.transport.local
-    user = identity.split(":", 1)[1].split("@", 1)[0]
-    return f"<sip:{user}@{host}:{port}>"
+    return f"<{agent.contact_for(identity)}>"
 
 
 class CallDesk:

@@ -75,10 +75,7 @@ class Registration:
 
     @property
     def contact_uri(self) -> str:
-        host, port = self.ua.transport.local
-        user = self.config.impu.split(":", 1)[1].split("@", 1)[0]
-        transport = "" if self.ua.transport.name == "UDP" else f";transport={self.ua.transport.name.lower()}"
-        return f"sip:{user}@{host}:{port}{transport}"
+        return self.ua.contact_for(self.config.impu)
 
     def _request(self, expires: int) -> Request:
         self.cseq += 1

@@ -81,6 +81,14 @@ class UserAgent:
         request.add("CSeq", f"{cseq} {method}")
         return request
 
+    def contact_for(self, identity: str) -> str:
+        """Where this agent is reached for `identity`: its user part at our transport's address,
+        with the transport named unless it is UDP, the default (RFC 3261 §19.1.1)."""
+        host, port = self.transport.local
+        user = identity.split(":", 1)[1].split("@", 1)[0]
+        transport = "" if self.transport.name == "UDP" else f";transport={self.transport.name.lower()}"
+        return f"sip:{user}@{host}:{port}{transport}"
+
     def ack_for(self, invite: Request, response: Response) -> Request:
         """The ACK of a non-2xx final response: part of the INVITE's transaction (§17.1.1.3)."""
         ack = Request(method="ACK", uri=invite.uri)
