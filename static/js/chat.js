@@ -4,7 +4,10 @@ export class ChatView {
   constructor(list, { mine }) {
     this.list = list;
     this.mine = mine; // (message) => true for messages this side sent
+    // The end of the unbroken run from 1, to resume after: numbered messages can arrive out of
+    // order, and resuming after a later one would skip a gap for good.
     this.lastSeq = 0;
+    this.seqs = new Set();
     this.pending = new Map(); // client_id -> body, until numbered
   }
 
@@ -39,7 +42,8 @@ export class ChatView {
       }
       return;
     }
-    if (message.seq <= this.lastSeq && this.list.querySelector(`[data-key="s-${message.seq}"]`)) return;
+    if (this.seqs.has(message.seq)) return;
+    this.seqs.add(message.seq);
     const stale = own ? this.list.querySelector(`[data-key="c-${message.client_id}"]`) : null;
     if (stale) stale.remove();
     this.pending.delete(message.client_id);
@@ -51,7 +55,7 @@ export class ChatView {
     item.querySelector(".status").textContent = message.via_ims ? "via the IMS" : "";
     const after = [...this.list.querySelectorAll("[data-seq]")].find((other) => Number(other.dataset.seq) > message.seq);
     if (after) this.list.insertBefore(item, after);
-    this.lastSeq = Math.max(this.lastSeq, message.seq);
+    while (this.seqs.has(this.lastSeq + 1)) this.lastSeq += 1;
     item.scrollIntoView({ block: "nearest" });
   }
 

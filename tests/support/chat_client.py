@@ -51,7 +51,12 @@ class ChatClient:
 
     @property
     def last_seq(self) -> int:
-        return max(self.seen, default=0)
+        """The end of the unbroken run from 1: numbered messages can arrive out of order, and
+        resuming after a later one would skip a gap for good."""
+        seq = 0
+        while seq + 1 in self.seen:
+            seq += 1
+        return seq
 
     def _frame(self, event: dict[str, Any]) -> str:
         if self.request_id is not None:
