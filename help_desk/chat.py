@@ -8,7 +8,7 @@ import re
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -77,23 +77,25 @@ def _number(chat: ChatMessage) -> None:
     events.chat_message(chat)
 
 
-def _conversation_of(message: PagerMessage) -> tuple[HelpRequest, bool] | None:
-    """The open conversation between the message's two identities, and whether the advisor sent it."""
-    local, remote = message.local_impu, message.remote_uri
+def _open_between(local: str, remote: str) -> QuerySet[HelpRequest]:
+    """Open conversations whose two identities are these, whichever side is which."""
     from_customer = Q(customer_impu__iexact=remote, advisor_impu__iexact=local)
     from_advisor = Q(customer_impu__iexact=local, advisor_impu__iexact=remote)
-    request = HelpRequest.objects.filter(from_customer | from_advisor, status=RequestStatus.ACTIVE).first()
+    return HelpRequest.objects.filter(from_customer | from_advisor, status=RequestStatus.ACTIVE)
+
+
+def _conversation_of(message: PagerMessage) -> tuple[HelpRequest, bool] | None:
+    """The open conversation between the message's two identities, and whether the advisor sent it."""
+    request = _open_between(message.local_impu, message.remote_uri).first()
     if request is None:
         return None
-    return request, request.advisor_impu.lower() == remote.lower()
+    return request, request.advisor_impu.lower() == message.remote_uri.lower()
 
 
 @receiver(signals.message_wanted)
 def wanted(sender: object, local: str, remote: str, **kwargs: object) -> bool:
     """A conversation keeps its messages for a side whose connection is down for a moment."""
-    from_customer = Q(customer_impu__iexact=remote, advisor_impu__iexact=local)
-    from_advisor = Q(customer_impu__iexact=local, advisor_impu__iexact=remote)
-    return HelpRequest.objects.filter(from_customer | from_advisor, status=RequestStatus.ACTIVE).exists()
+    return _open_between(local, remote).exists()
 
 
 @receiver(signals.message_received)
