@@ -28,13 +28,17 @@ def _setup_django(database_url: str) -> None:
 
 
 def main() -> None:
+    """`python -m bench [suite ...]`: every suite, or the ones named (assignments, ims, chat, browser)."""
     started = time.monotonic()
     with common.scratch_database() as url:
         _setup_django(url)
         from bench import assignments, browser, chat, ims
 
-        suites: list[Callable[[], list[common.Result]]] = [assignments.run, ims.run, chat.run, browser.run]
-        results = [result for suite in suites for result in suite()]
+        suites: dict[str, Callable[[], list[common.Result]]] = {
+            "assignments": assignments.run, "ims": ims.run, "chat": chat.run, "browser": browser.run
+        }  # fmt: skip
+        chosen = sys.argv[1:] or list(suites)
+        results = [result for name in chosen for result in suites[name]()]
     print(common.table(results))
     print(f"\nwrote {common.write(results)} and {common.plot(results)} in {time.monotonic() - started:.0f} s")
 

@@ -1,223 +1,206 @@
-"""Chat latency and throughput with many conversations at once, on the production shape (daphne
-with the Redis pub/sub layer, PostgreSQL, Kamailio as the IMS core): the portal's chat over the
-IMS path and direct, beside a bare Channels relay on the same server and layer in the same run.
-Latency runs from a customer's send to the numbered message reaching the advisor's socket."""
+"""Chat at scale on the production shape: daphne processes on the Redis pub/sub layer, PostgreSQL,
+Kamailio as the IMS core, `manage.py run_ims` as the IMS side. For the portal's chat over the IMS,
+the portal's direct chat and a bare Channels relay, each on a fresh server: the highest rate at
+which p99 stays under 100 ms with nothing lost (every portal message stored and numbered), and
+memory per open socket. Then scale-out: one fixed load on one and on two processes (the two
+sockets of a conversation on different ones), as messages per CPU-second of the portal's own
+processes."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
-import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import websockets
-from websockets.typing import Origin
-
+from bench import chat_setup, load, procs
+from bench.chat_setup import Conversation
 from bench.common import Result
-from tests.support.kamailio import DOMAIN, PASSWORD, Kamailio
-from tests.support.processes import manage, portal_env, running
+from tests.support.kamailio import Kamailio
+from tests.support.processes import manage, portal_env, python, running
 from tests.support.services import free_port, wait_for_http
 
-CONVERSATIONS = 30
-ADVISORS = 3
-MESSAGES = 20  # from each customer
-INTERVAL = 0.25  # seconds between one customer's messages: 120 messages/s offered in all
+CONVERSATIONS = int(os.environ.get("BENCH_CONVERSATIONS", "1000"))
+BOUND_MS = 100.0
+FIXED_SECONDS = 8.0
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+def log(line: str) -> None:
+    print(f"  chat: {line}", flush=True)
 
 
-def _setup(kamailio_port: int) -> tuple[list[tuple[int, str]], list[str]]:
-    """Conversations accepted by advisors: (request id, customer cookie) pairs and advisor cookies."""
-    from django.contrib.auth.models import User
-    from django.contrib.sessions.backends.db import SessionStore
-
-    from help_desk import actions
-    from help_desk.models import Advisor, Queue
-    from identity_blocks import actions as identity_actions
-    from identity_blocks.holders import Holder
-    from identity_blocks.models import IdentityBlock, Operator, ServiceAgreement
-
-    # Suites before this one leave identities behind; the IMS side would try to register them all.
-    for leftover in IdentityBlock.objects.unexpired():
-        identity_actions.expire_block(leftover.pk)
-    operator = Operator.objects.create(
-        name="Bench core", home_domain=DOMAIN, realm=DOMAIN, outbound_proxy=f"sip:127.0.0.1:{kamailio_port}"
-    )
-    agreement = ServiceAgreement.objects.create(
-        operator=operator, name="Bench", third_party="Bench", max_registrations=10_000, max_sessions=10_000
-    )
-    definition = {"kind": "sip_range", "pattern": f"sip:chat-{{n}}@{DOMAIN}", "first": 1, "last": 10 * CONVERSATIONS}
-    block = IdentityBlock(
-        operator=operator, agreement=agreement, name="bench", auth_username=f"bench@{DOMAIN}", **definition
-    )
-    block = identity_actions.save_block(block)
-    identity_actions.set_block_credentials(block.pk, username=f"bench@{DOMAIN}", password=PASSWORD)
-    queue = Queue.objects.create(name="Bench", slug="bench", agreement=agreement, identity_block=block)
-
-    def session(**data: Any) -> str:
-        store = SessionStore()
-        store.update(data)
-        store.create()
-        return f"sessionid={store.session_key}"
-
-    advisor_cookies = []
-    for n in range(ADVISORS):
-        user = User.objects.create_user(f"advisor{n}")  # they log in by the session made below
-        advisor = Advisor.objects.create(user=user, capacity=CONVERSATIONS, presence="available")
-        advisor.queues.add(queue)
-        backend = "django.contrib.auth.backends.ModelBackend"
-        advisor_cookies.append(session(_auth_user_id=str(user.pk), _auth_user_backend=backend,
-                                       _auth_user_hash=user.get_session_auth_hash()))  # fmt: skip
-    conversations = []
-    for _ in range(CONVERSATIONS):
-        key = Holder.new_guest_key()
-        request = actions.request_help(Holder.guest(key), queue, "chat", False)
-        request.refresh_from_db()
-        if request.ringing_advisor is None:
-            raise RuntimeError("no advisor was rung")
-        actions.accept_request(request.ringing_advisor, request.pk)
-        conversations.append((request.pk, session(guest_key=key)))
-    return conversations, advisor_cookies
+@dataclass
+class Servers:
+    bases: list[str]  # one per ASGI process
+    pids: list[int]  # every process of the portal's: ASGI and IMS side
 
 
-async def _connect(base: str, path: str, cookie: str = "") -> Any:
-    headers = {"Cookie": cookie} if cookie else {}
-    return await websockets.connect(
-        base.replace("http", "ws", 1) + path, origin=Origin(base), additional_headers=headers
-    )
-
-
-async def _measure(senders: list[tuple[Any, Any]], receivers: list[Any], received: Any) -> dict[str, float]:
-    """Each sender sends MESSAGES, INTERVAL apart; `received(text)` names the message a frame carries."""
-    sent: dict[str, float] = {}
-    latencies: list[float] = []
-
-    async def listen(socket: Any) -> None:
-        async for frame in socket:
-            key = received(frame)
-            if key in sent:
-                latencies.append(time.perf_counter() - sent.pop(key))
-
-    async def talk(socket: Any, build: Any) -> None:
-        for n in range(MESSAGES):
-            key = uuid.uuid4().hex
-            sent[key] = time.perf_counter()
-            await socket.send(build(key, n))
-            await asyncio.sleep(INTERVAL)
-
-    listeners = [asyncio.create_task(listen(s)) for s in receivers]
-    started = time.perf_counter()
-    await asyncio.gather(*(talk(socket, build) for socket, build in senders))
-    deadline = time.perf_counter() + 30
-    while sent and time.perf_counter() < deadline:
-        await asyncio.sleep(0.05)
-    elapsed = time.perf_counter() - started
-    for task in listeners:
-        task.cancel()
-    if sent:
-        raise RuntimeError(f"{len(sent)} messages never arrived")
-    return {"p50": 1000 * statistics.median(latencies), "p99": 1000 * _percentile(latencies, 0.99),
-            "rate": len(latencies) / elapsed}  # fmt: skip
-
-
-async def _bare_relay(base: str) -> dict[str, float]:
-    pairs = [
-        (await _connect(base, f"/ws/relay/r{n}/"), await _connect(base, f"/ws/relay/r{n}/"))
-        for n in range(CONVERSATIONS)
-    ]
-    await asyncio.sleep(0.5)
-    figures = await _measure([(a, lambda key, n: key) for a, _ in pairs], [b for _, b in pairs], lambda frame: frame)
-    for a, b in pairs:
-        await a.close()
-        await b.close()
-    return figures
-
-
-async def _portal_chat(base: str, conversations: list[tuple[int, str]], advisors: list[str]) -> dict[str, float]:
-    desks = [await _connect(base, "/ws/desk/", cookie) for cookie in advisors]
-    customers = [await _connect(base, f"/ws/help/{request_id}/", cookie) for request_id, cookie in conversations]
-    await asyncio.sleep(0.5)
-
-    def build(key: str, n: int) -> str:
-        return json.dumps({"type": "chat.send", "client_id": key, "body": f"Question {n} about my figures"})
-
-    def received(text: str) -> str | None:
-        frame = json.loads(text)
-        message = frame.get("message") or {}
-        return message.get("client_id") if frame.get("type") == "chat.message" and message.get("seq") else None
-
-    figures = await _measure([(c, build) for c in customers], desks, received)
-    for socket in desks + customers:
-        await socket.close()
-    return figures
-
-
-def _serve(workdir: Path, database_url: str, redis_url: str, over_ims: bool) -> Any:
-    port = free_port()
+@contextmanager
+def servers(workdir: Path, asgi: int, ims: int, over_ims: bool) -> Iterator[Servers]:
     env = portal_env(
-        DATABASE_URL=database_url, REDIS_URL=redis_url, CHANNELS_PREFIX="bench" + uuid.uuid4().hex[:6], DEBUG="false",
-        SECRET_KEY="bench-" + "k" * 60, ALLOWED_HOSTS="127.0.0.1", SECURE_SSL_REDIRECT="false", RELAY_BASELINE="true",
-        IMS_STANDIN="false", HELP_CHAT_OVER_IMS="true" if over_ims else "false", LOG_LEVEL="warning",
+        DATABASE_URL=os.environ["DATABASE_URL"], REDIS_URL=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
+        CHANNELS_PREFIX="bench" + uuid.uuid4().hex[:6], DEBUG="false", SECRET_KEY="bench-" + "k" * 60,
+        ALLOWED_HOSTS="127.0.0.1", SECURE_SSL_REDIRECT="false", RELAY_BASELINE="true", IMS_STANDIN="false",
+        HELP_CHAT_OVER_IMS="true" if over_ims else "false", LOG_LEVEL="warning", IMS_SHARD_COUNT=str(max(ims, 1)),
     )  # fmt: skip
-    return port, running(manage("serve", "--port", str(port)), env, workdir / f"serve-{port}.log")
+    with ExitStack() as stack:
+        bases, pids = [], []
+        for n in range(ims):
+            argv = manage("run_ims")
+            process = stack.enter_context(running(argv, env | {"IMS_SHARD_INDEX": str(n)}, workdir / f"ims-{n}.log"))
+            pids.append(process.pid)
+        for _ in range(asgi):
+            port = free_port()
+            argv = python("-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "portal.asgi:application")
+            process = stack.enter_context(running(argv, env, workdir / f"asgi-{port}.log"))
+            base = f"http://127.0.0.1:{port}"
+            wait_for_http(base + "/healthz", alive=process, timeout=60)
+            bases.append(base)
+            pids.append(process.pid)
+        yield Servers(bases, pids)
 
 
-async def _all_registered() -> None:
-    from asgiref.sync import sync_to_async
+def _ws(base: str, path: str) -> str:
+    return base.replace("http", "ws", 1) + path
 
-    from identity_blocks.models import IdentityAssignment
 
-    def count() -> int:
-        mine = IdentityAssignment.objects.live().filter(block__name="bench")
-        return mine.exclude(registration_state="registered").count()
+async def _relay_traffic(bases: list[str]) -> load.Traffic:
+    a, b = bases[0], bases[-1]
+    targets = [(_ws(base, f"/ws/relay/r{n}/"), base, "") for n in range(CONVERSATIONS) for base in (a, b)]
+    sockets = await load.connect_all(targets)
+    ends = [load.End(socket, lambda key: key) for socket in sockets]
+    return load.Traffic(list(zip(ends[::2], ends[1::2], strict=True)), lambda frame: str(frame))
 
-    for _ in range(300):
-        if await sync_to_async(count)() == 0:
-            return
-        await asyncio.sleep(0.1)
-    raise RuntimeError("identities did not register")
+
+def _read_portal(frame: str | bytes) -> str | None:
+    event = json.loads(frame)
+    message = event.get("message") or {}
+    return message.get("client_id") if event.get("type") == "chat.message" and message.get("seq") else None
+
+
+def _writer(request_id: int | None) -> load.Writer:
+    def write(key: str) -> str:
+        frame = {"type": "chat.send", "client_id": key, "body": f"About my figures, {key[:6]}"}
+        return json.dumps(frame if request_id is None else frame | {"request": request_id})
+
+    return write
+
+
+async def _portal_traffic(bases: list[str], conversations: list[Conversation]) -> load.Traffic:
+    a, b = bases[0], bases[-1]
+    targets = []
+    for c in conversations:
+        targets.append((_ws(a, f"/ws/help/{c.request_id}/"), a, c.customer_cookie))
+        targets.append((_ws(b, "/ws/desk/"), b, c.advisor_cookie))
+    sockets = await load.connect_all(targets)
+    pairs = [
+        (load.End(sockets[2 * n], _writer(None)), load.End(sockets[2 * n + 1], _writer(c.request_id)))
+        for n, c in enumerate(conversations)
+    ]
+    return load.Traffic(pairs, _read_portal)
+
+
+Make = Callable[[list[str]], Awaitable[load.Traffic]]
+
+
+@dataclass
+class Saturation:
+    best: load.Step | None
+    peak: float  # the highest delivered rate of any step
+    socket_bytes: float
+    delivered: int
+
+
+async def _saturate(run: Servers, make: Make, start: float) -> Saturation:
+    before = procs.rss_bytes(run.pids)
+    traffic = await make(run.bases)
+    await asyncio.sleep(2)
+    per_socket = (procs.rss_bytes(run.pids) - before) / (2 * len(traffic.pairs))
+    best, steps = await load.saturate(traffic, start, BOUND_MS, log=log)
+    await traffic.close()
+    return Saturation(best, max(step.rate for step in steps), per_socket, traffic.delivered)
+
+
+async def _fixed(run: Servers, make: Make, rate: float) -> tuple[float, int]:
+    """Messages delivered per CPU-second of the portal's processes at a fixed rate, and how many."""
+    traffic = await make(run.bases)
+    await asyncio.sleep(2)
+    cpu = procs.cpu_seconds(run.pids)
+    step = await traffic.step(rate, FIXED_SECONDS)
+    spent = procs.cpu_seconds(run.pids) - cpu
+    log(f"{len(run.bases)} ASGI process(es): {step.summary()}, {spent:.2f} CPU-s")
+    await traffic.close()
+    if step.lost:
+        raise RuntimeError(f"{step.lost} messages lost at a fixed {rate:.0f}/s")
+    return step.delivered / spent, step.delivered
 
 
 def run() -> list[Result]:
-    database_url, redis_url = os.environ["DATABASE_URL"], os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-    figures: dict[str, dict[str, float]] = {}
+    started = time.monotonic()
+    figures: dict[str, Saturation] = {}
+    per_cpu: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         core = Kamailio(workdir).start()
         try:
-            conversations, advisors = _setup(core.udp)
-            for name, over_ims in (("ims", True), ("direct", False)):
-                port, server = _serve(workdir, database_url, redis_url, over_ims)
-                with server as process:
-                    base = f"http://127.0.0.1:{port}"
-                    wait_for_http(base + "/healthz", alive=process, timeout=60)
-                    asyncio.run(_all_registered())
-                    if name == "ims":
-                        figures["relay"] = asyncio.run(_bare_relay(base))
-                    figures[name] = asyncio.run(_portal_chat(base, conversations, advisors))
+            conversations = chat_setup.conversations(core.udp, CONVERSATIONS)
+            ids = [c.request_id for c in conversations]
+            log(f"{CONVERSATIONS} conversations set up in {time.monotonic() - started:.0f} s")
+            with servers(workdir, 1, 0, over_ims=False) as run_:
+                figures["relay"] = asyncio.run(_saturate(run_, _relay_traffic, 250))
+
+            async def portal(bases: list[str]) -> load.Traffic:
+                return await _portal_traffic(bases, conversations)
+
+            delivered = 0
+            for path, over_ims, start in (("direct", False, 100.0), ("ims", True, 25.0)):
+                ims = 1 if over_ims else 0
+                with servers(workdir, 1, ims, over_ims) as run_:
+                    figures[path] = asyncio.run(_saturate(run_, portal, start))
+                    fixed = max(10.0, 0.5 * figures[path].peak)
+                    per_cpu[path + "1"], one = asyncio.run(_fixed(run_, portal, fixed))
+                with servers(workdir, 2, 2 * ims, over_ims) as run_:
+                    per_cpu[path + "2"], two = asyncio.run(_fixed(run_, portal, fixed))
+                delivered += figures[path].delivered + one + two
+                chat_setup.check_stored(ids, delivered)
         finally:
             core.stop()
-    return _results(figures)
+    return _results(figures, per_cpu)
 
 
-def _results(f: dict[str, dict[str, float]]) -> list[Result]:
-    load = f"{CONVERSATIONS} conversations, {CONVERSATIONS / INTERVAL:.0f} msg/s offered"
-    name = f"chat ({load})"
+def _held(s: Saturation) -> float:
+    return s.best.offered if s.best else 0.0
+
+
+def _results(f: dict[str, Saturation], per_cpu: dict[str, float]) -> list[Result]:
+    name = f"chat ({CONVERSATIONS} conversations, {2 * CONVERSATIONS} sockets)"
     relay = f["relay"]
-    return [
-        Result(name, "bare Channels relay p50", relay["p50"], "ms"),
-        Result(name, "bare Channels relay p99", relay["p99"], "ms"),
-        Result(name, "portal direct p50", f["direct"]["p50"], "ms", "bare relay", relay["p50"]),
-        Result(name, "portal direct p99", f["direct"]["p99"], "ms", "bare relay", relay["p99"]),
-        Result(name, "portal over the IMS p50", f["ims"]["p50"], "ms", "bare relay", relay["p50"]),
-        Result(name, "portal over the IMS p99", f["ims"]["p99"], "ms", "bare relay", relay["p99"], "< 100 ms"),
-        Result(name, "portal over the IMS throughput", f["ims"]["rate"], "/s", "bare relay", relay["rate"]),
+    rows = [
+        Result(name, "bare relay: rate with p99 < 100 ms", _held(relay), "msg/s"),
+        Result(name, "bare relay: peak delivered", relay.peak, "msg/s"),
+        Result(name, "bare relay: memory per socket", relay.socket_bytes / 1024, "KiB"),
     ]
+    for path, label in (("direct", "portal direct"), ("ims", "portal over the IMS")):
+        s = f[path]
+        target = ">= 2x" if path == "direct" else ">= 1x"
+        relay_kib = relay.socket_bytes / 1024
+        rows += [
+            Result(name, f"{label}: rate with p99 < 100 ms", _held(s), "msg/s", "bare relay", _held(relay) or None,
+                   target),
+            Result(name, f"{label}: peak delivered", s.peak, "msg/s", "bare relay", relay.peak),
+            Result(name, f"{label}: memory per socket", s.socket_bytes / 1024, "KiB", "bare relay", relay_kib),
+            Result(name, f"{label}: msg per CPU-s, 2 processes", per_cpu[path + "2"], "msg/CPU-s",
+                   "1 process", per_cpu[path + "1"], ">= 0.9"),
+        ]  # fmt: skip
+        if s.best is not None:
+            rows += [
+                Result(name, f"{label}: p50 at that rate", s.best.p50, "ms"),
+                Result(name, f"{label}: p99 at that rate", s.best.p99, "ms"),
+            ]
+    return rows

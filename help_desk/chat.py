@@ -5,9 +5,10 @@ sequence is the order in which the IMS delivered. Without both identities it is 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.dispatch import receiver
 from django.utils import timezone
@@ -38,29 +39,137 @@ def side_of(request: HelpRequest, holder: Holder) -> bool:
     raise NotYours("This conversation is not yours.")
 
 
+@dataclass(frozen=True)
+class Post:
+    request_id: int
+    holder: Holder
+    body: str
+    client_id: str
+
+
+Posted = ChatMessage | Exception  # the message, or why it was refused (NotYours, ChatRefused, ...)
+
+
 def post_message(request_id: int, holder: Holder, body: str, client_id: str) -> ChatMessage:
     """Post once: the same client_id again (a resend after a reconnect) is the same message."""
-    request = HelpRequest.objects.select_related("advisor").get(pk=request_id)
-    from_advisor = side_of(request, holder)
-    body = body.replace("\r\n", "\n").strip()
+    outcome = post_messages([Post(request_id, holder, body, client_id)])[0]
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def post_messages(posts: list[Post]) -> list[Posted]:
+    """Post many at once, the group commit of a busy server: one transaction numbers and stores
+    every message that needs no trip over the IMS. Each post gets its message or its refusal."""
+    requests = HelpRequest.objects.select_related("advisor").in_bulk({post.request_id for post in posts})
+    outcomes = [_checked(post, requests.get(post.request_id)) for post in posts]
+    fresh: dict[tuple[int, bool, str], ChatMessage] = {}
+    for n, outcome in enumerate(outcomes):
+        if isinstance(outcome, ChatMessage):  # a client id twice in one batch is one message
+            outcomes[n] = fresh.setdefault(_key(outcome), outcome)
+    stored = _stored(list(fresh.values()))
+    new = [chat for key, chat in fresh.items() if key not in stored]
+    try:
+        refused = _store(new, requests, posts)
+    except IntegrityError:  # a resend raced its original from another process: one at a time
+        refused = {}
+        for chat in new:
+            try:
+                refused |= _store([chat], requests, posts)
+            except IntegrityError:
+                stored |= _stored([chat])
+    return [_final(outcome, stored, refused) for outcome in outcomes]
+
+
+def _key(chat: ChatMessage) -> tuple[int, bool, str]:
+    return chat.request_id, chat.from_advisor, chat.client_id
+
+
+def _final(outcome: Posted, stored: dict[tuple[int, bool, str], ChatMessage], refused: dict[int, Exception]) -> Posted:
+    if isinstance(outcome, Exception):
+        return outcome
+    return refused.get(id(outcome)) or stored.get(_key(outcome), outcome)
+
+
+def _checked(post: Post, request: HelpRequest | None) -> Posted:
+    """An unsaved message for the post, or why it cannot be posted."""
+    if request is None:
+        return HelpRequest.DoesNotExist("no such request")
+    try:
+        from_advisor = side_of(request, post.holder)
+    except NotYours as refused:
+        return refused
+    body = post.body.replace("\r\n", "\n").strip()
     if request.status != RequestStatus.ACTIVE:
-        raise ChatRefused("the conversation is not open")
+        return ChatRefused("the conversation is not open")
     if not body or len(body) > MAX_CHARS:
-        raise ChatRefused(f"a message has 1 to {MAX_CHARS} characters")
-    if not _CLIENT_ID.fullmatch(client_id):
-        raise ChatRefused("client_id must be 1 to 64 letters, digits, - or _")
-    existing = ChatMessage.objects.filter(request=request, from_advisor=from_advisor, client_id=client_id).first()
-    if existing is not None:
-        return existing
+        return ChatRefused(f"a message has 1 to {MAX_CHARS} characters")
+    if not _CLIENT_ID.fullmatch(post.client_id):
+        return ChatRefused("client_id must be 1 to 64 letters, digits, - or _")
+    return ChatMessage(request=request, from_advisor=from_advisor, body=body, client_id=post.client_id)
+
+
+def _stored(chats: list[ChatMessage]) -> dict[tuple[int, bool, str], ChatMessage]:
+    """Those already posted (a resend after a reconnect): one query for the lot."""
+    if not chats:
+        return {}
+    found = ChatMessage.objects.filter(
+        request_id__in={c.request_id for c in chats}, client_id__in={c.client_id for c in chats}
+    )
+    wanted = {_key(chat) for chat in chats}
+    return {_key(chat): chat for chat in found if _key(chat) in wanted}
+
+
+def _store(chats: list[ChatMessage], requests: dict[int, HelpRequest], posts: list[Post]) -> dict[int, Exception]:
+    """Store in one transaction: numbered at once, or handed to the IMS to be numbered on
+    arrival. Returns refusals found under the lock, by id() of the message."""
+    refused: dict[int, Exception] = {}
+    if not chats:
+        return refused
     with transaction.atomic():
-        chat = ChatMessage.objects.create(request=request, from_advisor=from_advisor, body=body, client_id=client_id)
-        to = request.customer_impu if from_advisor else request.advisor_impu
-        if settings.HELP_CHAT_OVER_IMS and request.customer_impu and request.advisor_impu:
-            chat.sent_as = ims_actions.send_message(holder, to, body)
+        # Locked in id order, so that two processes' batches cannot deadlock.
+        ids = sorted({chat.request_id for chat in chats})
+        top = dict(
+            HelpRequest.objects.select_for_update()
+            .filter(pk__in=ids, status=RequestStatus.ACTIVE)
+            .order_by("pk")
+            .values_list("pk", "next_seq")
+        )
+        direct, crossing = [], []
+        for chat in chats:
+            if chat.request_id not in top:
+                refused[id(chat)] = ChatRefused("the conversation is not open")
+            elif _over_ims(requests[chat.request_id]):
+                crossing.append(chat)
+            else:
+                chat.seq, top[chat.request_id] = top[chat.request_id], top[chat.request_id] + 1
+                direct.append(chat)
+        if direct:
+            numbered = [HelpRequest(pk=pk, next_seq=top[pk]) for pk in {chat.request_id for chat in direct}]
+            HelpRequest.objects.bulk_update(numbered, ["next_seq"])
+            ChatMessage.objects.bulk_create(direct)
+            events.chat_messages(direct)
+        holders = {(post.request_id, post.client_id): post.holder for post in posts}
+        for chat in crossing:
+            refused |= _send_over_ims(chat, requests[chat.request_id], holders[chat.request_id, chat.client_id])
+    return refused
+
+
+def _over_ims(request: HelpRequest) -> bool:
+    return bool(settings.HELP_CHAT_OVER_IMS and request.customer_impu and request.advisor_impu)
+
+
+def _send_over_ims(chat: ChatMessage, request: HelpRequest, holder: Holder) -> dict[int, Exception]:
+    """Sent as a SIP MESSAGE from the sender's identity to the other side's; numbered on arrival."""
+    to = request.customer_impu if chat.from_advisor else request.advisor_impu
+    try:
+        with transaction.atomic():
+            chat.save()
+            chat.sent_as = ims_actions.send_message(holder, to, chat.body)
             chat.save(update_fields=["sent_as"])
-        else:
-            _number(chat)
-    return chat
+    except ims_actions.MessageRefused as refused:
+        return {id(chat): ChatRefused(str(refused))}
+    return {}
 
 
 def _number(chat: ChatMessage) -> None:

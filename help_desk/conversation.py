@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 from channels.db import database_sync_to_async
 
 from help_desk import actions, chat, events
 from help_desk.consumers import HolderConsumer, current_identity, holder_of
-from help_desk.models import Advisor, HelpRequest, RequestStatus
+from help_desk.models import Advisor, ChatMessage, HelpRequest, RequestStatus
 from help_desk.sockets import Handler
 from identity_blocks.holders import Holder
+from portal.batching import Batcher
 
+# Every socket's chat.send in this process goes through one group commit.
+POSTING: Batcher[chat.Post, ChatMessage] = Batcher(chat.post_messages)
 CHAT_EVENTS = frozenset({"help.request", "chat.message", "chat.read", "chat.typing"})
 
 
@@ -46,8 +50,11 @@ class ChatMixin(HolderConsumer):
         if request_id is None:
             await self.error("which request?", content.get("ref"))
             return None
+        return await self._answer(content, database_sync_to_async(function)(request_id, self.holder, *args))
+
+    async def _answer(self, content: dict[str, Any], pending: Awaitable[Any]) -> Any:
         try:
-            return await database_sync_to_async(function)(request_id, self.holder, *args)
+            return await pending
         except (actions.NotYours, chat.ChatRefused, HelpRequest.DoesNotExist) as refused:
             await self.error(str(refused) or "no such request", content.get("ref"))
         except (TypeError, ValueError):
@@ -55,9 +62,12 @@ class ChatMixin(HolderConsumer):
         return None
 
     async def chat_send(self, content: dict[str, Any]) -> None:
-        sent = await self._call(
-            content, chat.post_message, str(content.get("body", "")), str(content.get("client_id", ""))
-        )
+        request_id = self.request_id(content)
+        if request_id is None or self.holder is None:
+            await self.error("which request?", content.get("ref"))
+            return
+        post = chat.Post(request_id, self.holder, str(content.get("body", "")), str(content.get("client_id", "")))
+        sent = await self._answer(content, POSTING.submit(post))
         if sent is not None:
             await self.send_event({"type": "chat.accepted", "ref": content.get("ref"), "client_id": sent.client_id})
 

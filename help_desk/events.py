@@ -66,10 +66,18 @@ def position(request_id: int, place: int, wait_seconds: int) -> None:
     broadcast.after_commit(request_group(request_id), event)
 
 
+def _chat_event(chat: ChatMessage) -> tuple[str, dict[str, Any]]:
+    event = {"type": "chat.message", "request": chat.request_id, "message": message(chat)}
+    return request_group(chat.request_id), event
+
+
 def chat_message(chat: ChatMessage) -> None:
-    broadcast.after_commit(
-        request_group(chat.request_id), {"type": "chat.message", "request": chat.request_id, "message": message(chat)}
-    )
+    broadcast.after_commit(*_chat_event(chat))
+
+
+def chat_messages(chats: list[ChatMessage]) -> None:
+    """A batch's messages in one hop to the channel layer, in the order given."""
+    broadcast.after_commit_many([_chat_event(chat) for chat in chats])
 
 
 def chat_read(request_id: int, up_to: int, *, by_advisor: bool) -> None:
