@@ -114,31 +114,36 @@ class Saturation:
     best: load.Step | None
     peak: float  # the highest delivered rate of any step
     socket_bytes: float
+
+
+@dataclass
+class Measured:
+    saturation: Saturation | None
+    per_cpu_second: float  # messages delivered per CPU-second at the fixed rate
     delivered: int
 
 
-async def _saturate(run: Servers, make: Make, start: float) -> Saturation:
+async def _measure(run: Servers, make: Make, start: float | None, fixed: float | None) -> Measured:
+    """On one set of sockets (reconnecting thousands at once measures the handshakes): the
+    saturation search from `start`, then the fixed rate (by default half the rate that held)."""
     before = procs.rss_bytes(run.pids)
     traffic = await make(run.bases)
     await asyncio.sleep(2)
     per_socket = (procs.rss_bytes(run.pids) - before) / (2 * len(traffic.pairs))
-    best, steps = await load.saturate(traffic, start, BOUND_MS, log=log)
-    await traffic.close()
-    return Saturation(best, max(step.rate for step in steps), per_socket, traffic.delivered)
-
-
-async def _fixed(run: Servers, make: Make, rate: float) -> tuple[float, int]:
-    """Messages delivered per CPU-second of the portal's processes at a fixed rate, and how many."""
-    traffic = await make(run.bases)
-    await asyncio.sleep(2)
+    saturation = None
+    if start is not None:
+        best, steps = await load.saturate(traffic, start, BOUND_MS, log=log)
+        saturation = Saturation(best, max(step.rate for step in steps), per_socket)
+        fixed = fixed or max(10.0, 0.5 * (best.offered if best else start / 2))
+    assert fixed is not None
     cpu = procs.cpu_seconds(run.pids)
-    step = await traffic.step(rate, FIXED_SECONDS)
+    step = await traffic.step(fixed, FIXED_SECONDS)
     spent = procs.cpu_seconds(run.pids) - cpu
     log(f"{len(run.bases)} ASGI process(es): {step.summary()}, {spent:.2f} CPU-s")
     await traffic.close()
     if step.lost:
-        raise RuntimeError(f"{step.lost} messages lost at a fixed {rate:.0f}/s")
-    return step.delivered / spent, step.delivered
+        raise RuntimeError(f"{step.lost} messages lost at a fixed {fixed:.0f}/s")
+    return Measured(saturation, step.delivered / spent, traffic.delivered)
 
 
 def run() -> list[Result]:
@@ -153,7 +158,9 @@ def run() -> list[Result]:
             ids = [c.request_id for c in conversations]
             log(f"{CONVERSATIONS} conversations set up in {time.monotonic() - started:.0f} s")
             with servers(workdir, 1, 0, over_ims=False) as run_:
-                figures["relay"] = asyncio.run(_saturate(run_, _relay_traffic, 250))
+                relay = asyncio.run(_measure(run_, _relay_traffic, 250, None))
+            assert relay.saturation is not None
+            figures["relay"], per_cpu["relay1"] = relay.saturation, relay.per_cpu_second
 
             async def portal(bases: list[str]) -> load.Traffic:
                 return await _portal_traffic(bases, conversations)
@@ -162,12 +169,14 @@ def run() -> list[Result]:
             for path, over_ims, start in (("direct", False, 100.0), ("ims", True, 25.0)):
                 ims = 1 if over_ims else 0
                 with servers(workdir, 1, ims, over_ims) as run_:
-                    figures[path] = asyncio.run(_saturate(run_, portal, start))
-                    fixed = max(10.0, 0.5 * figures[path].peak)
-                    per_cpu[path + "1"], one = asyncio.run(_fixed(run_, portal, fixed))
+                    one = asyncio.run(_measure(run_, portal, start, None))
+                assert one.saturation is not None
+                figures[path], per_cpu[path + "1"] = one.saturation, one.per_cpu_second
+                fixed = max(10.0, 0.5 * (one.saturation.best.offered if one.saturation.best else start / 2))
                 with servers(workdir, 2, 2 * ims, over_ims) as run_:
-                    per_cpu[path + "2"], two = asyncio.run(_fixed(run_, portal, fixed))
-                delivered += figures[path].delivered + one + two
+                    two = asyncio.run(_measure(run_, portal, None, fixed))
+                per_cpu[path + "2"] = two.per_cpu_second
+                delivered += one.delivered + two.delivered
                 chat_setup.check_stored(ids, delivered)
         finally:
             core.stop()
@@ -195,6 +204,7 @@ def _results(f: dict[str, Saturation], per_cpu: dict[str, float]) -> list[Result
                    target),
             Result(name, f"{label}: peak delivered", s.peak, "msg/s", "bare relay", relay.peak),
             Result(name, f"{label}: memory per socket", s.socket_bytes / 1024, "KiB", "bare relay", relay_kib),
+            Result(name, f"{label}: msg per CPU-s", per_cpu[path + "1"], "msg/CPU-s", "bare relay", per_cpu["relay1"]),
             Result(name, f"{label}: msg per CPU-s, 2 processes", per_cpu[path + "2"], "msg/CPU-s",
                    "1 process", per_cpu[path + "1"], ">= 0.9"),
         ]  # fmt: skip

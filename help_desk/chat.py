@@ -145,14 +145,25 @@ def _store(chats: list[ChatMessage], requests: dict[int, HelpRequest], posts: li
                 chat.seq, top[chat.request_id] = top[chat.request_id], top[chat.request_id] + 1
                 direct.append(chat)
         if direct:
-            numbered = [HelpRequest(pk=pk, next_seq=top[pk]) for pk in {chat.request_id for chat in direct}]
-            HelpRequest.objects.bulk_update(numbered, ["next_seq"])
+            _advance({chat.request_id: top[chat.request_id] for chat in direct})
             ChatMessage.objects.bulk_create(direct)
             events.chat_messages(direct)
         holders = {(post.request_id, post.client_id): post.holder for post in posts}
         for chat in crossing:
             refused |= _send_over_ims(chat, requests[chat.request_id], holders[chat.request_id, chat.client_id])
     return refused
+
+
+def _advance(next_seqs: dict[int, int]) -> None:
+    """Store each locked conversation's next number in one statement (bulk_update's CASE per
+    row cost more to build than the rest of the batch)."""
+    rows = ", ".join(["(%s, %s)"] * len(next_seqs))
+    table = HelpRequest._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET next_seq = v.column2 FROM (VALUES {rows}) AS v WHERE {table}.id = v.column1",  # noqa: S608
+            [value for pair in next_seqs.items() for value in pair],
+        )
 
 
 def _over_ims(request: HelpRequest) -> bool:
