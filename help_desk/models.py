@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from identity_blocks.models import IdentityBlock, ServiceAgreement
@@ -107,6 +109,14 @@ class HelpRequest(models.Model):
     advisor_impu = models.CharField(max_length=255, blank=True)
 
     objects = HelpRequestQuerySet.as_manager()
+
+    class Meta:
+        # Each chat message arriving from the IMS finds its open conversation by the two identities.
+        indexes = [
+            models.Index(
+                Upper("customer_impu"), Upper("advisor_impu"), condition=Q(status="active"), name="open_between"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"help request #{self.pk}"

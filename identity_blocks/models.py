@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from identity_blocks import ranges
@@ -297,6 +298,9 @@ class IdentityAssignment(models.Model):
                 name="assignment_has_one_holder",
             ),
         ]
+        # An inbound MESSAGE or INVITE finds its identity case-insensitively (impu__iexact); without
+        # this, every one scanned every assignment ever made.
+        indexes = [models.Index(Upper("impu"), name="assignment_impu_upper")]
 
     def __str__(self) -> str:
         return self.impu
