@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bench import chat_setup, load, procs
 from bench.chat_setup import Conversation
-from bench.common import Result
+from bench.common import RESULTS, Result
 from tests.support.kamailio import Kamailio
 from tests.support.processes import manage, portal_env, python, running
 from tests.support.services import free_port, wait_for_http
@@ -114,6 +114,7 @@ class Saturation:
     best: load.Step | None
     peak: float  # the highest delivered rate of any step
     socket_bytes: float
+    steps: list[load.Step]
 
 
 @dataclass
@@ -133,7 +134,7 @@ async def _measure(run: Servers, make: Make, start: float | None, fixed: float |
     saturation = None
     if start is not None:
         best, steps = await load.saturate(traffic, start, BOUND_MS, log=log)
-        saturation = Saturation(best, max(step.rate for step in steps), per_socket)
+        saturation = Saturation(best, max(step.rate for step in steps), per_socket, steps)
         fixed = fixed or max(10.0, 0.5 * (best.offered if best else start / 2))
     assert fixed is not None
     cpu = procs.cpu_seconds(run.pids)
@@ -180,7 +181,31 @@ def run() -> list[Result]:
                 chat_setup.check_stored(ids, delivered)
         finally:
             core.stop()
+    log(f"wrote {_plot(figures)}")
     return _results(figures, per_cpu)
+
+
+def _plot(figures: dict[str, Saturation]) -> Path:
+    """p99 against the offered rate for each path, the steps of the saturation search."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for name, label in (("relay", "bare Channels relay"), ("direct", "portal direct"), ("ims", "portal over the IMS")):
+        steps = sorted(figures[name].steps, key=lambda step: step.offered)
+        ax.plot([s.offered for s in steps], [min(s.p99, 60_000) for s in steps], marker="o", label=label)
+    ax.axhline(BOUND_MS, color="#888", linestyle="--", label="p99 bound, 100 ms")
+    ax.set(xscale="log", yscale="log", xlabel="messages per second offered", ylabel="p99 latency, ms")
+    ax.set_title(f"Chat, {CONVERSATIONS} conversations ({2 * CONVERSATIONS} sockets)")
+    ax.legend()
+    fig.tight_layout()
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / "chat.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
 
 
 def _held(s: Saturation) -> float:
