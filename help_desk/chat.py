@@ -173,13 +173,11 @@ def _over_ims(request: HelpRequest) -> bool:
 def _send_over_ims(chat: ChatMessage, request: HelpRequest, holder: Holder) -> dict[int, Exception]:
     """Sent as a SIP MESSAGE from the sender's identity to the other side's; numbered on arrival."""
     to = request.customer_impu if chat.from_advisor else request.advisor_impu
-    try:
-        with transaction.atomic():
-            chat.save()
-            chat.sent_as = ims_actions.send_message(holder, to, chat.body)
-            chat.save(update_fields=["sent_as"])
+    try:  # send_message refuses before it writes anything, so no savepoint is needed here
+        chat.sent_as = ims_actions.send_message(holder, to, chat.body)
     except ims_actions.MessageRefused as refused:
         return {id(chat): ChatRefused(str(refused))}
+    chat.save()
     return {}
 
 

@@ -175,7 +175,7 @@ class ImsSide:
         # Taken before any lookup: events start in the order they came, and the lock is FIFO.
         async with self.senders.setdefault(assignment_id, asyncio.Lock()):
             message = await _db(ims_actions.outbound)(int(event["message"]))
-            config = await _db(identity_config)(assignment_id)
+            config = await self.config_of(assignment_id)
             if message is None:
                 return
             if config is None:
@@ -183,6 +183,15 @@ class ImsSide:
                 return
             response = await self._send_pager(config, message.remote_uri, message.content_type, message.body)
         await _db(ims_actions.message_outcome)(message.pk, status=response.status, reason=response.reason)
+
+    async def config_of(self, assignment_id: int) -> IdentityConfig | None:
+        """A registered identity's configuration is the one it registered with: a change to it or
+        a release reaches this side as an event that re-registers or deregisters it first."""
+        registration = self.registrations.get(assignment_id)
+        if registration is not None and registration.registered_until is not None:
+            return registration.config
+        config: IdentityConfig | None = await _db(identity_config)(assignment_id)
+        return config
 
     async def _send_pager(self, config: IdentityConfig, to: str, content_type: str, body: str) -> Response:
         agent = await self.agent_for(config.proxy)
