@@ -68,7 +68,9 @@ class ChatMixin(HolderConsumer):
             return
         post = chat.Post(request_id, self.holder, str(content.get("body", "")), str(content.get("client_id", "")))
         sent = await self._answer(content, POSTING.submit(post))
-        if sent is not None:
+        # A message numbered at once reaches both sides as chat.message, which is its acceptance;
+        # one still crossing the IMS is acknowledged now and numbered when it arrives.
+        if sent is not None and sent.seq is None:
             await self.send_event({"type": "chat.accepted", "ref": content.get("ref"), "client_id": sent.client_id})
 
     async def chat_resume(self, content: dict[str, Any]) -> None:
