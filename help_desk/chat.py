@@ -9,8 +9,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q, QuerySet
-from django.dispatch import receiver
 from django.utils import timezone
 
 from help_desk import events
@@ -18,8 +16,6 @@ from help_desk.actions import NotYours, holder_of
 from help_desk.models import ChatMessage, HelpRequest, RequestStatus
 from identity_blocks.holders import Holder
 from ims import actions as ims_actions
-from ims import signals
-from ims.models import MessageStatus, PagerMessage
 
 MAX_CHARS = 4000
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -145,7 +141,7 @@ def _store(chats: list[ChatMessage], requests: dict[int, HelpRequest], posts: li
                 chat.seq, top[chat.request_id] = top[chat.request_id], top[chat.request_id] + 1
                 direct.append(chat)
         if direct:
-            _advance({chat.request_id: top[chat.request_id] for chat in direct})
+            advance({chat.request_id: top[chat.request_id] for chat in direct})
             ChatMessage.objects.bulk_create(direct)
             events.chat_messages(direct)
         holders = {(post.request_id, post.client_id): post.holder for post in posts}
@@ -154,7 +150,7 @@ def _store(chats: list[ChatMessage], requests: dict[int, HelpRequest], posts: li
     return refused
 
 
-def _advance(next_seqs: dict[int, int]) -> None:
+def advance(next_seqs: dict[int, int]) -> None:
     """Store each locked conversation's next number in one statement (bulk_update's CASE per
     row cost more to build than the rest of the batch)."""
     rows = ", ".join(["(%s, %s)"] * len(next_seqs))
@@ -179,74 +175,6 @@ def _send_over_ims(chat: ChatMessage, request: HelpRequest, holder: Holder) -> d
         return {id(chat): ChatRefused(str(refused))}
     chat.save()
     return {}
-
-
-def _number(chat: ChatMessage) -> None:
-    """The conversation's next sequence number, taken under the conversation's row lock."""
-    table = HelpRequest._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET next_seq = next_seq + 1 WHERE id = %s RETURNING next_seq",  # noqa: S608
-            [chat.request_id],
-        )
-        row = cursor.fetchone()
-    chat.seq = int(row[0]) - 1
-    chat.save(update_fields=["seq", "pager_message"])
-    events.chat_message(chat)
-
-
-def _open_between(local: str, remote: str) -> QuerySet[HelpRequest]:
-    """Open conversations whose two identities are these, whichever side is which."""
-    from_customer = Q(customer_impu__iexact=remote, advisor_impu__iexact=local)
-    from_advisor = Q(customer_impu__iexact=local, advisor_impu__iexact=remote)
-    return HelpRequest.objects.filter(from_customer | from_advisor, status=RequestStatus.ACTIVE)
-
-
-def _conversation_of(message: PagerMessage) -> tuple[HelpRequest, bool] | None:
-    """The open conversation between the message's two identities, and whether the advisor sent it."""
-    request = _open_between(message.local_impu, message.remote_uri).first()
-    if request is None:
-        return None
-    return request, request.advisor_impu.lower() == message.remote_uri.lower()
-
-
-@receiver(signals.message_wanted)
-def wanted(sender: object, local: str, remote: str, **kwargs: object) -> bool:
-    """A conversation keeps its messages for a side whose connection is down for a moment."""
-    return _open_between(local, remote).exists()
-
-
-@receiver(signals.message_received)
-def arrived(sender: object, message: PagerMessage, **kwargs: object) -> None:
-    """A MESSAGE between the two identities of a conversation reached the portal: number it."""
-    found = _conversation_of(message)
-    if found is None:
-        return
-    request, from_advisor = found
-    pending = (
-        ChatMessage.objects.select_for_update()
-        .filter(request=request, from_advisor=from_advisor, seq__isnull=True, failed="", body=message.body)
-        .order_by("id")
-        .first()
-    )
-    if pending is None:  # sent from elsewhere (a phone of the advisor's, say): still part of the chat
-        pending = ChatMessage(
-            request=request, from_advisor=from_advisor, body=message.body, client_id=f"ims-{message.pk}"
-        )
-        pending.save()
-    pending.pager_message = message
-    _number(pending)
-
-
-@receiver(signals.message_outcome)
-def outcome(sender: object, message: PagerMessage, **kwargs: object) -> None:
-    if message.status != MessageStatus.FAILED:
-        return
-    chat = ChatMessage.objects.filter(sent_as=message, seq__isnull=True).first()
-    if chat is not None:
-        chat.failed = message.error or "not delivered"
-        chat.save(update_fields=["failed"])
-        events.chat_message(chat)
 
 
 def messages_after(request_id: int, holder: Holder, after: int) -> list[ChatMessage]:

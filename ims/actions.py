@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.db.models.functions import Upper
 
 from identity_blocks.actions import has_open_session
 from identity_blocks.holders import Holder
-from identity_blocks.models import IdentityAssignment
+from identity_blocks.models import HolderSession, IdentityAssignment
 from ims import events, signals
 from ims.models import Direction, MessageStatus, PagerMessage
 from ims.sip.uri import InvalidUri, parse_uri
@@ -41,34 +44,125 @@ def _assignment_for(impu: str) -> IdentityAssignment | None:
     return IdentityAssignment.objects.live().filter(impu__iexact=impu).select_related("block").first()
 
 
-def receive_message(
-    impu: str, sender: str, content_type: str, body: bytes, *, call_id: str, cseq: int
-) -> tuple[Delivery, PagerMessage | None]:
+@dataclass(frozen=True)
+class Inbound:
+    """A MESSAGE from the IMS core to one of our identities."""
+
+    impu: str
+    sender: str
+    content_type: str
+    body: bytes
+    call_id: str
+    cseq: int
+
+
+Received = tuple[Delivery, PagerMessage | None]
+
+
+def receive_message(impu: str, sender: str, content_type: str, body: bytes, *, call_id: str, cseq: int) -> Received:
     """Store an inbound MESSAGE for the holder of `impu` and hand it to their open sessions."""
-    if len(body) > settings.IMS_MAX_MESSAGE_BYTES:
+    return receive_messages([Inbound(impu, sender, content_type, body, call_id, cseq)])[0]
+
+
+def receive_messages(inbound: list[Inbound]) -> list[Received]:
+    """Store a batch of inbound MESSAGEs in one transaction, the IMS side's group commit; each
+    gets the answer its MESSAGE is owed (RFC 3428 §7), 200 only once it is stored."""
+    answers: list[Received | None] = [_unreadable(item) for item in inbound]
+    readable = [item for item, answer in zip(inbound, answers, strict=True) if answer is None]
+    assignments = _assignments_for({item.impu for item in readable})
+    present = _present({Holder.of(assignment) for assignment in assignments.values()})
+    stored = _stored({(item.call_id, item.cseq) for item in readable})
+    fresh: dict[tuple[str, int], PagerMessage] = {}
+    for n, item in enumerate(inbound):
+        assignment = assignments.get(item.impu.upper())
+        if answers[n] is not None:
+            continue
+        if assignment is None:
+            answers[n] = (Delivery.NOT_ASSIGNED, None)
+        elif (item.call_id, item.cseq) in stored:  # the same MESSAGE again: already stored and shown
+            answers[n] = (Delivery.STORED, stored[item.call_id, item.cseq])
+        elif Holder.of(assignment) not in present and not _wanted(item):
+            answers[n] = (Delivery.NO_SESSION, None)
+        else:
+            message = fresh.setdefault((item.call_id, item.cseq), _pager(assignment, item))
+            answers[n] = (Delivery.STORED, message)
+    raced = _store_inbound(list(fresh.values()))
+    return [
+        (delivery, raced.get(_sip_key(message), message) if message else None)
+        for delivery, message in (answer for answer in answers if answer is not None)
+    ]
+
+
+def _unreadable(item: Inbound) -> Received | None:
+    if len(item.body) > settings.IMS_MAX_MESSAGE_BYTES:
         return Delivery.TOO_LARGE, None
-    if content_type.split(";")[0].strip().lower() not in TEXT_TYPES:
+    if item.content_type.split(";")[0].strip().lower() not in TEXT_TYPES:
         return Delivery.UNSUPPORTED, None
-    assignment = _assignment_for(impu)
-    if assignment is None:
-        return Delivery.NOT_ASSIGNED, None
-    present = has_open_session(Holder.of(assignment))
-    if not present and not any(
-        kept for _, kept in signals.message_wanted.send(PagerMessage, local=impu, remote=sender)
-    ):
-        return Delivery.NO_SESSION, None
+    return None
+
+
+def _assignments_for(impus: set[str]) -> dict[str, IdentityAssignment]:
+    """Live assignments by upper-cased IMPU: the IMS core may change the case of a URI's host."""
+    if not impus:
+        return {}
+    found = IdentityAssignment.objects.live().annotate(upper_impu=Upper("impu"))
+    found = found.filter(upper_impu__in={impu.upper() for impu in impus}).select_related("block")
+    return {assignment.impu.upper(): assignment for assignment in found}
+
+
+def _present(holders: set[Holder]) -> set[Holder]:
+    """Those of the holders with an open browser session."""
+    users = [h.user_id for h in holders if h.is_member]
+    guests = [h.guest_key for h in holders if not h.is_member]
+    sessions = HolderSession.objects.filter(Q(user_id__in=users) | Q(guest_key__in=guests))
+    return {Holder.of(session) for session in sessions.only("user_id", "guest_key")}
+
+
+def _stored(keys: set[tuple[str, int]]) -> dict[tuple[str, int], PagerMessage]:
+    if not keys:
+        return {}
+    found = PagerMessage.objects.filter(direction=Direction.INBOUND, sip_call_id__in={call_id for call_id, _ in keys})
+    return {_sip_key(m): m for m in found if _sip_key(m) in keys}
+
+
+def _sip_key(message: PagerMessage) -> tuple[str, int]:
+    """A MESSAGE's identity across retransmissions (RFC 3261 §17.2.3, less the branch)."""
+    return message.sip_call_id, message.sip_cseq or 0
+
+
+def _wanted(item: Inbound) -> bool:
+    """A holder away for a moment: a receiver may keep the message for them (a conversation)."""
+    answers = signals.message_wanted.send(PagerMessage, local=item.impu, remote=item.sender)
+    return any(kept for _, kept in answers)
+
+
+def _pager(assignment: IdentityAssignment, item: Inbound) -> PagerMessage:
+    return PagerMessage(
+        assignment=assignment, direction=Direction.INBOUND, local_impu=assignment.impu, remote_uri=item.sender,
+        content_type=item.content_type, body=_chat_text(item.body), status=MessageStatus.DELIVERED,
+        sip_call_id=item.call_id, sip_cseq=item.cseq,
+    )  # fmt: skip
+
+
+def _store_inbound(messages: list[PagerMessage]) -> dict[tuple[str, int], PagerMessage]:
+    """Store in one transaction. Returns, by (Call-ID, CSeq), the stored copy of any message
+    that another process stored meanwhile."""
+    if not messages:
+        return {}
     try:
         with transaction.atomic():
-            message = PagerMessage.objects.create(
-                assignment=assignment, direction=Direction.INBOUND, local_impu=assignment.impu, remote_uri=sender,
-                content_type=content_type, body=_chat_text(body), status=MessageStatus.DELIVERED,
-                sip_call_id=call_id, sip_cseq=cseq,
-            )  # fmt: skip
-            events.message_changed(message)
-            signals.message_received.send(sender=PagerMessage, message=message)
-    except IntegrityError:  # the same MESSAGE again: already stored and shown
-        message = PagerMessage.objects.get(direction=Direction.INBOUND, sip_call_id=call_id, sip_cseq=cseq)
-    return Delivery.STORED, message
+            PagerMessage.objects.bulk_create(messages)
+            events.messages_changed(messages)
+            signals.message_received.send(sender=PagerMessage, messages=messages)
+        return {}
+    except IntegrityError:
+        if len(messages) == 1:
+            return _stored({_sip_key(messages[0])})
+        raced: dict[tuple[str, int], PagerMessage] = {}
+        for message in messages:  # each on its own, so that only the one that raced is left out
+            message.pk = None
+            raced |= _store_inbound([message])
+        return raced
 
 
 def send_message(holder: Holder, to: str, body: str, content_type: str = "text/plain") -> PagerMessage:

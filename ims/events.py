@@ -32,6 +32,10 @@ def message_changed(message: PagerMessage) -> None:
     broadcast.after_commit(_holder(message).group, {"type": "ims.message", "message": describe(message)})
 
 
+def messages_changed(messages: list[PagerMessage]) -> None:
+    broadcast.after_commit_many([(_holder(m).group, {"type": "ims.message", "message": describe(m)}) for m in messages])
+
+
 def send_requested(message: PagerMessage) -> None:
     event = {"type": "ims.message.send", "message": message.pk, "assignment": message.assignment_id}
     broadcast.after_commit(IMS_GROUP, event)

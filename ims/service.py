@@ -40,6 +40,7 @@ from ims.sip.transport import (
 )
 from ims.sip.ua import UserAgent
 from ims.standin import StandInCore
+from portal.batching import Batcher
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,10 @@ class ImsSide:
     # a chat shows a sender's messages in the order they were written.
     senders: dict[int, asyncio.Lock] = field(default_factory=dict)
     proxies_down: set[Peer] = field(default_factory=set)
+    # Inbound MESSAGEs are stored in batches: one transaction for all that arrive meanwhile.
+    inbox: Batcher[ims_actions.Inbound, ims_actions.Received] = field(
+        default_factory=lambda: Batcher(ims_actions.receive_messages)
+    )
 
     @classmethod
     def from_settings(cls) -> ImsSide:
@@ -134,9 +139,8 @@ class ImsSide:
         called = NameAddr.parse(request.get("P-Called-Party-ID") or request["To"]).uri
         sender = NameAddr.parse(request.get("P-Asserted-Identity") or request["From"]).uri
         content_type = request.get("Content-Type") or "text/plain"
-        delivery, _ = await _db(ims_actions.receive_message)(
-            called, sender, content_type, request.body, call_id=request.call_id, cseq=request.cseq[0]
-        )
+        inbound = ims_actions.Inbound(called, sender, content_type, request.body, request.call_id, request.cseq[0])
+        delivery, _ = await self.inbox.submit(inbound)
         status, reason = delivery.value
         return agent.response(request, status, reason)
 

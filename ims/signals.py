@@ -3,7 +3,7 @@ receiver's work (e.g. numbering a help-desk chat message) is part of "stored" be
 
 from django.dispatch import Signal
 
-# kwargs: message (an inbound ims.models.PagerMessage, just stored)
+# kwargs: messages (inbound ims.models.PagerMessages just stored in one batch, in the order they came)
 message_received = Signal()
 # kwargs: message (an outbound PagerMessage whose fate the IMS core just decided)
 message_outcome = Signal()

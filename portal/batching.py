@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -33,7 +33,7 @@ class Batcher(Generic[Item, Outcome]):
     function returns one outcome per item, in order; an outcome that is an exception is raised
     to that item's caller only."""
 
-    def __init__(self, function: Callable[[list[Item]], list[Outcome | Exception]], limit: int = 256) -> None:
+    def __init__(self, function: Callable[[list[Item]], Sequence[Outcome | Exception]], limit: int = 256) -> None:
         self.function, self.limit = function, limit
         # Per loop: a server has one, but tests run many loops one after another.
         self.lines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Line] = weakref.WeakKeyDictionary()

@@ -1,0 +1,99 @@
+"""Chat messages arriving over the IMS. The IMS side stores a batch of inbound MESSAGEs in one
+transaction and sends message_received inside it; here the ones between the two identities of an
+open conversation are numbered in that same transaction, so that "stored" (and the 200 that
+follows) includes the number, and a batch costs a few queries whatever its size."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.dispatch import receiver
+
+from help_desk import events
+from help_desk.chat import advance
+from help_desk.models import ChatMessage, HelpRequest, RequestStatus
+from ims import signals
+from ims.models import MessageStatus, PagerMessage
+
+
+def _between(local: str, remote: str) -> Q:
+    """Conversations whose two identities are these, whichever side is which."""
+    from_customer = Q(customer_impu__iexact=remote, advisor_impu__iexact=local)
+    return from_customer | Q(customer_impu__iexact=local, advisor_impu__iexact=remote)
+
+
+def _open_between(local: str, remote: str) -> QuerySet[HelpRequest]:
+    return HelpRequest.objects.filter(_between(local, remote), status=RequestStatus.ACTIVE)
+
+
+def _conversations_of(messages: list[PagerMessage]) -> dict[int, tuple[HelpRequest, bool]]:
+    """By id() of each message between the two identities of an open conversation: that
+    conversation (the oldest, should there be two) and whether its advisor sent the message."""
+    pairs = Q()
+    for local, remote in {(m.local_impu.upper(), m.remote_uri.upper()) for m in messages}:
+        pairs |= _between(local, remote)
+    by_pair: dict[tuple[str, str], HelpRequest] = {}
+    for request in HelpRequest.objects.filter(pairs, status=RequestStatus.ACTIVE).order_by("pk"):
+        by_pair.setdefault((request.customer_impu.upper(), request.advisor_impu.upper()), request)
+    found = {}
+    for message in messages:
+        local, remote = message.local_impu.upper(), message.remote_uri.upper()
+        if (remote, local) in by_pair:
+            found[id(message)] = (by_pair[remote, local], False)
+        elif (local, remote) in by_pair:
+            found[id(message)] = (by_pair[local, remote], True)
+    return found
+
+
+@receiver(signals.message_wanted)
+def wanted(sender: object, local: str, remote: str, **kwargs: object) -> bool:
+    """A conversation keeps its messages for a side whose connection is down for a moment."""
+    return _open_between(local, remote).exists()
+
+
+@receiver(signals.message_received)
+def arrived(sender: object, messages: list[PagerMessage], **kwargs: object) -> None:
+    """Number each message of a conversation in the order the IMS delivered it: the pending chat
+    message it carries, or a new one when it was sent from elsewhere (an advisor's phone, say)."""
+    found = _conversations_of(messages)
+    if not found:
+        return
+    ids = sorted({request.pk for request, _ in found.values()})
+    # Conversations locked in id order, as posting does, so the two cannot deadlock.
+    top = dict(HelpRequest.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", "next_seq"))
+    pending = list(
+        ChatMessage.objects.select_for_update().filter(request_id__in=ids, seq__isnull=True, failed="").order_by("id")
+    )
+    numbered = []
+    for message in messages:
+        if id(message) not in found:
+            continue
+        request, from_advisor = found[id(message)]
+        chat = _take(pending, request.pk, from_advisor, message.body) or ChatMessage(
+            request=request, from_advisor=from_advisor, body=message.body, client_id=f"ims-{message.pk}"
+        )
+        chat.pager_message, chat.seq = message, top[request.pk]
+        top[request.pk] += 1
+        numbered.append(chat)
+    advance({chat.request_id: top[chat.request_id] for chat in numbered})
+    ChatMessage.objects.bulk_create([chat for chat in numbered if chat.pk is None])
+    ChatMessage.objects.bulk_update([chat for chat in numbered if chat.pk is not None], ["seq", "pager_message"])
+    events.chat_messages(numbered)
+
+
+def _take(pending: list[ChatMessage], request_id: int, from_advisor: bool, body: str) -> ChatMessage | None:
+    """The oldest pending message with this text from this side: the one this MESSAGE carried."""
+    for n, chat in enumerate(pending):
+        if (chat.request_id, chat.from_advisor, chat.body) == (request_id, from_advisor, body):
+            return pending.pop(n)
+    return None
+
+
+@receiver(signals.message_outcome)
+def outcome(sender: object, message: PagerMessage, **kwargs: object) -> None:
+    if message.status != MessageStatus.FAILED:
+        return
+    chat = ChatMessage.objects.filter(sent_as=message, seq__isnull=True).first()
+    if chat is not None:
+        chat.failed = message.error or "not delivered"
+        chat.save(update_fields=["failed"])
+        events.chat_message(chat)
