@@ -60,18 +60,20 @@ def post_messages(posts: list[Post]) -> list[Posted]:
     requests = HelpRequest.objects.select_related("advisor").in_bulk({post.request_id for post in posts})
     outcomes = [_checked(post, requests.get(post.request_id)) for post in posts]
     fresh: dict[tuple[int, bool, str], ChatMessage] = {}
+    senders: dict[int, Holder] = {}  # by id() of the message: whose identity it leaves from
     for n, outcome in enumerate(outcomes):
         if isinstance(outcome, ChatMessage):  # a client id twice in one batch is one message
             outcomes[n] = fresh.setdefault(_key(outcome), outcome)
+            senders[id(outcomes[n])] = posts[n].holder
     stored = _stored(list(fresh.values()))
     new = [chat for key, chat in fresh.items() if key not in stored]
     try:
-        refused = _store(new, requests, posts)
+        refused = _store(new, requests, senders)
     except IntegrityError:  # a resend raced its original from another process: one at a time
         refused = {}
         for chat in new:
             try:
-                refused |= _store([chat], requests, posts)
+                refused |= _store([chat], requests, senders)
             except IntegrityError:
                 stored |= _stored([chat])
     return [_final(outcome, stored, refused) for outcome in outcomes]
@@ -116,7 +118,9 @@ def _stored(chats: list[ChatMessage]) -> dict[tuple[int, bool, str], ChatMessage
     return {_key(chat): chat for chat in found if _key(chat) in wanted}
 
 
-def _store(chats: list[ChatMessage], requests: dict[int, HelpRequest], posts: list[Post]) -> dict[int, Exception]:
+def _store(
+    chats: list[ChatMessage], requests: dict[int, HelpRequest], senders: dict[int, Holder]
+) -> dict[int, Exception]:
     """Store in one transaction: numbered at once, or handed to the IMS to be numbered on
     arrival. Returns refusals found under the lock, by id() of the message."""
     refused: dict[int, Exception] = {}
@@ -144,9 +148,8 @@ def _store(chats: list[ChatMessage], requests: dict[int, HelpRequest], posts: li
             advance({chat.request_id: top[chat.request_id] for chat in direct})
             ChatMessage.objects.bulk_create(direct)
             events.chat_messages(direct)
-        holders = {(post.request_id, post.client_id): post.holder for post in posts}
         for chat in crossing:
-            refused |= _send_over_ims(chat, requests[chat.request_id], holders[chat.request_id, chat.client_id])
+            refused |= _send_over_ims(chat, requests[chat.request_id], senders[id(chat)])
     return refused
 
 

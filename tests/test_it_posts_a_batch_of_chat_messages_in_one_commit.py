@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from help_desk import actions
 from help_desk.chat import ChatRefused, Post, post_messages
-from help_desk.models import ChatMessage
+from help_desk.models import ChatMessage, HelpRequest
 from identity_blocks.holders import Holder
 from portal.batching import Batcher
 from tests.factories import make_advisor, make_queue
@@ -88,3 +88,16 @@ async def test_it_gathers_what_arrives_while_a_batch_is_written():
     assert await first == 0
     assert [r if not isinstance(r, Exception) else str(r) for r in rest] == ["odd", 20, "odd", 40, "odd"]
     assert batches == [[0], [1, 2, 3, 4, 5]]
+
+
+def test_it_sends_each_message_of_a_batch_from_its_own_senders_identity(settings):
+    from ims.models import PagerMessage
+
+    settings.HELP_CHAT_OVER_IMS = True
+    queue = make_queue()
+    request_id, jane, alex = _conversation(queue, "alex")
+    # Client ids are unique per side only: both sides may pick the same one.
+    outcomes = post_messages([Post(request_id, jane, "From Jane", "x1"), Post(request_id, alex, "From Alex", "x1")])
+    sent = {_posted(o).body: PagerMessage.objects.get(chat_sent=_posted(o)).local_impu for o in outcomes}
+    request = HelpRequest.objects.get(pk=request_id)
+    assert sent == {"From Jane": request.customer_impu, "From Alex": request.advisor_impu}
