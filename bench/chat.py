@@ -19,9 +19,9 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import chat_setup, load, procs
+from bench import chat_setup, common, load, procs
 from bench.chat_setup import Conversation
-from bench.common import RESULTS, Result
+from bench.common import Result
 from tests.support.kamailio import Kamailio
 from tests.support.processes import manage, portal_env, python, running
 from tests.support.services import free_port, wait_for_http
@@ -187,12 +187,7 @@ def run() -> list[Result]:
 
 def _plot(figures: dict[str, Saturation]) -> Path:
     """p99 against the offered rate for each path, the steps of the saturation search."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig, ax = common.pyplot().subplots(figsize=(8, 5))
     for name, label in (("relay", "bare Channels relay"), ("direct", "portal direct"), ("ims", "portal over the IMS")):
         steps = sorted(figures[name].steps, key=lambda step: step.offered)
         ax.plot([s.offered for s in steps], [min(s.p99, 60_000) for s in steps], marker="o", label=label)
@@ -201,11 +196,7 @@ def _plot(figures: dict[str, Saturation]) -> Path:
     ax.set_title(f"Chat, {CONVERSATIONS} conversations ({2 * CONVERSATIONS} sockets)")
     ax.legend()
     fig.tight_layout()
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / "chat.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return common.save(fig, "chat.png")
 
 
 def _held(s: Saturation) -> float:

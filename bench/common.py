@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -80,14 +81,26 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def plot(results: list[Result]) -> Path:
+def pyplot() -> Any:
+    """matplotlib's pyplot on a backend that needs no screen."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def save(fig: Any, name: str) -> Path:
     RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / "ratios.png"
+    path = RESULTS / name
+    fig.savefig(path, dpi=100)
+    pyplot().close(fig)
+    return path
+
+
+def plot(results: list[Result]) -> Path:
+    plt = pyplot()
     measured = [r for r in results if r.ratio is not None]
     fig, ax = plt.subplots(figsize=(12, 1.2 + 0.45 * max(1, len(measured))))
     labels = [f"{r.benchmark}\n{r.metric} (vs {r.baseline})" for r in measured]
@@ -99,6 +112,4 @@ def plot(results: list[Result]) -> Path:
     ax.set_xlabel("ratio to the baseline measured in the same run (log scale; 1 = equal)")
     ax.tick_params(axis="y", labelsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save(fig, "ratios.png")

@@ -41,7 +41,7 @@ def _chat_text(body: bytes) -> str:
 
 
 def _assignment_for(impu: str) -> IdentityAssignment | None:
-    return IdentityAssignment.objects.live().filter(impu__iexact=impu).select_related("block").first()
+    return _assignments_for({impu}).get(impu.upper())
 
 
 @dataclass(frozen=True)
@@ -74,9 +74,9 @@ def receive_messages(inbound: list[Inbound]) -> list[Received]:
     stored = _stored({(item.call_id, item.cseq) for item in readable})
     fresh: dict[tuple[str, int], PagerMessage] = {}
     for n, item in enumerate(inbound):
-        assignment = assignments.get(item.impu.upper())
         if answers[n] is not None:
             continue
+        assignment = assignments.get(item.impu.upper())
         if assignment is None:
             answers[n] = (Delivery.NOT_ASSIGNED, None)
         elif (item.call_id, item.cseq) in stored:  # the same MESSAGE again: already stored and shown

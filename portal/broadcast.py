@@ -37,14 +37,7 @@ def _background_loop() -> asyncio.AbstractEventLoop:
 
 
 def group_send(group: str, event: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    if _in_server_thread():
-        async_to_sync(layer.group_send)(group, event)
-        return
-    future = asyncio.run_coroutine_threadsafe(layer.group_send(group, event), _background_loop())
-    future.result(timeout=SEND_TIMEOUT)
+    group_send_many([(group, event)])
 
 
 def group_send_many(sends: list[tuple[str, dict[str, Any]]]) -> None:
