@@ -89,11 +89,11 @@ def _take(pending: list[ChatMessage], request_id: int, from_advisor: bool, body:
 
 
 @receiver(signals.message_outcome)
-def outcome(sender: object, message: PagerMessage, **kwargs: object) -> None:
-    if message.status != MessageStatus.FAILED:
+def outcome(sender: object, messages: list[PagerMessage], **kwargs: object) -> None:
+    failed = [m.pk for m in messages if m.status == MessageStatus.FAILED]
+    if not failed:
         return
-    chat = ChatMessage.objects.filter(sent_as=message, seq__isnull=True).first()
-    if chat is not None:
-        chat.failed = message.error or "not delivered"
+    for chat in ChatMessage.objects.filter(sent_as__in=failed, seq__isnull=True).select_related("sent_as"):
+        chat.failed = (chat.sent_as.error if chat.sent_as else "") or "not delivered"
         chat.save(update_fields=["failed"])
         events.chat_message(chat)

@@ -148,8 +148,8 @@ def _store(
             advance({chat.request_id: top[chat.request_id] for chat in direct})
             ChatMessage.objects.bulk_create(direct)
             events.chat_messages(direct)
-        for chat in crossing:
-            refused |= _send_over_ims(chat, requests[chat.request_id], senders[id(chat)])
+        if crossing:
+            refused |= _send_over_ims(crossing, requests, senders)
     return refused
 
 
@@ -169,15 +169,24 @@ def _over_ims(request: HelpRequest) -> bool:
     return bool(settings.HELP_CHAT_OVER_IMS and request.customer_impu and request.advisor_impu)
 
 
-def _send_over_ims(chat: ChatMessage, request: HelpRequest, holder: Holder) -> dict[int, Exception]:
-    """Sent as a SIP MESSAGE from the sender's identity to the other side's; numbered on arrival."""
-    to = request.customer_impu if chat.from_advisor else request.advisor_impu
-    try:  # send_message refuses before it writes anything, so no savepoint is needed here
-        chat.sent_as = ims_actions.send_message(holder, to, chat.body)
-    except ims_actions.MessageRefused as refused:
-        return {id(chat): ChatRefused(str(refused))}
-    chat.save()
-    return {}
+def _send_over_ims(
+    chats: list[ChatMessage], requests: dict[int, HelpRequest], senders: dict[int, Holder]
+) -> dict[int, Exception]:
+    """Each sent as a SIP MESSAGE from its sender's identity to the other side's, numbered on
+    arrival. send_messages refuses before it writes anything, so no savepoint is needed here."""
+    outgoing = []
+    for chat in chats:
+        request = requests[chat.request_id]
+        to = request.customer_impu if chat.from_advisor else request.advisor_impu
+        outgoing.append(ims_actions.Outgoing(senders[id(chat)], to, chat.body))
+    refused: dict[int, Exception] = {}
+    for chat, queued in zip(chats, ims_actions.send_messages(outgoing), strict=True):
+        if isinstance(queued, Exception):
+            refused[id(chat)] = ChatRefused(str(queued))
+        else:
+            chat.sent_as = queued
+    ChatMessage.objects.bulk_create([chat for chat in chats if id(chat) not in refused])
+    return refused
 
 
 def messages_after(request_id: int, holder: Holder, after: int) -> list[ChatMessage]:

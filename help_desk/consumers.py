@@ -69,8 +69,14 @@ class ClientConsumer(HolderConsumer):
             await self.close(code=4401)  # before accept: the handshake is refused
             return
         await self.join(holder)
+        await self.channel_layer.group_add(holder.pager_group, self.channel_name)
         await self.accept()
         await self.send_identity()
+
+    async def disconnect(self, code: int) -> None:
+        if self.holder is not None:
+            await self.channel_layer.group_discard(self.holder.pager_group, self.channel_name)
+        await super().disconnect(code)
 
     def handlers(self) -> dict[str, Handler]:
         return {

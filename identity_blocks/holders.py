@@ -51,5 +51,11 @@ class Holder:
         """The channel-layer group of this holder's open browser sessions."""
         return f"holder.user.{self.user_id}" if self.is_member else f"holder.guest.{self.guest_key}"
 
+    @property
+    def pager_group(self) -> str:
+        """The sessions that show the holder's pager messages (the softphone), not the help-desk
+        chat sockets, which hear a chat's MESSAGEs as chat messages and have no use for them."""
+        return f"{self.group}.pager"
+
     def __str__(self) -> str:
         return f"user {self.user_id}" if self.is_member else f"guest {self.guest_key[:6]}…"

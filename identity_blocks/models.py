@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -254,6 +255,11 @@ class IdentityAssignmentQuerySet(models.QuerySet["IdentityAssignment"]):
 
     def of(self, holder: Holder) -> IdentityAssignmentQuerySet:
         return self.filter(**holder.fields)
+
+    def of_any(self, holders: Iterable[Holder]) -> IdentityAssignmentQuerySet:
+        members = {h.user_id for h in holders if h.is_member}
+        guests = {h.guest_key for h in holders if not h.is_member}
+        return self.filter(Q(user_id__in=members) | Q(guest_key__in=guests))
 
     def for_shard(self, index: int, count: int) -> IdentityAssignmentQuerySet:
         return self.annotate(shard=F("id") % count).filter(shard=index)

@@ -165,48 +165,104 @@ def _store_inbound(messages: list[PagerMessage]) -> dict[tuple[str, int], PagerM
         return raced
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """A MESSAGE a holder asks to send from their identity."""
+
+    holder: Holder
+    to: str
+    body: str
+    content_type: str = "text/plain"
+
+
 def send_message(holder: Holder, to: str, body: str, content_type: str = "text/plain") -> PagerMessage:
     """Queue a MESSAGE from the holder's identity; the IMS side sends it and reports the outcome."""
-    to = to.strip()
+    queued = send_messages([Outgoing(holder, to, body, content_type)])[0]
+    if isinstance(queued, Exception):
+        raise queued
+    return queued
+
+
+def send_messages(outgoing: list[Outgoing]) -> list[PagerMessage | MessageRefused]:
+    """Queue many at once (a help-desk batch crossing the IMS): the senders' identities in one
+    query, one insert, one event to the IMS side. Each gets its message or why it cannot go."""
+    queued: list[PagerMessage | MessageRefused] = []
+    assignments = {Holder.of(a): a for a in IdentityAssignment.objects.live().of_any({o.holder for o in outgoing})}
+    for item in outgoing:
+        to, assignment = item.to.strip(), assignments.get(item.holder)
+        refusal = _refusal(to, item.body) or (None if assignment else MessageRefused("you have no IMS identity yet"))
+        queued.append(refusal or PagerMessage(
+            assignment=assignment, direction=Direction.OUTBOUND, local_impu=assignment.impu if assignment else "",
+            remote_uri=to, content_type=item.content_type, body=item.body,
+        ))  # fmt: skip
+    messages = [m for m in queued if isinstance(m, PagerMessage)]
+    with transaction.atomic():
+        PagerMessage.objects.bulk_create(messages)
+        events.messages_changed(messages)
+        events.sends_requested(messages)
+    return queued
+
+
+def _refusal(to: str, body: str) -> MessageRefused | None:
     try:
         parse_uri(to)
     except InvalidUri as error:
-        raise MessageRefused(str(error)) from None
+        return MessageRefused(str(error))
     if not body.strip():
-        raise MessageRefused("the message is empty")
+        return MessageRefused("the message is empty")
     if len(body.encode()) > settings.IMS_MAX_MESSAGE_BYTES:
-        raise MessageRefused(f"the message is longer than {settings.IMS_MAX_MESSAGE_BYTES} bytes")
-    assignment = IdentityAssignment.objects.live().of(holder).first()
-    if assignment is None:
-        raise MessageRefused("you have no IMS identity yet")
-    with transaction.atomic():
-        message = PagerMessage.objects.create(
-            assignment=assignment, direction=Direction.OUTBOUND, local_impu=assignment.impu, remote_uri=to,
-            content_type=content_type, body=body,
-        )  # fmt: skip
-        events.message_changed(message)
-        events.send_requested(message)
-    return message
+        return MessageRefused(f"the message is longer than {settings.IMS_MAX_MESSAGE_BYTES} bytes")
+    return None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The IMS core's final answer to an outbound MESSAGE."""
+
+    message_id: int
+    status: int
+    reason: str
 
 
 def message_outcome(message_id: int, *, status: int, reason: str) -> PagerMessage:
     """The IMS core's answer to an outbound MESSAGE."""
+    decided = message_outcomes([Outcome(message_id, status, reason)])[0]
+    if isinstance(decided, Exception):
+        raise decided
+    return decided
+
+
+def message_outcomes(outcomes: list[Outcome]) -> list[PagerMessage | Exception]:
+    """Record a batch of answers in one transaction (the IMS side's group commit for them)."""
     with transaction.atomic():
-        message = PagerMessage.objects.select_for_update().select_related("assignment").get(pk=message_id)
-        if 200 <= status < 300:
-            message.status, message.error = MessageStatus.SENT, ""
-        else:
-            message.status, message.error = MessageStatus.FAILED, f"{status} {reason}"[:300]
-        message.save(update_fields=["status", "error"])
-        events.message_changed(message)
-        signals.message_outcome.send(sender=PagerMessage, message=message)
+        found = {
+            m.pk: m
+            for m in PagerMessage.objects.select_for_update()
+            .select_related("assignment")
+            .filter(pk__in={o.message_id for o in outcomes}, direction=Direction.OUTBOUND)
+            .order_by("pk")
+        }
+        decided: list[PagerMessage | Exception] = []
+        for outcome in outcomes:
+            message = found.get(outcome.message_id)
+            decided.append(_decide(message, outcome) if message else PagerMessage.DoesNotExist(outcome.message_id))
+        changed = list({m.pk: m for m in decided if isinstance(m, PagerMessage)}.values())
+        sent = [m.pk for m in changed if m.status == MessageStatus.SENT]
+        PagerMessage.objects.filter(pk__in=sent).update(status=MessageStatus.SENT, error="")
+        for message in changed:
+            if message.status == MessageStatus.FAILED:
+                message.save(update_fields=["status", "error"])
+        events.messages_changed(changed)
+        signals.message_outcome.send(sender=PagerMessage, messages=changed)
+    return decided
+
+
+def _decide(message: PagerMessage, outcome: Outcome) -> PagerMessage:
+    if 200 <= outcome.status < 300:
+        message.status, message.error = MessageStatus.SENT, ""
+    else:
+        message.status, message.error = MessageStatus.FAILED, f"{outcome.status} {outcome.reason}"[:300]
     return message
-
-
-def outbound(message_id: int) -> PagerMessage | None:
-    return PagerMessage.objects.filter(
-        pk=message_id, direction=Direction.OUTBOUND, status=MessageStatus.PENDING
-    ).first()
 
 
 def callee(impu: str) -> tuple[int, str, bool] | None:

@@ -28,14 +28,18 @@ def _holder(message: PagerMessage) -> Holder:
     return Holder.of(message.assignment)
 
 
-def message_changed(message: PagerMessage) -> None:
-    broadcast.after_commit(_holder(message).group, {"type": "ims.message", "message": describe(message)})
-
-
 def messages_changed(messages: list[PagerMessage]) -> None:
-    broadcast.after_commit_many([(_holder(m).group, {"type": "ims.message", "message": describe(m)}) for m in messages])
+    broadcast.after_commit_many(
+        [(_holder(m).pager_group, {"type": "ims.message", "message": describe(m)}) for m in messages]
+    )
 
 
-def send_requested(message: PagerMessage) -> None:
-    event = {"type": "ims.message.send", "message": message.pk, "assignment": message.assignment_id}
-    broadcast.after_commit(IMS_GROUP, event)
+def sends_requested(messages: list[PagerMessage]) -> None:
+    """One event for the batch; it carries what to send, so the IMS side need not read it back."""
+    if not messages:
+        return
+    outgoing = [
+        {"id": m.pk, "assignment": m.assignment_id, "to": m.remote_uri, "content_type": m.content_type, "body": m.body}
+        for m in messages
+    ]
+    broadcast.after_commit(IMS_GROUP, {"type": "ims.message.send", "messages": outgoing})

@@ -25,6 +25,7 @@ from identity_blocks.events import IMS_GROUP
 from ims import actions as ims_actions
 from ims.calls import CallDesk
 from ims.identities import identity_config, live_assignments, stored_ha1, token_identity
+from ims.models import PagerMessage
 from ims.registration import IdentityConfig, Registration
 from ims.sip.headers import NameAddr
 from ims.sip.message import Request, Response
@@ -86,10 +87,15 @@ class ImsSide:
     # One identity's messages leave one at a time, each after the last was answered (so stored):
     # a chat shows a sender's messages in the order they were written.
     senders: dict[int, asyncio.Lock] = field(default_factory=dict)
+    sending: set[asyncio.Task[None]] = field(default_factory=set)
     proxies_down: set[Peer] = field(default_factory=set)
     # Inbound MESSAGEs are stored in batches: one transaction for all that arrive meanwhile.
     inbox: Batcher[ims_actions.Inbound, ims_actions.Received] = field(
         default_factory=lambda: Batcher(ims_actions.receive_messages)
+    )
+    # And the answers to outbound ones, likewise.
+    outcomes: Batcher[ims_actions.Outcome, PagerMessage] = field(
+        default_factory=lambda: Batcher(ims_actions.message_outcomes)
     )
 
     @classmethod
@@ -172,21 +178,26 @@ class ImsSide:
         call = (str(event["call"]), str(event["holder"]), agent, config.proxy, config.impu)
         await self.calls.place(*call, str(event.get("to", "")), str(event.get("sdp", "")), route)
 
-    async def send_message(self, event: dict[str, Any]) -> None:
-        assignment_id = int(event["assignment"])
-        if not self.mine(assignment_id):
-            return
-        # Taken before any lookup: events start in the order they came, and the lock is FIFO.
+    def send_messages(self, event: dict[str, Any]) -> None:
+        """Each of this shard's messages on a task of its own, started in the order they came:
+        each takes its identity's lock first, and the lock is FIFO, so they leave in that order."""
+        for item in event["messages"]:
+            if self.mine(int(item["assignment"])):
+                task = asyncio.create_task(self.send_message(item))
+                self.sending.add(task)
+                task.add_done_callback(self.sending.discard)
+
+    async def send_message(self, item: dict[str, Any]) -> None:
+        assignment_id = int(item["assignment"])
         async with self.senders.setdefault(assignment_id, asyncio.Lock()):
-            message = await _db(ims_actions.outbound)(int(event["message"]))
             config = await self.config_of(assignment_id)
-            if message is None:
-                return
             if config is None:
-                await _db(ims_actions.message_outcome)(message.pk, status=480, reason="Identity released")
-                return
-            response = await self._send_pager(config, message.remote_uri, message.content_type, message.body)
-        await _db(ims_actions.message_outcome)(message.pk, status=response.status, reason=response.reason)
+                status, reason = 480, "Identity released"
+            else:
+                to, content_type, body = str(item["to"]), str(item["content_type"]), str(item["body"])
+                response = await self._send_pager(config, to, content_type, body)
+                status, reason = response.status, response.reason
+        await self.outcomes.submit(ims_actions.Outcome(int(item["id"]), status, reason))
 
     async def config_of(self, assignment_id: int) -> IdentityConfig | None:
         """A registered identity's configuration is the one it registered with: a change to it or
@@ -277,7 +288,7 @@ class ImsSide:
         elif kind == "ims.deregister":
             await self.deregister(int(event["assignment"]))
         elif kind == "ims.message.send":
-            await self.send_message(event)
+            self.send_messages(event)
         elif kind == "ims.call.control" and event.get("action") == "start":
             await self.place_call(event)
         elif kind == "ims.call.control":
@@ -306,7 +317,7 @@ class ImsSide:
                 task.add_done_callback(tasks.discard)
         finally:
             await layer.group_discard(IMS_GROUP, channel)
-            for pending in (starting, watching, stopping, *tasks):
+            for pending in (starting, watching, stopping, *tasks, *self.sending):
                 pending.cancel()
             self.close()
 

@@ -5,7 +5,7 @@ from django.dispatch import Signal
 
 # kwargs: messages (inbound ims.models.PagerMessages just stored in one batch, in the order they came)
 message_received = Signal()
-# kwargs: message (an outbound PagerMessage whose fate the IMS core just decided)
+# kwargs: messages (outbound PagerMessages whose fate the IMS core just decided, in one batch)
 message_outcome = Signal()
 # kwargs: local, remote (the identities of an inbound MESSAGE). A receiver answering True keeps
 # the message for a holder who is away for a moment (a conversation they will resume).

@@ -74,3 +74,16 @@ def make_advisor(
     )  # fmt: skip
     advisor.queues.add(queue)
     return advisor
+
+
+def make_conversation(queue: Any = None, advisor_name: str = "alex") -> tuple[Any, Holder, Holder]:
+    """A chat a guest asked for and an advisor of the queue accepted: (request, jane, advisor)."""
+    from help_desk import actions
+    from help_desk.models import HelpRequest
+
+    queue = queue or make_queue()
+    advisor = make_advisor(advisor_name, queue, presence="available", capacity=1)
+    jane = Holder.guest(Holder.new_guest_key())
+    request = actions.request_help(jane, queue, "chat", False)
+    accepted = HelpRequest.objects.get(pk=actions.accept_request(advisor, request.pk).pk)
+    return accepted, jane, Holder.member(advisor.user)

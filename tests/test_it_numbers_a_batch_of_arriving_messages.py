@@ -6,22 +6,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from help_desk import actions
 from help_desk.chat import Post, post_messages
-from help_desk.models import ChatMessage, HelpRequest
-from identity_blocks.holders import Holder
+from help_desk.models import ChatMessage
 from ims.actions import Delivery, Inbound, receive_messages
-from tests.factories import make_advisor, make_queue
+from tests.factories import make_conversation
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _conversation():
-    queue = make_queue()
-    alex = make_advisor("alex", queue, presence="available")
-    jane = Holder.guest(Holder.new_guest_key())
-    request = actions.request_help(jane, queue, "chat", False)
-    return HelpRequest.objects.get(pk=actions.accept_request(alex, request.pk).pk), jane
 
 
 def _message(frm, to, body, call_id):
@@ -30,7 +20,7 @@ def _message(frm, to, body, call_id):
 
 def test_it_numbers_a_batch_in_the_order_it_arrived(settings):
     settings.HELP_CHAT_OVER_IMS = True
-    request, jane = _conversation()
+    request, jane, _ = make_conversation()
     jane_impu, alex_impu = request.customer_impu, request.advisor_impu
     post_messages([Post(request.pk, jane, "First", "j1"), Post(request.pk, jane, "Second", "j2")])
     assert set(ChatMessage.objects.values_list("seq", flat=True)) == {None}  # both crossing the IMS

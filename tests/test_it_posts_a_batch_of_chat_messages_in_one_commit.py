@@ -12,19 +12,15 @@ from django.test.utils import CaptureQueriesContext
 from help_desk import actions
 from help_desk.chat import ChatRefused, Post, post_messages
 from help_desk.models import ChatMessage, HelpRequest
-from identity_blocks.holders import Holder
 from portal.batching import Batcher
-from tests.factories import make_advisor, make_queue
+from tests.factories import make_conversation, make_queue
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _conversation(queue, name):
-    advisor = make_advisor(name, queue, presence="available", capacity=1)
-    jane = Holder.guest(Holder.new_guest_key())
-    request = actions.request_help(jane, queue, "chat", False)
-    actions.accept_request(advisor, request.pk)
-    return request.pk, jane, Holder.member(advisor.user)
+    request, jane, advisor = make_conversation(queue, name)
+    return request.pk, jane, advisor
 
 
 def _posted(outcome: ChatMessage | Exception) -> ChatMessage:

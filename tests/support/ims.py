@@ -58,4 +58,5 @@ async def guest_with_a_browser(kamailio):
     layer = get_channel_layer()
     browser = await layer.new_channel()
     await layer.group_add(holder.group, browser)
+    await layer.group_add(holder.pager_group, browser)  # as the softphone's socket does
     return holder, assignment, lambda: layer.receive(browser)
