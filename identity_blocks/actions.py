@@ -4,17 +4,19 @@ and Celery tasks all come through here."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Model, QuerySet
 from django.utils import timezone
 
 from identity_blocks import events
 from identity_blocks.credentials import digest_secret
 from identity_blocks.holders import Holder
 from identity_blocks.models import (
+    Audience,
     BlockStatus,
     FreeIdentity,
     HolderSession,
@@ -27,6 +29,7 @@ from identity_blocks.models import (
 )
 from identity_blocks.ranges import InvalidDefinition, check_in_domain
 from portal.locks import advisory_lock
+from portal.prepared import Prepared
 
 __all__ = [
     "InvalidDefinition",
@@ -73,9 +76,9 @@ class _Rollback(Exception):
 
 def assign_identity(holder: Holder, *, blocks: Iterable[IdentityBlock] | None = None) -> IdentityAssignment:
     """The holder's live identity, assigning one if it has none. Raises NoIdentityFree."""
-    current = IdentityAssignment.objects.live().of(holder).first()
+    current = _live_id(holder)
     if current is not None:
-        return _welcome_back(current)
+        return _welcome_back(IdentityAssignment.objects.get(pk=current))
     head = _head_of_line(holder)
     if head is not None and head != holder:
         raise NoIdentityFree(_wait_in_line(holder))
@@ -87,8 +90,33 @@ def assign_identity(holder: Holder, *, blocks: Iterable[IdentityBlock] | None = 
     return assignment
 
 
+# The hot path's reads, compiled once (portal.prepared): samples no real holder or time can have.
+_SAMPLE_USER, _SAMPLE_KEY, _SAMPLE_NOW = -1, "\x00key", datetime(1901, 1, 1, 0, 0, 0, 1, tzinfo=UTC)
+_LIVE_ID = {
+    field: Prepared(lambda v, f=field: IdentityAssignment.objects.live().filter(**{f: v}).values_list("id")[:1], sample)
+    for field, sample in (("user_id", _SAMPLE_USER), ("guest_key", _SAMPLE_KEY))
+}
+_BLOCK_FIELDS = [field.attname for field in IdentityBlock._meta.concrete_fields]
+_ASSIGNABLE = Prepared(
+    lambda now, audience: IdentityBlock.objects.assignable(now).for_audience(audience).values_list(*_BLOCK_FIELDS),
+    _SAMPLE_NOW,
+    "\x00audience",
+)
+
+
+def _live_id(holder: Holder) -> int | None:
+    ((field, value),) = holder.fields.items()
+    rows = _LIVE_ID[field].rows(value)
+    return int(rows[0][0]) if rows else None
+
+
+def _assignable(holder: Holder) -> list[IdentityBlock]:
+    audience = Audience.MEMBERS if holder.is_member else Audience.GUESTS
+    return _ASSIGNABLE.instances(IdentityBlock, timezone.now(), audience)
+
+
 def _assign_from(holder: Holder, blocks: Iterable[IdentityBlock] | None) -> IdentityAssignment | None:
-    candidates = blocks if blocks is not None else IdentityBlock.objects.assignable().serving(holder)
+    candidates = blocks if blocks is not None else _assignable(holder)
     for block in candidates:
         try:
             assignment = _take_identity(block, holder)
@@ -125,15 +153,12 @@ def _claim_index(block: IdentityBlock, holder: Holder) -> int | None:
     if reused is not None:
         _require_active(block)
         return reused
-    table = IdentityBlock._meta.db_table
-    with connection.cursor() as cursor:
-        # One statement: the row lock lasts from here to commit, the shortest it can.
-        cursor.execute(
-            f"UPDATE {table} SET next_index = next_index + 1 "  # noqa: S608 (table name from the model)
-            "WHERE id = %s AND next_index < size AND status = %s RETURNING next_index",
-            [block.pk, BlockStatus.ACTIVE],
-        )
-        row = cursor.fetchone()
+    # One statement: the row lock lasts from here to commit, the shortest it can.
+    row = _one(
+        f"UPDATE {_table(IdentityBlock)} SET next_index = next_index + 1 "  # noqa: S608 (names from the models)
+        "WHERE id = %s AND next_index < size AND status = %s RETURNING next_index",
+        [block.pk, BlockStatus.ACTIVE],
+    )
     return int(row[0]) - 1 if row else None
 
 
@@ -147,30 +172,48 @@ def _claim_released(block: IdentityBlock, holder: Holder) -> int | None:
         )
         if previous is not None and FreeIdentity.objects.filter(block=block, index=previous).delete()[0]:
             return previous
-    free = FreeIdentity.objects.select_for_update(skip_locked=True).filter(block=block).order_by("id").first()
-    if free is None:
-        return None
-    FreeIdentity.objects.filter(pk=free.pk).delete()
-    return free.index
+    # The oldest free index no concurrent assignment is taking, taken in one statement.
+    table, skip = _table(FreeIdentity), " FOR UPDATE SKIP LOCKED" if _skip_locked() else ""
+    index = connection.ops.quote_name("index")
+    row = _one(
+        f"DELETE FROM {table} WHERE id = (SELECT id FROM {table} WHERE block_id = %s ORDER BY id LIMIT 1{skip}) "  # noqa: S608
+        f"RETURNING {index}",
+        [block.pk],
+    )
+    return int(row[0]) if row else None
 
 
 def _require_active(block: IdentityBlock) -> None:
     """A shared lock on the block: suspension waits for this assignment, or this one sees it."""
-    table = IdentityBlock._meta.db_table
     lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT status FROM {table} WHERE id = %s{lock}", [block.pk])  # noqa: S608
-        row = cursor.fetchone()
+    row = _one(f"SELECT status FROM {_table(IdentityBlock)} WHERE id = %s{lock}", [block.pk])  # noqa: S608
     if row is None or row[0] != BlockStatus.ACTIVE:
         raise _Rollback
 
 
 def _count_against_agreement(agreement_id: int) -> None:
-    taken = ServiceAgreement.objects.filter(pk=agreement_id, live_assignments__lt=F("max_registrations")).update(
-        live_assignments=F("live_assignments") + 1
+    row = _one(
+        f"UPDATE {_table(ServiceAgreement)} SET live_assignments = live_assignments + 1 "  # noqa: S608
+        "WHERE id = %s AND live_assignments < max_registrations RETURNING id",
+        [agreement_id],
     )
-    if not taken:
+    if row is None:
         raise _Rollback
+
+
+def _table(model: type[Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _skip_locked() -> bool:
+    return bool(connection.features.has_select_for_update_skip_locked)
+
+
+def _one(sql: str, params: list[Any]) -> tuple[Any, ...] | None:
+    """One raw statement of the hot path (table names from the models, values as parameters)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()  # type: ignore[no-any-return]
 
 
 def _welcome_back(assignment: IdentityAssignment) -> IdentityAssignment:
@@ -183,14 +226,20 @@ def _welcome_back(assignment: IdentityAssignment) -> IdentityAssignment:
 # The waiting line ------------------------------------------------------------------------
 
 
-def _line(holder: Holder) -> object:
+def _line(members: bool) -> QuerySet[IdentityWait]:
     """Members and guests wait in separate lines: they are served by different blocks."""
-    return IdentityWait.objects.filter(served_at=None, user__isnull=not holder.is_member)
+    return IdentityWait.objects.filter(served_at=None, user__isnull=not members)
+
+
+_HEAD = {
+    member: Prepared(lambda m=member: _line(m).order_by("id").values_list("user_id", "guest_key")[:1])
+    for member in (True, False)
+}
 
 
 def _head_of_line(holder: Holder) -> Holder | None:
-    head = _line(holder).order_by("id").first()  # type: ignore[attr-defined]
-    return None if head is None else Holder.of(head)
+    rows = _HEAD[holder.is_member].rows()
+    return None if not rows else Holder(user_id=rows[0][0], guest_key=rows[0][1])
 
 
 def _wait_in_line(holder: Holder) -> int:
@@ -198,7 +247,7 @@ def _wait_in_line(holder: Holder) -> int:
     with transaction.atomic():
         advisory_lock(_WAITING_LINE_LOCK)
         wait, _ = IdentityWait.objects.get_or_create(served_at=None, **holder.fields)
-        return int(_line(holder).filter(id__lte=wait.pk).count())  # type: ignore[attr-defined]
+        return int(_line(holder.is_member).filter(id__lte=wait.pk).count())
 
 
 def serve_waiting_line(limit: int = 100) -> int:

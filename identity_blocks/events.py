@@ -34,8 +34,9 @@ def identity_changed(assignment: IdentityAssignment) -> None:
 
 
 def identity_assigned(assignment: IdentityAssignment) -> None:
-    identity_changed(assignment)
-    broadcast.after_commit(IMS_GROUP, {"type": "ims.register", "assignment": assignment.pk})
+    changed = {"type": "identity.changed", **describe(assignment)}
+    register = {"type": "ims.register", "assignment": assignment.pk}
+    broadcast.after_commit_many([(_holder(assignment).group, changed), (IMS_GROUP, register)])
 
 
 def deregistration_requested(assignment: IdentityAssignment) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -44,8 +45,8 @@ class Operator(models.Model):
 
 
 class ServiceAgreementQuerySet(models.QuerySet["ServiceAgreement"]):
-    def in_force(self) -> ServiceAgreementQuerySet:
-        now = timezone.now()
+    def in_force(self, now: datetime | None = None) -> ServiceAgreementQuerySet:
+        now = now or timezone.now()
         return self.filter(valid_from__lte=now).filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
 
 
@@ -119,9 +120,9 @@ class IdentityBlockQuerySet(models.QuerySet["IdentityBlock"]):
     def unexpired(self) -> IdentityBlockQuerySet:
         return self.exclude(status=BlockStatus.EXPIRED)
 
-    def assignable(self) -> IdentityBlockQuerySet:
-        now = timezone.now()
-        agreements = ServiceAgreement.objects.in_force()
+    def assignable(self, now: datetime | None = None) -> IdentityBlockQuerySet:
+        now = now or timezone.now()
+        agreements = ServiceAgreement.objects.in_force(now)
         return (
             self.filter(status=BlockStatus.ACTIVE, starts_at__lte=now, agreement__in=agreements)
             .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
@@ -129,7 +130,9 @@ class IdentityBlockQuerySet(models.QuerySet["IdentityBlock"]):
         )
 
     def serving(self, holder: Holder) -> IdentityBlockQuerySet:
-        audience = Audience.MEMBERS if holder.is_member else Audience.GUESTS
+        return self.for_audience(Audience.MEMBERS if holder.is_member else Audience.GUESTS)
+
+    def for_audience(self, audience: str) -> IdentityBlockQuerySet:
         return self.filter(audience__in=[audience, Audience.ANYONE])
 
     def with_usage(self) -> IdentityBlockQuerySet:

@@ -8,6 +8,7 @@ constant time and never enumerated.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -134,6 +135,7 @@ def families_overlap(a: Family, b: Family) -> bool:
     return any(_runs_meet(ra, rb) for ra in a.runs() for rb in b.runs())
 
 
+@functools.lru_cache(maxsize=1024)  # a block's IMPU is computed from its pattern at every assignment
 def parse_pattern(pattern: str, first: int, last: int) -> Family:
     """`sip:help-{n:04d}@help.example.net` with first..last; {n} may stand only in the user part."""
     matches = list(_PLACEHOLDER.finditer(pattern))
