@@ -196,7 +196,7 @@ def send_messages(outgoing: list[Outgoing]) -> list[PagerMessage | MessageRefuse
             remote_uri=to, content_type=item.content_type, body=item.body,
         ))  # fmt: skip
     messages = [m for m in queued if isinstance(m, PagerMessage)]
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # inside a chat batch's transaction: no savepoint round trips
         PagerMessage.objects.bulk_create(messages)
         events.messages_changed(messages)
         events.sends_requested(messages)
