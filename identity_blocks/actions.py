@@ -16,7 +16,6 @@ from identity_blocks import events
 from identity_blocks.credentials import digest_secret
 from identity_blocks.holders import Holder
 from identity_blocks.models import (
-    Audience,
     BlockStatus,
     FreeIdentity,
     HolderSession,
@@ -26,6 +25,7 @@ from identity_blocks.models import (
     IdentityWait,
     RegistrationState,
     ServiceAgreement,
+    audience_of,
 )
 from identity_blocks.ranges import InvalidDefinition, check_in_domain
 from portal.locks import advisory_lock
@@ -76,9 +76,9 @@ class _Rollback(Exception):
 
 def assign_identity(holder: Holder, *, blocks: Iterable[IdentityBlock] | None = None) -> IdentityAssignment:
     """The holder's live identity, assigning one if it has none. Raises NoIdentityFree."""
-    current = _live_id(holder)
+    current = _live(holder)
     if current is not None:
-        return _welcome_back(IdentityAssignment.objects.get(pk=current))
+        return _welcome_back(current)
     head = _head_of_line(holder)
     if head is not None and head != holder:
         raise NoIdentityFree(_wait_in_line(holder))
@@ -92,8 +92,12 @@ def assign_identity(holder: Holder, *, blocks: Iterable[IdentityBlock] | None = 
 
 # The hot path's reads, compiled once (portal.prepared): samples no real holder or time can have.
 _SAMPLE_USER, _SAMPLE_KEY, _SAMPLE_NOW = -1, "\x00key", datetime(1901, 1, 1, 0, 0, 0, 1, tzinfo=UTC)
-_LIVE_ID = {
-    field: Prepared(lambda v, f=field: IdentityAssignment.objects.live().filter(**{f: v}).values_list("id")[:1], sample)
+_ASSIGNMENT_FIELDS = [field.attname for field in IdentityAssignment._meta.concrete_fields]
+_LIVE = {
+    field: Prepared(
+        lambda v, f=field: IdentityAssignment.objects.live().filter(**{f: v}).values_list(*_ASSIGNMENT_FIELDS)[:1],
+        sample,
+    )
     for field, sample in (("user_id", _SAMPLE_USER), ("guest_key", _SAMPLE_KEY))
 }
 _BLOCK_FIELDS = [field.attname for field in IdentityBlock._meta.concrete_fields]
@@ -104,15 +108,15 @@ _ASSIGNABLE = Prepared(
 )
 
 
-def _live_id(holder: Holder) -> int | None:
+def _live(holder: Holder) -> IdentityAssignment | None:
+    """IdentityAssignment.objects.live().of(holder).first(), without building it each time."""
     ((field, value),) = holder.fields.items()
-    rows = _LIVE_ID[field].rows(value)
-    return int(rows[0][0]) if rows else None
+    found = _LIVE[field].instances(IdentityAssignment, value)
+    return found[0] if found else None
 
 
 def _assignable(holder: Holder) -> list[IdentityBlock]:
-    audience = Audience.MEMBERS if holder.is_member else Audience.GUESTS
-    return _ASSIGNABLE.instances(IdentityBlock, timezone.now(), audience)
+    return _ASSIGNABLE.instances(IdentityBlock, timezone.now(), audience_of(holder))
 
 
 def _assign_from(holder: Holder, blocks: Iterable[IdentityBlock] | None) -> IdentityAssignment | None:
@@ -122,7 +126,7 @@ def _assign_from(holder: Holder, blocks: Iterable[IdentityBlock] | None) -> Iden
             assignment = _take_identity(block, holder)
         except IntegrityError:
             # A concurrent request of the same holder committed first: that one is the answer.
-            existing = IdentityAssignment.objects.live().of(holder).first()
+            existing = _live(holder)
             if existing is None:
                 raise
             return existing

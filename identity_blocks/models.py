@@ -116,6 +116,11 @@ class Audience(models.TextChoices):
     ANYONE = "anyone", "Both"
 
 
+def audience_of(holder: Holder) -> str:
+    """Which blocks' audience a holder belongs to (besides blocks for anyone)."""
+    return Audience.MEMBERS if holder.is_member else Audience.GUESTS
+
+
 class IdentityBlockQuerySet(models.QuerySet["IdentityBlock"]):
     def unexpired(self) -> IdentityBlockQuerySet:
         return self.exclude(status=BlockStatus.EXPIRED)
@@ -130,7 +135,7 @@ class IdentityBlockQuerySet(models.QuerySet["IdentityBlock"]):
         )
 
     def serving(self, holder: Holder) -> IdentityBlockQuerySet:
-        return self.for_audience(Audience.MEMBERS if holder.is_member else Audience.GUESTS)
+        return self.for_audience(audience_of(holder))
 
     def for_audience(self, audience: str) -> IdentityBlockQuerySet:
         return self.filter(audience__in=[audience, Audience.ANYONE])

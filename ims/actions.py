@@ -224,14 +224,6 @@ class Outcome:
     reason: str
 
 
-def message_outcome(message_id: int, *, status: int, reason: str) -> PagerMessage:
-    """The IMS core's answer to an outbound MESSAGE."""
-    decided = message_outcomes([Outcome(message_id, status, reason)])[0]
-    if isinstance(decided, Exception):
-        raise decided
-    return decided
-
-
 def message_outcomes(outcomes: list[Outcome]) -> list[PagerMessage | Exception]:
     """Record a batch of answers in one transaction (the IMS side's group commit for them)."""
     with transaction.atomic():
