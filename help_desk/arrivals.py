@@ -6,6 +6,7 @@ follows) includes the number, and a batch costs a few queries whatever its size.
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Upper
 from django.dispatch import receiver
 
 from help_desk import events
@@ -13,6 +14,7 @@ from help_desk.chat import advance
 from help_desk.models import ChatMessage, HelpRequest, RequestStatus
 from ims import signals
 from ims.models import MessageStatus, PagerMessage
+from portal.prepared import Prepared, fields_of, update_each
 
 
 def _between(local: str, remote: str) -> Q:
@@ -25,14 +27,42 @@ def _open_between(local: str, remote: str) -> QuerySet[HelpRequest]:
     return HelpRequest.objects.filter(_between(local, remote), status=RequestStatus.ACTIVE)
 
 
+# The hot path's reads, compiled once (portal.prepared); samples no real call passes.
+_OPEN_AMONG = Prepared(
+    lambda impus: (
+        HelpRequest.objects.filter(status=RequestStatus.ACTIVE)
+        .annotate(upper_customer=Upper("customer_impu"), upper_advisor=Upper("advisor_impu"))
+        .filter(upper_customer__any=impus, upper_advisor__any=impus)
+        .order_by("pk")
+        .values_list(*fields_of(HelpRequest))
+    ),
+    ["\x00impu"],
+)
+_LOCKED_TOPS = Prepared(
+    lambda ids: (
+        HelpRequest.objects.select_for_update().filter(pk__any=ids).order_by("pk").values_list("pk", "next_seq")
+    ),
+    [-1],
+)
+_PENDING = Prepared(
+    lambda ids: (
+        ChatMessage.objects.select_for_update()
+        .filter(request_id__any=ids, seq__isnull=True, failed="")
+        .order_by("id")
+        .values_list(*fields_of(ChatMessage))
+    ),
+    [-1],
+)
+
+
 def _conversations_of(messages: list[PagerMessage]) -> dict[int, tuple[HelpRequest, bool]]:
     """By id() of each message between the two identities of an open conversation: that
-    conversation (the oldest, should there be two) and whether its advisor sent the message."""
-    pairs = Q()
-    for local, remote in {(m.local_impu.upper(), m.remote_uri.upper()) for m in messages}:
-        pairs |= _between(local, remote)
+    conversation (the oldest, should there be two) and whether its advisor sent the message.
+    One query for the batch: conversations among its identities (the expression index
+    open_between), paired up here."""
+    impus = list({impu.upper() for m in messages for impu in (m.local_impu, m.remote_uri)})
     by_pair: dict[tuple[str, str], HelpRequest] = {}
-    for request in HelpRequest.objects.filter(pairs, status=RequestStatus.ACTIVE).order_by("pk"):
+    for request in _OPEN_AMONG.instances(HelpRequest, impus):
         by_pair.setdefault((request.customer_impu.upper(), request.advisor_impu.upper()), request)
     found = {}
     for message in messages:
@@ -59,10 +89,8 @@ def arrived(sender: object, messages: list[PagerMessage], **kwargs: object) -> N
         return
     ids = sorted({request.pk for request, _ in found.values()})
     # Conversations locked in id order, as posting does, so the two cannot deadlock.
-    top = dict(HelpRequest.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", "next_seq"))
-    pending = list(
-        ChatMessage.objects.select_for_update().filter(request_id__in=ids, seq__isnull=True, failed="").order_by("id")
-    )
+    top = dict(_LOCKED_TOPS.rows(ids))
+    pending = _PENDING.instances(ChatMessage, ids)
     numbered = []
     for message in messages:
         if id(message) not in found:
@@ -76,7 +104,9 @@ def arrived(sender: object, messages: list[PagerMessage], **kwargs: object) -> N
         numbered.append(chat)
     advance({chat.request_id: top[chat.request_id] for chat in numbered})
     ChatMessage.objects.bulk_create([chat for chat in numbered if chat.pk is None])
-    ChatMessage.objects.bulk_update([chat for chat in numbered if chat.pk is not None], ["seq", "pager_message"])
+    update_each(
+        ChatMessage, ["seq", "pager_message"], [(c.pk, c.seq, c.pager_message_id) for c in numbered if c.pk is not None]
+    )
     events.chat_messages(numbered)
 
 

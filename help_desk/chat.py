@@ -8,17 +8,44 @@ import re
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from help_desk import events
 from help_desk.actions import NotYours, holder_of
-from help_desk.models import ChatMessage, HelpRequest, RequestStatus
+from help_desk.models import Advisor, ChatMessage, HelpRequest, RequestStatus
 from identity_blocks.holders import Holder
 from ims import actions as ims_actions
+from portal.prepared import Prepared, fields_of, update_each
 
 MAX_CHARS = 4000
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+# The hot path's reads, compiled once (portal.prepared); samples no real call passes.
+_REQUESTS = Prepared(
+    lambda ids: HelpRequest.objects.filter(pk__any=ids).values_list(
+        *fields_of(HelpRequest), *fields_of(Advisor, "advisor")
+    ),
+    [-1],
+)
+_SENT = Prepared(
+    lambda ids, client_ids: ChatMessage.objects.filter(request_id__any=ids, client_id__any=client_ids).values_list(
+        *fields_of(ChatMessage)
+    ),
+    [-1],
+    ["\x00client"],
+)
+# Locked in id order, so that two processes' batches cannot deadlock.
+_OPEN_LOCKED = Prepared(
+    lambda ids: (
+        HelpRequest.objects.select_for_update()
+        .filter(pk__any=ids, status=RequestStatus.ACTIVE)
+        .order_by("pk")
+        .values_list("pk", "next_seq")
+    ),
+    [-1],
+)
 
 
 class ChatRefused(ValueError):
@@ -57,7 +84,8 @@ def post_message(request_id: int, holder: Holder, body: str, client_id: str) -> 
 def post_messages(posts: list[Post]) -> list[Posted]:
     """Post many at once, the group commit of a busy server: one transaction numbers and stores
     every message that needs no trip over the IMS. Each post gets its message or its refusal."""
-    requests = HelpRequest.objects.select_related("advisor").in_bulk({post.request_id for post in posts})
+    found = _REQUESTS.instances(HelpRequest, list({post.request_id for post in posts}), related="advisor")
+    requests = {request.pk: request for request in found}
     outcomes = [_checked(post, requests.get(post.request_id)) for post in posts]
     fresh: dict[tuple[int, bool, str], ChatMessage] = {}
     senders: dict[int, Holder] = {}  # by id() of the message: whose identity it leaves from
@@ -111,9 +139,7 @@ def _stored(chats: list[ChatMessage]) -> dict[tuple[int, bool, str], ChatMessage
     """Those already posted (a resend after a reconnect): one query for the lot."""
     if not chats:
         return {}
-    found = ChatMessage.objects.filter(
-        request_id__in={c.request_id for c in chats}, client_id__in={c.client_id for c in chats}
-    )
+    found = _SENT.instances(ChatMessage, list({c.request_id for c in chats}), list({c.client_id for c in chats}))
     wanted = {_key(chat) for chat in chats}
     return {_key(chat): chat for chat in found if _key(chat) in wanted}
 
@@ -127,14 +153,8 @@ def _store(
     if not chats:
         return refused
     with transaction.atomic():
-        # Locked in id order, so that two processes' batches cannot deadlock.
         ids = sorted({chat.request_id for chat in chats})
-        top = dict(
-            HelpRequest.objects.select_for_update()
-            .filter(pk__in=ids, status=RequestStatus.ACTIVE)
-            .order_by("pk")
-            .values_list("pk", "next_seq")
-        )
+        top = dict(_OPEN_LOCKED.rows(ids))
         direct, crossing = [], []
         for chat in chats:
             if chat.request_id not in top:
@@ -154,15 +174,8 @@ def _store(
 
 
 def advance(next_seqs: dict[int, int]) -> None:
-    """Store each locked conversation's next number in one statement (bulk_update's CASE per
-    row cost more to build than the rest of the batch)."""
-    rows = ", ".join(["(%s, %s)"] * len(next_seqs))
-    table = HelpRequest._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET next_seq = v.column2 FROM (VALUES {rows}) AS v WHERE {table}.id = v.column1",  # noqa: S608
-            [value for pair in next_seqs.items() for value in pair],
-        )
+    """Store each locked conversation's next number in one statement."""
+    update_each(HelpRequest, ["next_seq"], list(next_seqs.items()))
 
 
 def _over_ims(request: HelpRequest) -> bool:

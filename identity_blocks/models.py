@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -16,6 +15,7 @@ from django.utils import timezone
 
 from identity_blocks import ranges
 from ims.sip.uri import InvalidUri, parse_uri
+from portal import prepared  # noqa: F401  (registers the __any lookup used below)
 
 if TYPE_CHECKING:
     from identity_blocks.holders import Holder
@@ -257,6 +257,12 @@ class RegistrationState(models.TextChoices):
 LIVE = Q(released_at__isnull=True)
 
 
+def held_by(users: list[int], guests: list[str]) -> Q:
+    """Rows (assignments, sessions) of any of these members or guests: two array parameters
+    whatever their number, so that a compiled query (portal.prepared) serves every batch."""
+    return Q(user_id__any=users) | Q(guest_key__any=guests)
+
+
 class IdentityAssignmentQuerySet(models.QuerySet["IdentityAssignment"]):
     def live(self) -> IdentityAssignmentQuerySet:
         return self.filter(LIVE)
@@ -264,10 +270,8 @@ class IdentityAssignmentQuerySet(models.QuerySet["IdentityAssignment"]):
     def of(self, holder: Holder) -> IdentityAssignmentQuerySet:
         return self.filter(**holder.fields)
 
-    def of_any(self, holders: Iterable[Holder]) -> IdentityAssignmentQuerySet:
-        members = {h.user_id for h in holders if h.is_member}
-        guests = {h.guest_key for h in holders if not h.is_member}
-        return self.filter(Q(user_id__in=members) | Q(guest_key__in=guests))
+    def held_by(self, users: list[int], guests: list[str]) -> IdentityAssignmentQuerySet:
+        return self.filter(held_by(users, guests))
 
     def for_shard(self, index: int, count: int) -> IdentityAssignmentQuerySet:
         return self.annotate(shard=F("id") % count).filter(shard=index)
@@ -355,6 +359,9 @@ class IdentityWait(models.Model):
 class HolderSessionQuerySet(models.QuerySet["HolderSession"]):
     def of(self, holder: Holder) -> HolderSessionQuerySet:
         return self.filter(**holder.fields)
+
+    def held_by(self, users: list[int], guests: list[str]) -> HolderSessionQuerySet:
+        return self.filter(held_by(users, guests))
 
 
 class HolderSession(models.Model):

@@ -16,6 +16,7 @@ from identity_blocks.models import HolderSession, IdentityAssignment
 from ims import events, signals
 from ims.models import Direction, MessageStatus, PagerMessage
 from ims.sip.uri import InvalidUri, parse_uri
+from portal.prepared import Prepared, fields_of, update_each
 
 
 class Delivery(enum.Enum):
@@ -101,12 +102,43 @@ def _unreadable(item: Inbound) -> Received | None:
     return None
 
 
+# The hot path's reads, compiled once (portal.prepared); samples no real call passes.
+_LIVE_BY_IMPU = Prepared(
+    lambda impus: (
+        IdentityAssignment.objects.live()
+        .annotate(upper_impu=Upper("impu"))
+        .filter(upper_impu__any=impus)
+        .values_list(*fields_of(IdentityAssignment))
+    ),
+    ["\x00impu"],
+)
+_SESSIONS_OF = Prepared(
+    lambda users, guests: HolderSession.objects.held_by(users, guests).values_list("user_id", "guest_key"),
+    [-1],
+    ["\x00guest"],
+)
+_LIVE_OF = Prepared(
+    lambda users, guests: (
+        IdentityAssignment.objects.live()
+        .filter(Q(user_id__any=users) | Q(guest_key__any=guests))
+        .values_list(*fields_of(IdentityAssignment))
+    ),
+    [-1],
+    ["\x00guest"],
+)
+_INBOUND = Prepared(
+    lambda call_ids: PagerMessage.objects.filter(direction=Direction.INBOUND, sip_call_id__any=call_ids).values_list(
+        *fields_of(PagerMessage)
+    ),
+    ["\x00call"],
+)
+
+
 def _assignments_for(impus: set[str]) -> dict[str, IdentityAssignment]:
     """Live assignments by upper-cased IMPU: the IMS core may change the case of a URI's host."""
     if not impus:
         return {}
-    found = IdentityAssignment.objects.live().annotate(upper_impu=Upper("impu"))
-    found = found.filter(upper_impu__in={impu.upper() for impu in impus}).select_related("block")
+    found = _LIVE_BY_IMPU.instances(IdentityAssignment, [impu.upper() for impu in impus])
     return {assignment.impu.upper(): assignment for assignment in found}
 
 
@@ -114,14 +146,13 @@ def _present(holders: set[Holder]) -> set[Holder]:
     """Those of the holders with an open browser session."""
     users = [h.user_id for h in holders if h.is_member]
     guests = [h.guest_key for h in holders if not h.is_member]
-    sessions = HolderSession.objects.filter(Q(user_id__in=users) | Q(guest_key__in=guests))
-    return {Holder.of(session) for session in sessions.only("user_id", "guest_key")}
+    return {Holder(user_id=user_id, guest_key=guest_key) for user_id, guest_key in _SESSIONS_OF.rows(users, guests)}
 
 
 def _stored(keys: set[tuple[str, int]]) -> dict[tuple[str, int], PagerMessage]:
     if not keys:
         return {}
-    found = PagerMessage.objects.filter(direction=Direction.INBOUND, sip_call_id__in={call_id for call_id, _ in keys})
+    found = _INBOUND.instances(PagerMessage, list({call_id for call_id, _ in keys}))
     return {_sip_key(m): m for m in found if _sip_key(m) in keys}
 
 
@@ -187,7 +218,9 @@ def send_messages(outgoing: list[Outgoing]) -> list[PagerMessage | MessageRefuse
     """Queue many at once (a help-desk batch crossing the IMS): the senders' identities in one
     query, one insert, one event to the IMS side. Each gets its message or why it cannot go."""
     queued: list[PagerMessage | MessageRefused] = []
-    assignments = {Holder.of(a): a for a in IdentityAssignment.objects.live().of_any({o.holder for o in outgoing})}
+    users = list({o.holder.user_id for o in outgoing if o.holder.is_member})
+    guests = list({o.holder.guest_key for o in outgoing if not o.holder.is_member})
+    assignments = {Holder.of(a): a for a in _LIVE_OF.instances(IdentityAssignment, users, guests)}
     for item in outgoing:
         to, assignment = item.to.strip(), assignments.get(item.holder)
         refusal = _refusal(to, item.body) or (None if assignment else MessageRefused("you have no IMS identity yet"))
@@ -224,26 +257,34 @@ class Outcome:
     reason: str
 
 
+_OUTBOUND_LOCKED = Prepared(
+    lambda ids: (
+        PagerMessage.objects.select_for_update()
+        .filter(pk__any=ids, direction=Direction.OUTBOUND)
+        .order_by("pk")
+        .values_list(*fields_of(PagerMessage))
+    ),
+    [-1],
+)
+_ASSIGNMENTS = Prepared(
+    lambda ids: IdentityAssignment.objects.filter(pk__any=ids).values_list(*fields_of(IdentityAssignment)), [-1]
+)
+
+
 def message_outcomes(outcomes: list[Outcome]) -> list[PagerMessage | Exception]:
     """Record a batch of answers in one transaction (the IMS side's group commit for them)."""
     with transaction.atomic():
-        found = {
-            m.pk: m
-            for m in PagerMessage.objects.select_for_update()
-            .select_related("assignment")
-            .filter(pk__in={o.message_id for o in outcomes}, direction=Direction.OUTBOUND)
-            .order_by("pk")
-        }
+        found = {m.pk: m for m in _OUTBOUND_LOCKED.instances(PagerMessage, list({o.message_id for o in outcomes}))}
         decided: list[PagerMessage | Exception] = []
         for outcome in outcomes:
             message = found.get(outcome.message_id)
             decided.append(_decide(message, outcome) if message else PagerMessage.DoesNotExist(outcome.message_id))
         changed = list({m.pk: m for m in decided if isinstance(m, PagerMessage)}.values())
-        sent = [m.pk for m in changed if m.status == MessageStatus.SENT]
-        PagerMessage.objects.filter(pk__in=sent).update(status=MessageStatus.SENT, error="")
-        for message in changed:
-            if message.status == MessageStatus.FAILED:
-                message.save(update_fields=["status", "error"])
+        update_each(PagerMessage, ["status", "error"], [(m.pk, m.status, m.error) for m in changed])
+        assignments = _ASSIGNMENTS.instances(IdentityAssignment, list({m.assignment_id for m in changed}))
+        by_id = {assignment.pk: assignment for assignment in assignments}
+        for message in changed:  # whose sockets hear of it
+            message.assignment = by_id[message.assignment_id]
         events.messages_changed(changed)
         signals.message_outcome.send(sender=PagerMessage, messages=changed)
     return decided

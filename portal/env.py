@@ -123,7 +123,11 @@ def parse_database_url(name: str, url: str) -> Database:
             port = str(parts.port or "")
         except ValueError:
             raise ImproperlyConfigured(f"{name}: invalid port in {url!r}") from None
-        options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        settings: dict[str, object] = {key: values[-1] for key, values in parse_qs(parts.query, True).items()}
+        # Hot queries run as prepared statements (portal.prepared); `?prepare_threshold=` (empty)
+        # turns them off, for a pooler in transaction mode that cannot keep them (PgBouncer < 1.21).
+        threshold = str(settings.get("prepare_threshold", "5"))
+        settings["prepare_threshold"] = _count(name, "prepare_threshold", threshold) if threshold else None
         return Database(
             "django.db.backends.postgresql",
             db_name,
@@ -131,9 +135,15 @@ def parse_database_url(name: str, url: str) -> Database:
             password=unquote(parts.password or ""),
             host=parts.hostname or "",
             port=port,
-            options=options or None,
+            options=settings,
         )
     raise ImproperlyConfigured(f"{name}: unsupported scheme {parts.scheme!r} (use postgres:// or sqlite:///)")
+
+
+def _count(name: str, key: str, value: str) -> int:
+    if not value.isdigit():
+        raise ImproperlyConfigured(f"{name}: {key} must be a whole number, not {value!r}")
+    return int(value)
 
 
 def check_redis_url(name: str, url: str) -> str:

@@ -1,27 +1,66 @@
 """ORM queries compiled once, for the few hot paths where Django building a query cost more than
-the database took to run it (an identity assignment spent most of its time in the compiler).
+the database took to run it (an identity assignment, a chat batch crossing the IMS).
 
 The ORM stays the one definition of each query: it is built once with sample parameters, and
 its SQL is run again with each call's values put where the samples were. A query whose samples
 cannot all be found among its compiled parameters (a backend that converts them, say), or
 that gives other parameters from one build to the next (a time taken inside), is built by the
 ORM on every call instead: slower, never wrong.
+
+On PostgreSQL the SQL also runs as a server-side prepared statement, so the server parses and
+plans it once per connection too; and `field__any=[...]` (`= ANY(%s)`, one array parameter)
+lets a batch of any size share one statement where `__in` would make one per size.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import psycopg
 from django.db import connection
-from django.db.models import Model, QuerySet
+from django.db.models import Field, ForeignObject, Model, QuerySet
+from django.db.models.lookups import In
 
 _Slots = list[int | None]  # per compiled parameter: which sample it was, or None for a constant
 
 
+class AnyOf(In):  # type: ignore[type-arg]
+    """`field__any=values`: `field IN (...)` as one array parameter on PostgreSQL."""
+
+    lookup_name = "any"
+
+    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        values = [value for value in dict.fromkeys(self.rhs) if value is not None]
+        _, params = self.batch_process_rhs(compiler, connection, values)  # type: ignore[arg-type]
+        return f"{lhs} = ANY(%s)", [*lhs_params, list(params)]
+
+
+Field.register_lookup(AnyOf)
+ForeignObject.register_lookup(AnyOf)  # related fields look only as far up as ForeignObject
+
+
+def execute(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Run one statement; its rows, if it returns any. On PostgreSQL through a server-binding
+    cursor, which psycopg prepares from the connection's `prepare_threshold`-th run on (see
+    portal.env); Django's own cursors bind on the client and never prepare."""
+    if connection.vendor == "postgresql":
+        connection.ensure_connection()
+        # Wrapped as connection.cursor() wraps its own: same transaction, errors translated,
+        # queries logged and counted (tests, the debug toolbar) like any other.
+        cursor = connection._prepare_cursor(psycopg.Cursor(connection.connection))  # type: ignore[attr-defined]
+    else:
+        cursor = connection.cursor()
+    with cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall()) if cursor.description else []
+
+
 class Prepared:
     """`Prepared(build, *samples)`: `build(*values)` returns a `values_list` QuerySet. Samples
-    must be values no real call passes (e.g. a guest key of the wrong shape)."""
+    must be values no real call passes (e.g. a guest key of the wrong shape); a list sample
+    (for `__any`) is a list of one such value."""
 
     def __init__(self, build: Callable[..., QuerySet[Any, Any]], *samples: Any) -> None:
         self.build, self.samples = build, samples
@@ -44,14 +83,53 @@ class Prepared:
         if compiled is None:
             return list(self.build(*values))
         sql, params, slots = compiled
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [values[s] if s is not None else p for p, s in zip(params, slots, strict=True)])
-            return list(cursor.fetchall())
+        return execute(sql, [_value(values[s]) if s is not None else p for p, s in zip(params, slots, strict=True)])
 
-    def instances(self, model: type[Model], *values: Any) -> list[Any]:
-        """Rows of a `values_list(*concrete field attnames)` query as model instances."""
-        names = [field.attname for field in model._meta.concrete_fields]
-        return [model.from_db(connection.alias, names, row) for row in self.rows(*values)]
+    def instances(self, model: type[Model], *values: Any, related: str = "") -> list[Any]:
+        """Rows of a `values_list(*fields_of(model))` query as model instances; with `related`
+        (a foreign key's name), of `values_list(*fields_of(model), *fields_of(its model, related))`,
+        the related instance in place as select_related would put it."""
+        names = fields_of(model)
+        other = model._meta.get_field(related).related_model if related else None
+        made = []
+        for row in self.rows(*values):
+            instance = model.from_db(connection.alias, names, row[: len(names)])
+            if isinstance(other, type) and issubclass(other, Model):
+                rest = row[len(names) :]
+                setattr(instance, related, other.from_db(connection.alias, fields_of(other), rest) if rest[0] else None)
+            made.append(instance)
+        return made
+
+
+def update_each(model: type[Model], names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """`UPDATE` each `(pk, *values)` row's `names` in one statement: on PostgreSQL from arrays,
+    so that one prepared statement serves any number of rows (bulk_update builds a CASE per row,
+    which cost more than the rest of a chat batch)."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    fields = [model._meta.pk, *(model._meta.get_field(name) for name in names)]
+    columns = [field.column for field in fields if isinstance(field, Field)]
+    table, key = quote(model._meta.db_table), quote(columns[0])
+    sets = ", ".join(f"{quote(column)} = v.column{n}" for n, column in enumerate(columns[1:], 2))
+    if connection.vendor == "postgresql":
+        arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields if isinstance(field, Field))
+        aliases = ", ".join(f"column{n}" for n in range(1, len(fields) + 1))
+        source, params = f"unnest({arrays}) AS v({aliases})", [list(column) for column in zip(*rows, strict=True)]
+    else:
+        one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        source, params = f"(VALUES {', '.join([one] * len(rows))}) AS v", [value for row in rows for value in row]
+    execute(f"UPDATE {table} SET {sets} FROM {source} WHERE {table}.{key} = v.column1", params)  # noqa: S608
+
+
+def fields_of(model: type[Model], through: str = "") -> list[str]:
+    """What `values_list` must select for `Prepared.instances` (`through` a foreign key)."""
+    names = [field.attname for field in model._meta.concrete_fields]
+    return [f"{through}__{name}" for name in names] if through else names
+
+
+def _value(value: Any) -> Any:
+    return list(value) if isinstance(value, set | frozenset | tuple) else value
 
 
 def _same(param: Any, sample: Any) -> bool:

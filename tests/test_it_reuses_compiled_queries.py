@@ -2,10 +2,11 @@
 values; a query that would bake in something that changes (a time taken inside) is not kept."""
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
-from identity_blocks.models import Operator
-from portal.prepared import Prepared
+from identity_blocks.models import Operator, ServiceAgreement
+from portal.prepared import Prepared, fields_of, update_each
 
 pytestmark = pytest.mark.django_db
 
@@ -51,3 +52,45 @@ def test_it_gives_model_instances():
     (beta,) = by_name.instances(Operator, "Beta")
     assert beta == Operator.objects.get(name="Beta")
     assert beta.home_domain == "beta.test"
+
+
+def test_it_serves_a_batch_of_any_size_with_one_statement(django_assert_num_queries):
+    _operators()
+    by_names = Prepared(lambda names: Operator.objects.filter(name__any=names).values_list("name"), ["\x00name"])
+    with django_assert_num_queries(2) as captured:
+        assert by_names.rows(["Beta"]) == [("Beta",)]
+        assert sorted(by_names.rows(["Alpha", "Gamma", "Nobody"])) == [("Alpha",), ("Gamma",)]
+    assert by_names.rows([]) == []
+    if connection.vendor == "postgresql":  # one array parameter: the same SQL whatever the size
+        assert len({query["sql"].split("WHERE")[1].split("=")[0] for query in captured.captured_queries}) == 1
+        assert all("ANY" in query["sql"] for query in captured.captured_queries)
+
+
+def test_it_updates_each_row_in_one_statement(django_assert_num_queries):
+    _operators()
+    rows = {o.name: o.pk for o in Operator.objects.all()}
+    with django_assert_num_queries(1):
+        update_each(
+            Operator, ["home_domain", "realm"], [(rows["Alpha"], "a.example", "A"), (rows["Gamma"], "g.example", "G")]
+        )
+    assert dict(Operator.objects.values_list("name", "home_domain")) == {
+        "Alpha": "a.example", "Beta": "beta.test", "Gamma": "g.example"
+    }  # fmt: skip
+    assert Operator.objects.get(name="Gamma").realm == "G"
+
+
+def test_it_gives_the_related_instance_as_select_related_would():
+    _operators()
+    alpha = Operator.objects.get(name="Alpha")
+    agreement = ServiceAgreement.objects.create(
+        operator=alpha, name="Tax", third_party="Tax advisor", max_registrations=10, max_sessions=10
+    )
+    with_operator = Prepared(
+        lambda ids: ServiceAgreement.objects.filter(pk__any=ids).values_list(
+            *fields_of(ServiceAgreement), *fields_of(Operator, "operator")
+        ),
+        [-1],
+    )
+    (found,) = with_operator.instances(ServiceAgreement, [agreement.pk], related="operator")
+    assert found == agreement
+    assert found._state.fields_cache["operator"] == alpha  # no query left to load it
