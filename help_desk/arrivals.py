@@ -30,19 +30,14 @@ def _open_between(local: str, remote: str) -> QuerySet[HelpRequest]:
 # The hot path's reads, compiled once (portal.prepared); samples no real call passes.
 _OPEN_AMONG = Prepared(
     lambda impus: (
-        HelpRequest.objects.filter(status=RequestStatus.ACTIVE)
+        HelpRequest.objects.select_for_update()
+        .filter(status=RequestStatus.ACTIVE)
         .annotate(upper_customer=Upper("customer_impu"), upper_advisor=Upper("advisor_impu"))
         .filter(upper_customer__any=impus, upper_advisor__any=impus)
         .order_by("pk")
         .values_list(*fields_of(HelpRequest))
     ),
     ["\x00impu"],
-)
-_LOCKED_TOPS = Prepared(
-    lambda ids: (
-        HelpRequest.objects.select_for_update().filter(pk__any=ids).order_by("pk").values_list("pk", "next_seq")
-    ),
-    [-1],
 )
 _PENDING = Prepared(
     lambda ids: (
@@ -58,8 +53,8 @@ _PENDING = Prepared(
 def _conversations_of(messages: list[PagerMessage]) -> dict[int, tuple[HelpRequest, bool]]:
     """By id() of each message between the two identities of an open conversation: that
     conversation (the oldest, should there be two) and whether its advisor sent the message.
-    One query for the batch: conversations among its identities (the expression index
-    open_between), paired up here."""
+    One query for the batch: the open conversations among its identities (the expression index
+    open_between), locked in id order as posting locks them, so the two cannot deadlock."""
     impus = list({impu.upper() for m in messages for impu in (m.local_impu, m.remote_uri)})
     by_pair: dict[tuple[str, str], HelpRequest] = {}
     for request in _OPEN_AMONG.instances(HelpRequest, impus):
@@ -87,9 +82,8 @@ def arrived(sender: object, messages: list[PagerMessage], **kwargs: object) -> N
     found = _conversations_of(messages)
     if not found:
         return
-    ids = sorted({request.pk for request, _ in found.values()})
-    # Conversations locked in id order, as posting does, so the two cannot deadlock.
-    top = dict(_LOCKED_TOPS.rows(ids))
+    top = {request.pk: request.next_seq for request, _ in found.values()}
+    ids = sorted(top)
     pending = _PENDING.instances(ChatMessage, ids)
     numbered = []
     for message in messages:

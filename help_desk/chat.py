@@ -23,9 +23,13 @@ _CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 # The hot path's reads, compiled once (portal.prepared); samples no real call passes.
-_REQUESTS = Prepared(
-    lambda ids: HelpRequest.objects.filter(pk__any=ids).values_list(
-        *fields_of(HelpRequest), *fields_of(Advisor, "advisor")
+# A batch's conversations are locked in id order, so that two processes' batches cannot deadlock.
+_REQUESTS_LOCKED = Prepared(
+    lambda ids: (
+        HelpRequest.objects.select_for_update(of=("self",))
+        .filter(pk__any=ids)
+        .order_by("pk")
+        .values_list(*fields_of(HelpRequest), *fields_of(Advisor, "advisor"))
     ),
     [-1],
 )
@@ -35,16 +39,6 @@ _SENT = Prepared(
     ),
     [-1],
     ["\x00client"],
-)
-# Locked in id order, so that two processes' batches cannot deadlock.
-_OPEN_LOCKED = Prepared(
-    lambda ids: (
-        HelpRequest.objects.select_for_update()
-        .filter(pk__any=ids, status=RequestStatus.ACTIVE)
-        .order_by("pk")
-        .values_list("pk", "next_seq")
-    ),
-    [-1],
 )
 
 
@@ -84,7 +78,19 @@ def post_message(request_id: int, holder: Holder, body: str, client_id: str) -> 
 def post_messages(posts: list[Post]) -> list[Posted]:
     """Post many at once, the group commit of a busy server: one transaction numbers and stores
     every message that needs no trip over the IMS. Each post gets its message or its refusal."""
-    found = _REQUESTS.instances(HelpRequest, list({post.request_id for post in posts}), related="advisor")
+    try:
+        with transaction.atomic():
+            return _post(posts, resends_possible=False)
+    except IntegrityError:
+        # A resend of a message stored before (after a reconnect): the batch again, looking
+        # its messages up first. The conversations are locked before the look-up, so a resend
+        # racing its original from another process waits for it and finds it.
+        with transaction.atomic():
+            return _post(posts, resends_possible=True)
+
+
+def _post(posts: list[Post], *, resends_possible: bool) -> list[Posted]:
+    found = _REQUESTS_LOCKED.instances(HelpRequest, sorted({post.request_id for post in posts}), related="advisor")
     requests = {request.pk: request for request in found}
     outcomes = [_checked(post, requests.get(post.request_id)) for post in posts]
     fresh: dict[tuple[int, bool, str], ChatMessage] = {}
@@ -93,17 +99,8 @@ def post_messages(posts: list[Post]) -> list[Posted]:
         if isinstance(outcome, ChatMessage):  # a client id twice in one batch is one message
             outcomes[n] = fresh.setdefault(_key(outcome), outcome)
             senders[id(outcomes[n])] = posts[n].holder
-    stored = _stored(list(fresh.values()))
-    new = [chat for key, chat in fresh.items() if key not in stored]
-    try:
-        refused = _store(new, requests, senders)
-    except IntegrityError:  # a resend raced its original from another process: one at a time
-        refused = {}
-        for chat in new:
-            try:
-                refused |= _store([chat], requests, senders)
-            except IntegrityError:
-                stored |= _stored([chat])
+    stored = _stored(list(fresh.values())) if resends_possible else {}
+    refused = _store([chat for key, chat in fresh.items() if key not in stored], requests, senders)
     return [_final(outcome, stored, refused) for outcome in outcomes]
 
 
@@ -147,30 +144,21 @@ def _stored(chats: list[ChatMessage]) -> dict[tuple[int, bool, str], ChatMessage
 def _store(
     chats: list[ChatMessage], requests: dict[int, HelpRequest], senders: dict[int, Holder]
 ) -> dict[int, Exception]:
-    """Store in one transaction: numbered at once, or handed to the IMS to be numbered on
-    arrival. Returns refusals found under the lock, by id() of the message."""
-    refused: dict[int, Exception] = {}
-    if not chats:
-        return refused
-    with transaction.atomic():
-        ids = sorted({chat.request_id for chat in chats})
-        top = dict(_OPEN_LOCKED.rows(ids))
-        direct, crossing = [], []
-        for chat in chats:
-            if chat.request_id not in top:
-                refused[id(chat)] = ChatRefused("the conversation is not open")
-            elif _over_ims(requests[chat.request_id]):
-                crossing.append(chat)
-            else:
-                chat.seq, top[chat.request_id] = top[chat.request_id], top[chat.request_id] + 1
-                direct.append(chat)
-        if direct:
-            advance({chat.request_id: top[chat.request_id] for chat in direct})
-            ChatMessage.objects.bulk_create(direct)
-            events.chat_messages(direct)
-        if crossing:
-            refused |= _send_over_ims(crossing, requests, senders)
-    return refused
+    """Numbered at once, or handed to the IMS to be numbered on arrival, in the caller's
+    transaction with the conversations locked. Returns refusals by id() of the message."""
+    direct, crossing = [], []
+    top = {pk: request.next_seq for pk, request in requests.items()}
+    for chat in chats:
+        if _over_ims(requests[chat.request_id]):
+            crossing.append(chat)
+        else:
+            chat.seq, top[chat.request_id] = top[chat.request_id], top[chat.request_id] + 1
+            direct.append(chat)
+    if direct:
+        advance({chat.request_id: top[chat.request_id] for chat in direct})
+        ChatMessage.objects.bulk_create(direct)
+        events.chat_messages(direct)
+    return _send_over_ims(crossing, requests, senders) if crossing else {}
 
 
 def advance(next_seqs: dict[int, int]) -> None:

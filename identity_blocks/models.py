@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 
@@ -362,6 +362,10 @@ class HolderSessionQuerySet(models.QuerySet["HolderSession"]):
 
     def held_by(self, users: list[int], guests: list[str]) -> HolderSessionQuerySet:
         return self.filter(held_by(users, guests))
+
+    def of_outer(self) -> HolderSessionQuerySet:
+        """In a subquery: the sessions of the outer row's holder (an assignment's, a request's)."""
+        return self.filter(Q(user_id=OuterRef("user_id")) | Q(guest_key=OuterRef("guest_key"), guest_key__gt=""))
 
 
 class HolderSession(models.Model):

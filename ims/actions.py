@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists
 from django.db.models.functions import Upper
 
-from identity_blocks.actions import has_open_session
 from identity_blocks.holders import Holder
 from identity_blocks.models import HolderSession, IdentityAssignment
 from ims import events, signals
@@ -41,7 +41,14 @@ def _chat_text(body: bytes) -> str:
     return body.decode("utf-8", errors="replace").replace("\r\n", "\n").rstrip("\n")
 
 
-def _assignment_for(impu: str) -> IdentityAssignment | None:
+class Called(NamedTuple):
+    """The live assignment of an IMPU the IMS core sends to, and whether its holder is here."""
+
+    assignment: IdentityAssignment
+    present: bool  # a browser session of the holder is open
+
+
+def _assignment_for(impu: str) -> Called | None:
     return _assignments_for({impu}).get(impu.upper())
 
 
@@ -71,21 +78,23 @@ def receive_messages(inbound: list[Inbound]) -> list[Received]:
     answers: list[Received | None] = [_unreadable(item) for item in inbound]
     readable = [item for item, answer in zip(inbound, answers, strict=True) if answer is None]
     assignments = _assignments_for({item.impu for item in readable})
-    present = _present({Holder.of(assignment) for assignment in assignments.values()})
-    stored = _stored({(item.call_id, item.cseq) for item in readable})
+    # A MESSAGE stored before (its transaction over, or by another process) is looked for here
+    # when its holder has left since; otherwise the unique constraint finds it as it is stored.
+    away = {(i.call_id, i.cseq) for i in readable if (c := assignments.get(i.impu.upper())) and not c.present}
+    stored = _stored(away)
     fresh: dict[tuple[str, int], PagerMessage] = {}
     for n, item in enumerate(inbound):
         if answers[n] is not None:
             continue
-        assignment = assignments.get(item.impu.upper())
-        if assignment is None:
+        called = assignments.get(item.impu.upper())
+        if called is None:
             answers[n] = (Delivery.NOT_ASSIGNED, None)
         elif (item.call_id, item.cseq) in stored:  # the same MESSAGE again: already stored and shown
             answers[n] = (Delivery.STORED, stored[item.call_id, item.cseq])
-        elif Holder.of(assignment) not in present and not _wanted(item):
+        elif not called.present and not _wanted(item):
             answers[n] = (Delivery.NO_SESSION, None)
         else:
-            message = fresh.setdefault((item.call_id, item.cseq), _pager(assignment, item))
+            message = fresh.setdefault((item.call_id, item.cseq), _pager(called.assignment, item))
             answers[n] = (Delivery.STORED, message)
     raced = _store_inbound(list(fresh.values()))
     return [
@@ -106,22 +115,15 @@ def _unreadable(item: Inbound) -> Received | None:
 _LIVE_BY_IMPU = Prepared(
     lambda impus: (
         IdentityAssignment.objects.live()
-        .annotate(upper_impu=Upper("impu"))
+        .annotate(upper_impu=Upper("impu"), present=Exists(HolderSession.objects.of_outer()))
         .filter(upper_impu__any=impus)
-        .values_list(*fields_of(IdentityAssignment))
+        .values_list(*fields_of(IdentityAssignment), "present")
     ),
     ["\x00impu"],
 )
-_SESSIONS_OF = Prepared(
-    lambda users, guests: HolderSession.objects.held_by(users, guests).values_list("user_id", "guest_key"),
-    [-1],
-    ["\x00guest"],
-)
 _LIVE_OF = Prepared(
     lambda users, guests: (
-        IdentityAssignment.objects.live()
-        .filter(Q(user_id__any=users) | Q(guest_key__any=guests))
-        .values_list(*fields_of(IdentityAssignment))
+        IdentityAssignment.objects.live().held_by(users, guests).values_list(*fields_of(IdentityAssignment))
     ),
     [-1],
     ["\x00guest"],
@@ -134,19 +136,12 @@ _INBOUND = Prepared(
 )
 
 
-def _assignments_for(impus: set[str]) -> dict[str, IdentityAssignment]:
-    """Live assignments by upper-cased IMPU: the IMS core may change the case of a URI's host."""
+def _assignments_for(impus: set[str]) -> dict[str, Called]:
+    """By upper-cased IMPU: the IMS core may change the case of a URI's host."""
     if not impus:
         return {}
-    found = _LIVE_BY_IMPU.instances(IdentityAssignment, [impu.upper() for impu in impus])
-    return {assignment.impu.upper(): assignment for assignment in found}
-
-
-def _present(holders: set[Holder]) -> set[Holder]:
-    """Those of the holders with an open browser session."""
-    users = [h.user_id for h in holders if h.is_member]
-    guests = [h.guest_key for h in holders if not h.is_member]
-    return {Holder(user_id=user_id, guest_key=guest_key) for user_id, guest_key in _SESSIONS_OF.rows(users, guests)}
+    found = _LIVE_BY_IMPU.instances(IdentityAssignment, [impu.upper() for impu in impus], extra=["present"])
+    return {assignment.impu.upper(): Called(assignment, assignment.present) for assignment in found}
 
 
 def _stored(keys: set[tuple[str, int]]) -> dict[tuple[str, int], PagerMessage]:
@@ -300,11 +295,10 @@ def _decide(message: PagerMessage, outcome: Outcome) -> PagerMessage:
 
 def callee(impu: str) -> tuple[int, str, bool] | None:
     """For an incoming call: the assignment, its holder's group, and whether a browser is open."""
-    assignment = _assignment_for(impu)
-    if assignment is None:
+    called = _assignment_for(impu)
+    if called is None:
         return None
-    holder = Holder.of(assignment)
-    return assignment.pk, holder.group, has_open_session(holder)
+    return called.assignment.pk, Holder.of(called.assignment).group, called.present
 
 
 def holder_group(assignment_id: int) -> str | None:

@@ -85,18 +85,22 @@ class Prepared:
         sql, params, slots = compiled
         return execute(sql, [_value(values[s]) if s is not None else p for p, s in zip(params, slots, strict=True)])
 
-    def instances(self, model: type[Model], *values: Any, related: str = "") -> list[Any]:
-        """Rows of a `values_list(*fields_of(model))` query as model instances; with `related`
-        (a foreign key's name), of `values_list(*fields_of(model), *fields_of(its model, related))`,
-        the related instance in place as select_related would put it."""
+    def instances(self, model: type[Model], *values: Any, related: str = "", extra: Sequence[str] = ()) -> list[Any]:
+        """Rows of a `values_list(*fields_of(model))` query as model instances. With `related`
+        (a foreign key's name) the query selects `*fields_of(its model, related)` next, and the
+        related instance is put in place as select_related would; `extra` names the columns
+        after those (annotations), set as attributes."""
         names = fields_of(model)
         other = model._meta.get_field(related).related_model if related else None
+        others = fields_of(other) if isinstance(other, type) and issubclass(other, Model) else []
         made = []
         for row in self.rows(*values):
             instance = model.from_db(connection.alias, names, row[: len(names)])
             if isinstance(other, type) and issubclass(other, Model):
-                rest = row[len(names) :]
-                setattr(instance, related, other.from_db(connection.alias, fields_of(other), rest) if rest[0] else None)
+                rest = row[len(names) : len(names) + len(others)]
+                setattr(instance, related, other.from_db(connection.alias, others, rest) if rest[0] else None)
+            for name, value in zip(extra, row[len(names) + len(others) :], strict=True):
+                setattr(instance, name, value)
             made.append(instance)
         return made
 

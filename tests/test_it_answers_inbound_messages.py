@@ -30,6 +30,9 @@ def test_it_answers_by_who_holds_the_identity(settings):
     assert (message.body, message.remote_uri) == ("Hello", "sip:sipp@ims.test")
     assert _receive(impu)[0] == Delivery.STORED  # a retransmission
     assert PagerMessage.objects.count() == 1
+    actions.session_closed(jane, "channel.jane")
+    assert _receive(impu)[0] == Delivery.STORED  # one that was stored before she left: still a 200
+    assert PagerMessage.objects.count() == 1
     settings.IMS_MAX_MESSAGE_BYTES = 4
     assert _receive(impu, call_id="c2")[0] == Delivery.TOO_LARGE
     assert _receive(impu, call_id="c3", body=b"x", content_type="application/octet-stream")[0] == Delivery.UNSUPPORTED
