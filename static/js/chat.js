@@ -82,3 +82,14 @@ export function composer(form, chat, send) {
     form.elements.body.value = "";
   });
 }
+
+// At most one call per `ms`: "typing…" needs telling once in a while, not on every key.
+export function atMostEvery(ms, fn) {
+  let last = 0;
+  return (...args) => {
+    const now = Date.now();
+    if (now - last < ms) return;
+    last = now;
+    fn(...args);
+  };
+}

@@ -1,12 +1,17 @@
 // The advisor's desk: presence, requests ringing, and each conversation side by side.
-import { ChatView, composer } from "./chat.js";
+import { ChatView, atMostEvery, composer } from "./chat.js";
 import { PortalSocket } from "./socket.js";
 
 const ringing = document.getElementById("ringing");
 const nothing = document.getElementById("nothing-ringing");
 const presence = document.getElementById("presence");
 const template = document.getElementById("conversation-template");
-const panes = new Map(); // request id -> { root, chat }
+const panes = new Map(); // request id -> { root, chat, typingTimer }
+
+function stopTyping(entry) {
+  clearTimeout(entry.typingTimer);
+  entry.root.querySelector(".typing").hidden = true;
+}
 
 function ringingItem(request) {
   const item = document.createElement("li");
@@ -36,7 +41,8 @@ function pane(request) {
   const chat = new ChatView(root.querySelector(".messages"), { mine: (m) => m.from_advisor });
   const form = root.querySelector(".chat-form");
   composer(form, chat, (id, body) => socket.send({ type: "chat.send", request: request.id, client_id: id, body }));
-  form.elements.body.addEventListener("input", () => socket.send({ type: "chat.typing", request: request.id }));
+  const typing = atMostEvery(2000, () => socket.send({ type: "chat.typing", request: request.id }));
+  form.elements.body.addEventListener("input", typing);
   root.querySelector(".close-form").addEventListener("submit", (event) => {
     event.preventDefault();
     socket.send({ type: "help.close", request: request.id, wrap_up: event.target.elements.wrap_up.value });
@@ -81,14 +87,16 @@ const socket = new PortalSocket("/ws/desk/")
     const entry = panes.get(request);
     if (!entry) return;
     entry.chat.show(message);
+    if (!message.from_advisor) stopTyping(entry);  // what the customer was typing has arrived
     if (!message.from_advisor && message.seq) socket.send({ type: "chat.read", request, up_to: message.seq });
   })
   .on("chat.read", ({ request, up_to, by_advisor }) => { if (!by_advisor) panes.get(request)?.chat.read(up_to); })
   .on("chat.typing", ({ request, from_advisor }) => {
-    const typing = panes.get(request)?.root.querySelector(".typing");
-    if (!typing || from_advisor) return;
-    typing.hidden = false;
-    setTimeout(() => { typing.hidden = true; }, 3000);
+    const entry = panes.get(request);
+    if (!entry || from_advisor) return;
+    entry.root.querySelector(".typing").hidden = false;
+    clearTimeout(entry.typingTimer);
+    entry.typingTimer = setTimeout(() => stopTyping(entry), 3000);
   })
   .on("error", ({ reason }) => { document.getElementById("desk-error").textContent = reason; });
 

@@ -1,5 +1,5 @@
 // Jane's side of a help request: place in line, then the chat with her advisor.
-import { ChatView, composer } from "./chat.js";
+import { ChatView, atMostEvery, composer } from "./chat.js";
 import { PortalSocket } from "./socket.js";
 
 const root = document.getElementById("conversation");
@@ -9,6 +9,11 @@ const form = document.getElementById("chat-form");
 const typing = document.getElementById("typing");
 const chat = new ChatView(document.getElementById("messages"), { mine: (m) => !m.from_advisor });
 let typingTimer;
+
+function stopTyping() {
+  clearTimeout(typingTimer);
+  typing.hidden = true;
+}
 
 function minutes(seconds) {
   return seconds < 60 ? "less than a minute" : `about ${Math.round(seconds / 60)} minutes`;
@@ -35,6 +40,7 @@ const socket = new PortalSocket(`/ws/help/${requestId}/`)
   })
   .on("chat.message", ({ message }) => {
     chat.show(message);
+    if (message.from_advisor) stopTyping();  // what they were typing has arrived
     if (message.from_advisor && message.seq) socket.send({ type: "chat.read", up_to: message.seq });
   })
   .on("chat.read", ({ up_to, by_advisor }) => { if (by_advisor) chat.read(up_to); })
@@ -42,10 +48,10 @@ const socket = new PortalSocket(`/ws/help/${requestId}/`)
     if (!from_advisor) return;
     typing.hidden = false;
     clearTimeout(typingTimer);
-    typingTimer = setTimeout(() => { typing.hidden = true; }, 3000);
+    typingTimer = setTimeout(stopTyping, 3000);
   })
   .on("error", ({ reason }) => { document.getElementById("chat-error").textContent = reason; });
 
 composer(form, chat, (id, body) => socket.send({ type: "chat.send", client_id: id, body }));
-form.elements.body.addEventListener("input", () => socket.send({ type: "chat.typing" }));
+form.elements.body.addEventListener("input", atMostEvery(2000, () => socket.send({ type: "chat.typing" })));
 document.getElementById("leave").addEventListener("click", () => socket.send({ type: "help.leave" }));

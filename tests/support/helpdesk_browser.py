@@ -50,8 +50,10 @@ def chat_both_ways(jane: Any, desk: Any, name: str) -> None:
     send(jane, "Where do I enter my pension? <b>bold?</b>")
     pane = desk.locator(".conversation").last
     pane.locator(".message.in .body", has_text="Where do I enter my pension? <b>bold?</b>").wait_for()
+    assert pane.locator(".typing").is_hidden()  # what she was typing has arrived: no "typing…" left
     send(desk, "Line 5a, on the second page.", pane)
     jane.locator(".message.in .body", has_text="Line 5a, on the second page.").wait_for()
+    assert jane.locator("#typing").is_hidden()
     jane.locator(".message.out .status", has_text="read").wait_for()
     screenshot(jane, f"{name}-jane")
     screenshot(desk, f"{name}-advisor")
