@@ -29,7 +29,7 @@ from identity_blocks.models import (
 )
 from identity_blocks.ranges import InvalidDefinition, check_in_domain
 from portal.locks import advisory_lock
-from portal.prepared import Prepared
+from portal.prepared import Prepared, execute
 
 __all__ = [
     "InvalidDefinition",
@@ -214,10 +214,10 @@ def _skip_locked() -> bool:
 
 
 def _one(sql: str, params: list[Any]) -> tuple[Any, ...] | None:
-    """One raw statement of the hot path (table names from the models, values as parameters)."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()  # type: ignore[no-any-return]
+    """One raw statement of the hot path (table names from the models, values as parameters),
+    prepared on PostgreSQL like the compiled reads."""
+    rows = execute(sql, params)
+    return rows[0] if rows else None
 
 
 def _welcome_back(assignment: IdentityAssignment) -> IdentityAssignment:
