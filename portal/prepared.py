@@ -31,6 +31,9 @@ class AnyOf(In):  # type: ignore[type-arg]
     lookup_name = "any"
 
     def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        if self.rhs_is_direct_value() is False or hasattr(self.rhs, "resolve_expression"):
+            sql, subquery_params = self.as_sql(compiler, connection)  # IN (SELECT ...) as __in does
+            return sql, list(subquery_params)
         lhs, lhs_params = self.process_lhs(compiler, connection)
         values = [value for value in dict.fromkeys(self.rhs) if value is not None]
         _, params = self.batch_process_rhs(compiler, connection, values)  # type: ignore[arg-type]

@@ -61,6 +61,8 @@ def test_it_serves_a_batch_of_any_size_with_one_statement(django_assert_num_quer
         assert by_names.rows(["Beta"]) == [("Beta",)]
         assert sorted(by_names.rows(["Alpha", "Gamma", "Nobody"])) == [("Alpha",), ("Gamma",)]
     assert by_names.rows([]) == []
+    beta = Operator.objects.filter(name="Beta").values("pk")
+    assert list(Operator.objects.filter(pk__any=beta).values_list("name", flat=True)) == ["Beta"]  # as __in would
     if connection.vendor == "postgresql":  # one array parameter: the same SQL whatever the size
         assert len({query["sql"].split("WHERE")[1].split("=")[0] for query in captured.captured_queries}) == 1
         assert all("ANY" in query["sql"] for query in captured.captured_queries)
