@@ -1,30 +1,67 @@
 """Sending channel-layer events from synchronous code (actions, Celery tasks).
 
-Inside the ASGI server, sync code runs in asgiref's threads and `async_to_sync` hands the send
-back to the server's own loop. Anywhere else (a Celery worker, a management command, a thread
-pool) `async_to_sync` would start a fresh event loop per call, and the Redis layer would open a
-fresh connection for each one. There, sends go through one long-lived loop per process instead.
+Inside a server (daphne, the IMS side), sync code runs in asgiref's threads: its sends are handed
+to the server's own loop, where one task per loop publishes them in the order they were handed
+over, and the thread goes on at once. It used to wait until Redis had them, which held the one
+database thread of an ASGI process idle for every batch's events. Anywhere else (a Celery
+worker, a management command, a thread pool) sends go through one long-lived loop per process
+and are waited for: a fresh loop per call would open a fresh Redis connection each time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
+import weakref
 from typing import Any
 
-from asgiref.sync import SyncToAsync, async_to_sync
+from asgiref.sync import SyncToAsync
 from channels.layers import get_channel_layer
 
 SEND_TIMEOUT = 10.0
+log = logging.getLogger(__name__)
+_Sends = list[tuple[str, dict[str, Any]]]
 _loop: asyncio.AbstractEventLoop | None = None
 _loop_pid = 0
 _lock = threading.Lock()
 
 
-def _in_server_thread() -> bool:
-    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
-    return loop is not None and getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) == os.getpid()
+def _server_loop() -> asyncio.AbstractEventLoop | None:
+    """The loop of the server whose sync thread this is, if it is one."""
+    loop: asyncio.AbstractEventLoop | None = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if loop is None or getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) != os.getpid():
+        return None
+    return loop if loop.is_running() else None
+
+
+# Per server loop: what waits to be published, in order, and the one task publishing it.
+_outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Queue[_Sends]] = weakref.WeakKeyDictionary()
+
+
+def _hand_over(sends: _Sends) -> None:
+    """On the server's loop: queue the sends behind those handed over before them."""
+    loop = asyncio.get_running_loop()
+    if loop not in _outboxes:
+        _outboxes[loop] = asyncio.Queue()
+        _publishers.add(loop.create_task(_publish(_outboxes[loop])))
+    _outboxes[loop].put_nowait(sends)
+
+
+_publishers: set[asyncio.Task[None]] = set()
+
+
+async def _publish(outbox: asyncio.Queue[_Sends]) -> None:
+    layer = get_channel_layer()
+    assert layer is not None
+    while True:
+        sends = await outbox.get()
+        for group, event in sends:
+            try:
+                await layer.group_send(group, event)
+            except Exception:  # committed already: the clients catch up when they resume
+                log.exception("could not publish %s to %s", event.get("type"), group)
 
 
 def _background_loop() -> asyncio.AbstractEventLoop:
@@ -46,13 +83,15 @@ def group_send_many(sends: list[tuple[str, dict[str, Any]]]) -> None:
     if layer is None or not sends:
         return
 
+    server = _server_loop()
+    if server is not None:
+        server.call_soon_threadsafe(_hand_over, sends)
+        return
+
     async def send_all() -> None:
         for group, event in sends:
             await layer.group_send(group, event)
 
-    if _in_server_thread():
-        async_to_sync(send_all)()
-        return
     asyncio.run_coroutine_threadsafe(send_all(), _background_loop()).result(timeout=SEND_TIMEOUT)
 
 
