@@ -29,7 +29,7 @@ from identity_blocks.models import (
 )
 from identity_blocks.ranges import InvalidDefinition, check_in_domain
 from portal.locks import advisory_lock
-from portal.prepared import Prepared, execute
+from portal.prepared import Prepared, execute, fields_of
 
 __all__ = [
     "InvalidDefinition",
@@ -92,17 +92,19 @@ def assign_identity(holder: Holder, *, blocks: Iterable[IdentityBlock] | None = 
 
 # The hot path's reads, compiled once (portal.prepared): samples no real holder or time can have.
 _SAMPLE_USER, _SAMPLE_KEY, _SAMPLE_NOW = -1, "\x00key", datetime(1901, 1, 1, 0, 0, 0, 1, tzinfo=UTC)
-_ASSIGNMENT_FIELDS = [field.attname for field in IdentityAssignment._meta.concrete_fields]
 _LIVE = {
     field: Prepared(
-        lambda v, f=field: IdentityAssignment.objects.live().filter(**{f: v}).values_list(*_ASSIGNMENT_FIELDS)[:1],
+        lambda v, f=field: (
+            IdentityAssignment.objects.live().filter(**{f: v}).values_list(*fields_of(IdentityAssignment))[:1]
+        ),
         sample,
     )
     for field, sample in (("user_id", _SAMPLE_USER), ("guest_key", _SAMPLE_KEY))
 }
-_BLOCK_FIELDS = [field.attname for field in IdentityBlock._meta.concrete_fields]
 _ASSIGNABLE = Prepared(
-    lambda now, audience: IdentityBlock.objects.assignable(now).for_audience(audience).values_list(*_BLOCK_FIELDS),
+    lambda now, audience: (
+        IdentityBlock.objects.assignable(now).for_audience(audience).values_list(*fields_of(IdentityBlock))
+    ),
     _SAMPLE_NOW,
     "\x00audience",
 )

@@ -257,12 +257,6 @@ class RegistrationState(models.TextChoices):
 LIVE = Q(released_at__isnull=True)
 
 
-def held_by(users: list[int], guests: list[str]) -> Q:
-    """Rows (assignments, sessions) of any of these members or guests: two array parameters
-    whatever their number, so that a compiled query (portal.prepared) serves every batch."""
-    return Q(user_id__any=users) | Q(guest_key__any=guests)
-
-
 class IdentityAssignmentQuerySet(models.QuerySet["IdentityAssignment"]):
     def live(self) -> IdentityAssignmentQuerySet:
         return self.filter(LIVE)
@@ -271,7 +265,9 @@ class IdentityAssignmentQuerySet(models.QuerySet["IdentityAssignment"]):
         return self.filter(**holder.fields)
 
     def held_by(self, users: list[int], guests: list[str]) -> IdentityAssignmentQuerySet:
-        return self.filter(held_by(users, guests))
+        """Of any of these members or guests: two array parameters whatever their number, so
+        that a compiled query (portal.prepared) serves every batch."""
+        return self.filter(Q(user_id__any=users) | Q(guest_key__any=guests))
 
     def for_shard(self, index: int, count: int) -> IdentityAssignmentQuerySet:
         return self.annotate(shard=F("id") % count).filter(shard=index)
@@ -359,9 +355,6 @@ class IdentityWait(models.Model):
 class HolderSessionQuerySet(models.QuerySet["HolderSession"]):
     def of(self, holder: Holder) -> HolderSessionQuerySet:
         return self.filter(**holder.fields)
-
-    def held_by(self, users: list[int], guests: list[str]) -> HolderSessionQuerySet:
-        return self.filter(held_by(users, guests))
 
     def of_outer(self) -> HolderSessionQuerySet:
         """In a subquery: the sessions of the outer row's holder (an assignment's, a request's)."""

@@ -252,34 +252,29 @@ class Outcome:
     reason: str
 
 
+# With its assignment, whose holder's sockets hear of the outcome.
 _OUTBOUND_LOCKED = Prepared(
     lambda ids: (
-        PagerMessage.objects.select_for_update()
+        PagerMessage.objects.select_for_update(of=("self",))
         .filter(pk__any=ids, direction=Direction.OUTBOUND)
         .order_by("pk")
-        .values_list(*fields_of(PagerMessage))
+        .values_list(*fields_of(PagerMessage), *fields_of(IdentityAssignment, "assignment"))
     ),
     [-1],
-)
-_ASSIGNMENTS = Prepared(
-    lambda ids: IdentityAssignment.objects.filter(pk__any=ids).values_list(*fields_of(IdentityAssignment)), [-1]
 )
 
 
 def message_outcomes(outcomes: list[Outcome]) -> list[PagerMessage | Exception]:
     """Record a batch of answers in one transaction (the IMS side's group commit for them)."""
     with transaction.atomic():
-        found = {m.pk: m for m in _OUTBOUND_LOCKED.instances(PagerMessage, list({o.message_id for o in outcomes}))}
+        ids = list({o.message_id for o in outcomes})
+        found = {m.pk: m for m in _OUTBOUND_LOCKED.instances(PagerMessage, ids, related="assignment")}
         decided: list[PagerMessage | Exception] = []
         for outcome in outcomes:
             message = found.get(outcome.message_id)
             decided.append(_decide(message, outcome) if message else PagerMessage.DoesNotExist(outcome.message_id))
         changed = list({m.pk: m for m in decided if isinstance(m, PagerMessage)}.values())
         update_each(PagerMessage, ["status", "error"], [(m.pk, m.status, m.error) for m in changed])
-        assignments = _ASSIGNMENTS.instances(IdentityAssignment, list({m.assignment_id for m in changed}))
-        by_id = {assignment.pk: assignment for assignment in assignments}
-        for message in changed:  # whose sockets hear of it
-            message.assignment = by_id[message.assignment_id]
         events.messages_changed(changed)
         signals.message_outcome.send(sender=PagerMessage, messages=changed)
     return decided

@@ -38,6 +38,7 @@ def _server_loop() -> asyncio.AbstractEventLoop | None:
 
 # Per server loop: what waits to be published, in order, and the one task publishing it.
 _outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Queue[_Sends]] = weakref.WeakKeyDictionary()
+_publishers: set[asyncio.Task[None]] = set()  # the loop keeps only a weak reference to a task
 
 
 def _hand_over(sends: _Sends) -> None:
@@ -47,9 +48,6 @@ def _hand_over(sends: _Sends) -> None:
         _outboxes[loop] = asyncio.Queue()
         _publishers.add(loop.create_task(_publish(_outboxes[loop])))
     _outboxes[loop].put_nowait(sends)
-
-
-_publishers: set[asyncio.Task[None]] = set()
 
 
 async def _publish(outbox: asyncio.Queue[_Sends]) -> None:

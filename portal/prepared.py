@@ -95,11 +95,12 @@ class Prepared:
         after those (annotations), set as attributes."""
         names = fields_of(model)
         other = model._meta.get_field(related).related_model if related else None
-        others = fields_of(other) if isinstance(other, type) and issubclass(other, Model) else []
+        other = other if isinstance(other, type) and issubclass(other, Model) else None
+        others = fields_of(other) if other else []
         made = []
         for row in self.rows(*values):
             instance = model.from_db(connection.alias, names, row[: len(names)])
-            if isinstance(other, type) and issubclass(other, Model):
+            if other:
                 rest = row[len(names) : len(names) + len(others)]
                 setattr(instance, related, other.from_db(connection.alias, others, rest) if rest[0] else None)
             for name, value in zip(extra, row[len(names) + len(others) :], strict=True):
