@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Model, QuerySet
+from django.db import IntegrityError, transaction
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from identity_blocks import events
+from identity_blocks import claims, events
 from identity_blocks.credentials import digest_secret
 from identity_blocks.holders import Holder
 from identity_blocks.models import (
@@ -29,7 +28,7 @@ from identity_blocks.models import (
 )
 from identity_blocks.ranges import InvalidDefinition, check_in_domain
 from portal.locks import advisory_lock
-from portal.prepared import Prepared, execute, fields_of
+from portal.prepared import Prepared, fields_of
 
 __all__ = [
     "InvalidDefinition",
@@ -65,10 +64,6 @@ class NoIdentityFree(Exception):
         self.position = position
         self.retry_after = settings.IDENTITY_RETRY_AFTER_SECONDS
         super().__init__(f"No IMS identity is free right now; you are number {position} in line.")
-
-
-class _Rollback(Exception):
-    """Undo a claim whose last step found the block or the agreement unable to take it."""
 
 
 # Assignment -------------------------------------------------------------------------------
@@ -125,7 +120,7 @@ def _assign_from(holder: Holder, blocks: Iterable[IdentityBlock] | None) -> Iden
     candidates = blocks if blocks is not None else _assignable(holder)
     for block in candidates:
         try:
-            assignment = _take_identity(block, holder)
+            assignment = claims.take_identity(block, holder)
         except IntegrityError:
             # A concurrent request of the same holder committed first: that one is the answer.
             existing = _live(holder)
@@ -133,93 +128,9 @@ def _assign_from(holder: Holder, blocks: Iterable[IdentityBlock] | None) -> Iden
                 raise
             return existing
         if assignment is not None:
-            return assignment
-    return None
-
-
-def _take_identity(block: IdentityBlock, holder: Holder) -> IdentityAssignment | None:
-    try:
-        with transaction.atomic():
-            index = _claim_index(block, holder)
-            if index is None:
-                return None
-            assignment = IdentityAssignment.objects.create(
-                block=block, index=index, impu=block.impu(index), sticky=holder.is_member, **holder.fields
-            )
-            _count_against_agreement(block.agreement_id)
             events.identity_assigned(assignment)
             return assignment
-    except _Rollback:
-        return None
-
-
-def _claim_index(block: IdentityBlock, holder: Holder) -> int | None:
-    """Takes a free index: the member's previous one, a released one, or the next never used."""
-    reused = _claim_released(block, holder)
-    if reused is not None:
-        _require_active(block)
-        return reused
-    # One statement: the row lock lasts from here to commit, the shortest it can.
-    row = _one(
-        f"UPDATE {_table(IdentityBlock)} SET next_index = next_index + 1 "  # noqa: S608 (names from the models)
-        "WHERE id = %s AND next_index < size AND status = %s RETURNING next_index",
-        [block.pk, BlockStatus.ACTIVE],
-    )
-    return int(row[0]) - 1 if row else None
-
-
-def _claim_released(block: IdentityBlock, holder: Holder) -> int | None:
-    if holder.is_member:
-        previous = (
-            IdentityAssignment.objects.filter(block=block, **holder.fields)
-            .order_by("-released_at")
-            .values_list("index", flat=True)
-            .first()
-        )
-        if previous is not None and FreeIdentity.objects.filter(block=block, index=previous).delete()[0]:
-            return previous
-    # The oldest free index no concurrent assignment is taking, taken in one statement.
-    table, skip = _table(FreeIdentity), " FOR UPDATE SKIP LOCKED" if _skip_locked() else ""
-    index = connection.ops.quote_name("index")
-    row = _one(
-        f"DELETE FROM {table} WHERE id = (SELECT id FROM {table} WHERE block_id = %s ORDER BY id LIMIT 1{skip}) "  # noqa: S608
-        f"RETURNING {index}",
-        [block.pk],
-    )
-    return int(row[0]) if row else None
-
-
-def _require_active(block: IdentityBlock) -> None:
-    """A shared lock on the block: suspension waits for this assignment, or this one sees it."""
-    lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
-    row = _one(f"SELECT status FROM {_table(IdentityBlock)} WHERE id = %s{lock}", [block.pk])  # noqa: S608
-    if row is None or row[0] != BlockStatus.ACTIVE:
-        raise _Rollback
-
-
-def _count_against_agreement(agreement_id: int) -> None:
-    row = _one(
-        f"UPDATE {_table(ServiceAgreement)} SET live_assignments = live_assignments + 1 "  # noqa: S608
-        "WHERE id = %s AND live_assignments < max_registrations RETURNING id",
-        [agreement_id],
-    )
-    if row is None:
-        raise _Rollback
-
-
-def _table(model: type[Model]) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
-def _skip_locked() -> bool:
-    return bool(connection.features.has_select_for_update_skip_locked)
-
-
-def _one(sql: str, params: list[Any]) -> tuple[Any, ...] | None:
-    """One raw statement of the hot path (table names from the models, values as parameters),
-    prepared on PostgreSQL like the compiled reads."""
-    rows = execute(sql, params)
-    return rows[0] if rows else None
+    return None
 
 
 def _welcome_back(assignment: IdentityAssignment) -> IdentityAssignment:

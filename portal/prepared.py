@@ -14,7 +14,7 @@ lets a batch of any size share one statement where `__in` would make one per siz
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -44,10 +44,11 @@ Field.register_lookup(AnyOf)
 ForeignObject.register_lookup(AnyOf)  # related fields look only as far up as ForeignObject
 
 
-def execute(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    """Run one statement; its rows, if it returns any. On PostgreSQL through a server-binding
-    cursor, which psycopg prepares from the connection's `prepare_threshold`-th run on (see
-    portal.env); Django's own cursors bind on the client and never prepare."""
+def execute(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """Run one statement (`%s` or `%(name)s` parameters); its rows, if it returns any. On
+    PostgreSQL through a server-binding cursor, which psycopg prepares from the connection's
+    `prepare_threshold`-th run on (see portal.env); Django's own cursors bind on the client and
+    never prepare."""
     if connection.vendor == "postgresql":
         connection.ensure_connection()
         # Wrapped as connection.cursor() wraps its own: same transaction, errors translated,
