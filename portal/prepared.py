@@ -49,16 +49,26 @@ def execute(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple[A
     PostgreSQL through a server-binding cursor, which psycopg prepares from the connection's
     `prepare_threshold`-th run on (see portal.env); Django's own cursors bind on the client and
     never prepare."""
-    if connection.vendor == "postgresql":
-        connection.ensure_connection()
-        # Wrapped as connection.cursor() wraps its own: same transaction, errors translated,
-        # queries logged and counted (tests, the debug toolbar) like any other.
-        cursor = connection._prepare_cursor(psycopg.Cursor(connection.connection))  # type: ignore[attr-defined]
-    else:
-        cursor = connection.cursor()
-    with cursor:
-        cursor.execute(sql, params)
-        return list(cursor.fetchall()) if cursor.description else []
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return list(cursor.fetchall()) if cursor.description else []
+    raw = _server_cursor()
+    # Wrapped as connection.cursor() wraps its own: same transaction, errors translated,
+    # queries logged and counted (tests, the debug toolbar) like any other.
+    connection._prepare_cursor(raw).execute(sql, params)  # type: ignore[attr-defined]
+    # Not `description`: it builds a column object per column on every call.
+    return raw.fetchall() if raw.pgresult is not None and raw.pgresult.nfields else []
+
+
+def _server_cursor() -> psycopg.Cursor[Any]:
+    """One per connection, kept: a fresh cursor set up its type loaders again on every call."""
+    connection.ensure_connection()
+    cursor: psycopg.Cursor[Any] | None = getattr(connection, "_portal_cursor", None)
+    if cursor is None or cursor.closed or cursor.connection is not connection.connection:
+        cursor = psycopg.Cursor(connection.connection)
+        connection._portal_cursor = cursor  # type: ignore[attr-defined]
+    return cursor
 
 
 class Prepared:
