@@ -45,6 +45,26 @@ async def test_it_retransmits_over_udp_until_answered():
     jane.close()
 
 
+async def test_it_absorbs_a_repeated_answer_then_forgets_the_transaction():
+    raw, jane = await RawUdp.start(), await udp_agent()
+    pending = asyncio.ensure_future(jane.request(_message(jane), raw.peer))
+    request, addr = await raw.next()
+    assert isinstance(request, Request)
+    answer = jane.response(request, 200, "OK").to_bytes()
+    raw.send(answer, addr)
+    assert (await pending).status == 200
+    raw.send(answer, addr)  # our 200 lost on its way back, as the peer sees it: sent again
+    await asyncio.sleep(FAST.t4 / 4)
+    assert jane.stats["stray responses"] == 0  # the finished transaction lingers (Timer K)
+    await asyncio.sleep(FAST.t4 * 1.5)
+    assert not jane.client_transactions
+    raw.send(answer, addr)
+    await asyncio.sleep(FAST.t4 / 4)
+    assert jane.stats["stray responses"] == 1
+    raw.close()
+    jane.close()
+
+
 async def test_it_gives_up_with_408_when_nobody_answers():
     raw, jane = await RawUdp.start(), await udp_agent()
     response = await jane.request(_message(jane), raw.peer)

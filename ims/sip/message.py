@@ -57,31 +57,17 @@ def canonical_name(name: str) -> str:
     return _SPECIAL.get(lowered) or "-".join(part.capitalize() for part in lowered.split("-"))
 
 
+# One list item: quoted strings (with escapes) and <...> kept whole, up to a comma outside both.
+_ITEM = re.compile(r'(?:"(?:[^"\\]|\\.)*"?|<[^>]*>?|[^,"<])+')
+
+
 def split_list(value: str) -> list[str]:
     """Split at commas outside quotes and angle brackets."""
     if "," not in value:
         return [value] if value else []
-    items: list[str] = []
-    current: list[str] = []
-    quoted = angle = escaped = False
-    for ch in value:
-        if escaped:
-            escaped = False
-        elif ch == "\\" and quoted:
-            escaped = True
-        elif ch == '"':
-            quoted = not quoted
-        elif ch == "<" and not quoted:
-            angle = True
-        elif ch == ">" and not quoted:
-            angle = False
-        elif ch == "," and not quoted and not angle:
-            items.append("".join(current).strip())
-            current = []
-            continue
-        current.append(ch)
-    items.append("".join(current).strip())
-    return [item for item in items if item]
+    plain = '"' not in value and "<" not in value
+    items = value.split(",") if plain else _ITEM.findall(value)
+    return [stripped for item in items if (stripped := item.strip())]
 
 
 @dataclass
@@ -163,35 +149,43 @@ class Response(Message):
         return f"SIP/2.0 {self.status} {self.reason}"
 
 
-def _header_lines(block: str) -> Iterator[str]:
+def _header_lines(block: str) -> list[str]:
     """Unfold continuation lines (leading space or tab) into their header."""
-    current: str | None = None
-    for line in block.split("\r\n") if block else []:
+    if not block:
+        return []
+    lines = block.split("\r\n")
+    if "\r\n " not in block and "\r\n\t" not in block and block[0] not in " \t":
+        return lines
+    unfolded: list[str] = []
+    for line in lines:
         if line[:1] in (" ", "\t"):
-            if current is None:
+            if not unfolded:
                 raise SipParseError("continuation line before any header")
-            current += " " + line.strip()
-            continue
-        if current is not None:
-            yield current
-        current = line
-    if current is not None:
-        yield current
+            unfolded[-1] += " " + line.strip()
+        else:
+            unfolded.append(line)
+    return unfolded
 
 
-def _parse_headers(block: str, message: Message) -> None:
-    """Fill `message.headers`; on a bad line, raise with the good lines kept, so that a 400 can
-    still be routed back by the request's Via."""
+def _parse_headers(block: str, message: Message) -> list[str]:
+    """Fill `message.headers`, all but Content-Length, whose values are returned; on a bad line,
+    raise with the good lines kept, so that a 400 can still be routed back by the request's Via."""
+    headers, lengths = message.headers, []
     for line in _header_lines(block):
         name, colon, value = line.partition(":")
         name = name.rstrip(" \t")
         if not colon or not _TOKEN.fullmatch(name):
             raise SipParseError(f"malformed header line {line[:40]!r}")
         name, value = canonical_name(name), value.strip()
-        values = split_list(value) if name in LIST_HEADERS else [value]
-        message.headers += [(name, v) for v in values]
-        if len(message.headers) > MAX_HEADERS:
+        if name == "Content-Length":
+            lengths.append(value)
+        elif name in LIST_HEADERS:
+            headers += [(name, item) for item in split_list(value)]
+        else:
+            headers.append((name, value))
+        if len(headers) + len(lengths) > MAX_HEADERS:
             raise SipParseError(f"more than {MAX_HEADERS} headers")
+    return lengths
 
 
 def _start(line: str) -> Request | Response:
@@ -216,16 +210,14 @@ def parse(data: bytes, *, stream: bool = False) -> Request | Response:
     start_line, _, block = text.lstrip("\r\n").partition("\r\n")
     message = _start(start_line)
     try:
-        _parse_headers(block, message)
-        message.body = _body(message, body, stream=stream)
+        message.body = _body(_parse_headers(block, message), body, stream=stream)
     except SipParseError as error:
         error.answerable = message if isinstance(message, Request) else None
         raise
     return message
 
 
-def _body(message: Message, rest: bytes, *, stream: bool) -> bytes:
-    lengths = message.get_all("Content-Length")
+def _body(lengths: list[str], rest: bytes, *, stream: bool) -> bytes:
     if not lengths:
         if stream:
             raise SipParseError("Content-Length is required on stream transports")
@@ -235,7 +227,6 @@ def _body(message: Message, rest: bytes, *, stream: bool) -> bytes:
     length = int(lengths[0])
     if length > len(rest):
         raise SipParseError(f"Content-Length {length} exceeds the {len(rest)} body bytes received")
-    message.remove("Content-Length")
     return rest[:length]
 
 

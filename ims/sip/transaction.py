@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -26,15 +27,25 @@ class Timers:
         return 64 * self.t1
 
 
+# The branch of a Via, found without parsing the rest of it: a response's only use of its Via here.
+_BRANCH = re.compile(r";\s*branch\s*=\s*([^;,\s]+)", re.IGNORECASE)
+
+
 def client_key(message: Request | Response) -> tuple[str, str]:
-    branch = Via.parse(message.get_all("Via")[0]).branch or ""
-    return branch, message.cseq[1]
+    """The branch of the top Via and the CSeq method (§17.1.3); an empty branch matches nothing."""
+    via = message.get("Via") or ""
+    branch = _BRANCH.search(via)
+    return branch[1] if branch else "", (message.get("CSeq") or "").partition(" ")[2].strip()
 
 
 def server_key(request: Request) -> tuple[str, str, str]:
     via = Via.parse(request.get_all("Via")[0])
     method = "INVITE" if request.method == "ACK" else request.method
     return via.branch or "", f"{via.host}:{via.port}", method
+
+
+# A timer may fire this much before its time (the loop's clock resolution and rounding).
+_EARLY = 0.001
 
 
 def timeout_response(request: Request, status: int = 408, reason: str = "Request Timeout") -> Response:
@@ -47,34 +58,40 @@ def timeout_response(request: Request, status: int = 408, reason: str = "Request
 
 
 class ClientTransaction:
+    """One timer at a time: the next retransmission, the last one cut short at the deadline
+    (Timer B / F), so that a transaction costs the event loop's timer heap one entry, not three."""
+
     def __init__(self, ua: UserAgent, request: Request, peer: Peer, provisional: Callable[[Response], None] | None):
         self.ua, self.request, self.peer = ua, request, peer
         self.provisional = provisional
         self.result: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
         self.data = request.to_bytes()
-        self._timers: list[asyncio.TimerHandle] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._deadline = 0.0
         self.key = client_key(request)
 
     def start(self) -> None:
         timers, loop = self.ua.timers, asyncio.get_running_loop()
-        if not self.ua.transport.reliable:
-            self._timers.append(loop.call_later(timers.t1, self._retransmit, timers.t1))
-        self._timers.append(loop.call_later(timers.timeout, self._time_out))
+        self._deadline = loop.time() + timers.timeout
+        first = timers.timeout if self.ua.transport.reliable else timers.t1
+        self._timer = loop.call_later(first, self._tick, timers.t1)
         self.ua.send_soon(self.data, self.peer, self._failed)
 
-    def _retransmit(self, interval: float) -> None:
+    def _tick(self, interval: float) -> None:
         if self.result.done():
+            return
+        loop = asyncio.get_running_loop()
+        left = self._deadline - loop.time()
+        if left <= _EARLY:
+            self._finish(timeout_response(self.request))
             return
         self.ua.send_soon(self.data, self.peer, self._failed)
         # INVITE doubles without bound (Timer A); others cap at T2 (Timer E).
         following = interval * 2 if self.request.method == "INVITE" else min(interval * 2, self.ua.timers.t2)
-        self._timers.append(asyncio.get_running_loop().call_later(following, self._retransmit, following))
+        self._timer = loop.call_later(min(following, left), self._tick, following)
 
     def _failed(self, error: Exception) -> None:
         self._finish(timeout_response(self.request, 503, f"Service Unavailable ({error})"))
-
-    def _time_out(self) -> None:
-        self._finish(timeout_response(self.request))
 
     def received(self, response: Response) -> None:
         if response.status < 200:
@@ -86,13 +103,12 @@ class ClientTransaction:
         self._finish(response)
 
     def _finish(self, response: Response) -> None:
-        for timer in self._timers:
-            timer.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
         if not self.result.done():
             self.result.set_result(response)
         # Linger to absorb retransmitted final responses (Timer K / D), then go.
-        linger = 0.0 if self.ua.transport.reliable else self.ua.timers.t4
-        asyncio.get_running_loop().call_later(linger, self.ua.client_transactions.pop, self.key, None)
+        self.ua.forget_client_transaction(self.key, 0.0 if self.ua.transport.reliable else self.ua.timers.t4)
 
 
 class ServerTransaction:

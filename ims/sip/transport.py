@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -57,32 +59,84 @@ class Transport:
         self.received(message, peer)
 
 
-class UdpTransport(Transport, asyncio.DatagramProtocol):
+class UdpTransport(Transport):
+    """A non-blocking socket read straight from the event loop: whatever datagrams are waiting
+    are read in one wake-up (asyncio's datagram transport reads one per turn of the loop, into a
+    fresh 256 KiB buffer), and sends go out at once unless the socket's buffer is full."""
+
+    READS_PER_WAKEUP = 64  # then other callbacks get their turn
+
     def __init__(self, received: Received | None = None, malformed: Malformed | None = None) -> None:
         super().__init__(received, malformed)
-        self._socket: asyncio.DatagramTransport | None = None
+        self._sock: socket.socket | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._buffer = bytearray(65536)  # the largest UDP payload fits
+        self._backlog: deque[tuple[bytes, tuple[str, int]]] = deque()
 
     async def start(self, host: str, port: int) -> UdpTransport:
-        loop = asyncio.get_running_loop()
-        self._socket, _ = await loop.create_datagram_endpoint(lambda: self, local_addr=(host, port))
-        self.local = self._socket.get_extra_info("sockname")[:2]
+        self._loop = loop = asyncio.get_running_loop()
+        family, kind, proto, _, address = (await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM))[0]
+        self._sock = socket.socket(family, kind, proto)
+        self._sock.setblocking(False)
+        self._sock.bind(address)
+        self.local = self._sock.getsockname()[:2]
+        loop.add_reader(self._sock.fileno(), self._readable)
         return self
 
-    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
-        if data.strip(b"\r\n"):  # bare CRLFs are keep-alives
-            self._deliver(data, Peer("UDP", str(addr[0]), int(addr[1])))
+    def _readable(self) -> None:
+        assert self._sock is not None
+        view = memoryview(self._buffer)
+        for _ in range(self.READS_PER_WAKEUP):
+            try:
+                size, addr = self._sock.recvfrom_into(self._buffer)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as error:  # an ICMP error for an earlier send: nothing was received
+                log.debug("UDP error on %s: %s", self.local, error)
+                continue
+            data = bytes(view[:size])
+            if data.strip(b"\r\n"):  # bare CRLFs are keep-alives
+                self._deliver(data, Peer("UDP", str(addr[0]), int(addr[1])))
 
     async def send(self, data: bytes, peer: Peer) -> None:
         self.send_now(data, peer)
 
     def send_now(self, data: bytes, peer: Peer) -> bool:
-        assert self._socket is not None
-        self._socket.sendto(data, (peer.host, peer.port))
+        assert self._sock is not None
+        if self._backlog:
+            self._backlog.append((data, (peer.host, peer.port)))
+            return True
+        try:
+            self._sock.sendto(data, (peer.host, peer.port))
+        except (BlockingIOError, InterruptedError):
+            self._backlog.append((data, (peer.host, peer.port)))
+            assert self._loop is not None
+            self._loop.add_writer(self._sock.fileno(), self._writable)
+        except OSError as error:  # unreachable, refused: UDP gives up silently, the timers retry
+            log.info("UDP send to %s:%s failed: %s", peer.host, peer.port, error)
         return True
 
+    def _writable(self) -> None:
+        assert self._sock is not None
+        assert self._loop is not None
+        while self._backlog:
+            data, address = self._backlog[0]
+            try:
+                self._sock.sendto(data, address)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as error:
+                log.info("UDP send to %s:%s failed: %s", *address, error)
+            self._backlog.popleft()
+        self._loop.remove_writer(self._sock.fileno())
+
     def close(self) -> None:
-        if self._socket is not None:
-            self._socket.close()
+        if self._sock is not None and self._loop is not None:
+            self._loop.remove_reader(self._sock.fileno())
+            self._loop.remove_writer(self._sock.fileno())
+            self._sock.close()
+            self._sock = None
+            self._backlog.clear()
 
 
 class ConnectedTransport(Transport):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,6 +28,8 @@ class UserAgent:
         self.handler = handler
         self.timers = timers or Timers()
         self.client_transactions: dict[tuple[str, str], ClientTransaction] = {}
+        # Finished client transactions in the order they are to go: they all linger alike (T4).
+        self._lingering: deque[tuple[float, tuple[str, str]]] = deque()
         self.server_transactions: dict[tuple[str, str, str], ServerTransaction] = {}
         self.stats: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -70,6 +72,24 @@ class UserAgent:
         transaction.start()
         return await transaction.result
 
+    def forget_client_transaction(self, key: tuple[str, str], after: float) -> None:
+        """Drop a finished client transaction `after` seconds from now, with one timer for all."""
+        if after <= 0:
+            self.client_transactions.pop(key, None)
+            return
+        loop = asyncio.get_running_loop()
+        if not self._lingering:
+            loop.call_later(after, self._forget_due)
+        self._lingering.append((loop.time() + after, key))
+
+    def _forget_due(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        while self._lingering and self._lingering[0][0] <= now + 0.001:
+            self.client_transactions.pop(self._lingering.popleft()[1], None)
+        if self._lingering:
+            loop.call_later(self._lingering[0][0] - now, self._forget_due)
+
     def new_request(
         self, method: str, uri: str, *, from_uri: str, to_uri: str, call_id: str | None = None, cseq: int = 1,
         from_tag: str | None = None, to_tag: str | None = None,
@@ -104,7 +124,7 @@ class UserAgent:
 
     def _received(self, message: Request | Response, peer: Peer) -> None:
         if isinstance(message, Response):
-            transaction = self.client_transactions.get(client_key(message)) if message.get("Via") else None
+            transaction = self.client_transactions.get(client_key(message))
             if transaction is None:
                 self.stats["stray responses"] += 1
             else:
