@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -81,6 +82,8 @@ class ImsSide:
     shard_count: int = 1
     events: Any = field(default_factory=DatabaseEvents)
     agents: dict[str, UserAgent] = field(default_factory=dict)
+    # Per transport kind, the one opening of its agent that everyone who asks meanwhile awaits.
+    opening: dict[str, asyncio.Future[UserAgent]] = field(default_factory=dict)
     registrations: dict[int, Registration] = field(default_factory=dict)
     keepalive: float = field(default_factory=lambda: float(settings.IMS_KEEPALIVE_SECONDS))
     calls: CallDesk = field(default_factory=CallDesk)
@@ -106,12 +109,26 @@ class ImsSide:
         return assignment_id % self.shard_count == self.shard_index
 
     async def agent_for(self, peer: Peer) -> UserAgent:
-        """One transport of each kind per process, shared by every identity that uses it."""
-        if peer.transport not in self.agents:
-            agent = UserAgent(await self._transport(peer.transport), self.handle)
-            agent.on_cancel, agent.on_ack = self.calls.cancelled, self.calls.acknowledged
-            self.agents[peer.transport] = agent
-        return self.agents[peer.transport]
+        """One transport of each kind per process, shared by every identity that uses it, however
+        many identities ask at once while it opens (a burst of registrations did: one socket each)."""
+        agent = self.agents.get(peer.transport)
+        if agent is not None:
+            return agent
+        opening = self.opening.get(peer.transport)
+        if opening is None:
+            opening = self.opening[peer.transport] = asyncio.ensure_future(self._open_agent(peer.transport))
+            opening.add_done_callback(functools.partial(self._opened, peer.transport))
+        return await asyncio.shield(opening)
+
+    def _opened(self, kind: str, opening: asyncio.Future[UserAgent]) -> None:
+        if opening.cancelled() or opening.exception() is not None:
+            self.opening.pop(kind, None)  # the next one to ask tries again
+
+    async def _open_agent(self, kind: str) -> UserAgent:
+        agent = UserAgent(await self._transport(kind), self.handle)
+        agent.on_cancel, agent.on_ack = self.calls.cancelled, self.calls.acknowledged
+        self.agents[kind] = agent
+        return agent
 
     async def _transport(self, kind: str) -> Transport:
         if kind == "UDP":

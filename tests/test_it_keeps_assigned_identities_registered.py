@@ -37,6 +37,19 @@ async def test_it_registers_assigned_identities_and_follows_assignments_and_rele
     await task
 
 
+async def test_it_registers_a_burst_of_identities_through_one_socket(kamailio):
+    await sync_to_async(kamailio_block)(kamailio)
+    for _ in range(20):
+        await sync_to_async(actions.assign_identity)(guest())
+    side = ImsSide()
+    stop, task = await _running(side)  # all twenty ask for the UDP agent while it opens
+    await _until(lambda: set(_states().values()) == {RegistrationState.REGISTERED})
+    assert len(side.agents) == 1
+    assert len({id(registration.ua) for registration in side.registrations.values()}) == 1
+    stop.set()
+    await task
+
+
 async def test_it_splits_identities_between_shards(kamailio):
     await sync_to_async(kamailio_block)(kamailio)
     assigned = [await sync_to_async(actions.assign_identity)(guest()) for _ in range(6)]

@@ -2,6 +2,7 @@
 every identity again, over UDP and TCP."""
 
 import asyncio
+import uuid
 from collections import Counter
 
 import pytest
@@ -9,12 +10,14 @@ from asgiref.sync import sync_to_async
 
 from identity_blocks import actions
 from identity_blocks.models import IdentityAssignment, Operator, RegistrationState
+from ims.registration import IdentityConfig, Registration
 from ims.service import ImsSide
+from ims.sip.digest import DigestCredentials
 from ims.sip.transport import Peer, UdpTransport
 from ims.sip.ua import UserAgent
 from tests.factories import guest
 from tests.support.ims import kamailio_block, running, until
-from tests.support.kamailio import DOMAIN, restart
+from tests.support.kamailio import DOMAIN, PASSWORD, restart
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("close_sync_thread_connections")]
 COUNT = 100
@@ -45,6 +48,35 @@ async def _reachable(core, impus):
     return statuses
 
 
+class _Unheard:
+    async def registering(self, assignment_id): ...
+    async def registered(self, assignment_id, until, service_route): ...
+    async def failed(self, assignment_id, reason): ...
+    async def deregistered(self, assignment_id): ...
+
+
+async def _control(core):
+    """A phone registered once and never again: after the restart only the IMS side's own
+    identities come back, so this one shows that the core really forgot its bindings."""
+    agent = UserAgent(await UdpTransport().start("127.0.0.1", 0))
+    credentials = DigestCredentials.from_password(f"control@{DOMAIN}", DOMAIN, PASSWORD)
+    config = IdentityConfig(
+        0, f"sip:control@{DOMAIN}", f"sip:{DOMAIN}", Peer("UDP", "127.0.0.1", core.udp), f"<urn:uuid:{uuid.uuid4()}>",
+        credentials,
+    )  # fmt: skip
+    registration = Registration(agent, config, _Unheard())
+    await registration.register()
+    registration.stop()
+    return agent, config.impu
+
+
+async def _all_reachable(core, impus, timeout=10.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while (statuses := await _reachable(core, impus)) != Counter({200: len(impus)}):
+        assert asyncio.get_running_loop().time() < deadline, statuses
+        await asyncio.sleep(0.2)
+
+
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
 async def test_it_registers_every_identity_again_after_the_core_restarts(kamailio, transport):
     await sync_to_async(kamailio_block)(kamailio)
@@ -54,10 +86,12 @@ async def test_it_registers_every_identity_again_after_the_core_restarts(kamaili
     stop, task = await running(ImsSide(keepalive=0.5))
     await until(_all_registered, timeout=20)
     assert await _reachable(kamailio, impus) == Counter({200: COUNT})
+    control, control_impu = await _control(kamailio)
+    assert 404 not in await _reachable(kamailio, [control_impu])  # answered (501: it serves nothing)
 
     await asyncio.to_thread(restart, kamailio, 2.0)
-    assert (await _reachable(kamailio, impus))[404] > 0  # the core forgot the bindings...
-    await asyncio.sleep(3)
-    assert await _reachable(kamailio, impus) == Counter({200: COUNT})  # ...and has them all again
+    assert await _reachable(kamailio, [control_impu]) == Counter({404: 1})  # the core forgot the bindings...
+    await _all_reachable(kamailio, impus)  # ...and has the IMS side's all again
+    control.close()
     stop.set()
     await task
