@@ -41,9 +41,8 @@ def take_identity(block: IdentityBlock, holder: Holder) -> IdentityAssignment | 
 
 def _take_in_one_statement(assignment: IdentityAssignment) -> IdentityAssignment | None:
     block = assignment.block
-    family, listed = block.definition().family, None
-    if family is None:
-        listed = list(block.definition().listed)
+    definition = block.definition()
+    family, listed = definition.family, (None if definition.family else list(definition.listed))
     fields = _rest_of(IdentityAssignment)
     params: dict[str, Any] = {
         "block": block.pk,
