@@ -71,8 +71,8 @@ def _rest_of(model: type[Model]) -> list[Field[Any, Any]]:
 @functools.cache
 def _statement() -> str:
     quote = connection.ops.quote_name
-    free, block = quote(FreeIdentity._meta.db_table), quote(IdentityBlock._meta.db_table)
-    agreement, assignment = quote(ServiceAgreement._meta.db_table), quote(IdentityAssignment._meta.db_table)
+    free, block = _table(FreeIdentity), _table(IdentityBlock)
+    agreement, assignment = _table(ServiceAgreement), _table(IdentityAssignment)
     index = quote("index")
     rest = _rest_of(IdentityAssignment)
     columns = ", ".join(quote(f.column) for f in rest)

@@ -45,7 +45,7 @@ def server_key(request: Request) -> tuple[str, str, str]:
 
 
 # A timer may fire this much before its time (the loop's clock resolution and rounding).
-_EARLY = 0.001
+TIMER_SLACK = 0.001
 
 
 def timeout_response(request: Request, status: int = 408, reason: str = "Request Timeout") -> Response:
@@ -82,7 +82,7 @@ class ClientTransaction:
             return
         loop = asyncio.get_running_loop()
         left = self._deadline - loop.time()
-        if left <= _EARLY:
+        if left <= TIMER_SLACK or self.ua.transport.reliable:  # a reliable transport never resends
             self._finish(timeout_response(self.request))
             return
         self.ua.send_soon(self.data, self.peer, self._failed)

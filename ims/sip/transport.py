@@ -71,6 +71,7 @@ class UdpTransport(Transport):
         self._sock: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._buffer = bytearray(65536)  # the largest UDP payload fits
+        self._view = memoryview(self._buffer)
         self._backlog: deque[tuple[bytes, tuple[str, int]]] = deque()
 
     async def start(self, host: str, port: int) -> UdpTransport:
@@ -85,7 +86,6 @@ class UdpTransport(Transport):
 
     def _readable(self) -> None:
         assert self._sock is not None
-        view = memoryview(self._buffer)
         for _ in range(self.READS_PER_WAKEUP):
             try:
                 size, addr = self._sock.recvfrom_into(self._buffer)
@@ -94,7 +94,7 @@ class UdpTransport(Transport):
             except OSError as error:  # an ICMP error for an earlier send: nothing was received
                 log.debug("UDP error on %s: %s", self.local, error)
                 continue
-            data = bytes(view[:size])
+            data = bytes(self._view[:size])
             if data.strip(b"\r\n"):  # bare CRLFs are keep-alives
                 self._deliver(data, Peer("UDP", str(addr[0]), int(addr[1])))
 

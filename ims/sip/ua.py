@@ -11,7 +11,14 @@ from typing import Any
 
 from ims.sip.headers import NameAddr, Via, new_branch, new_tag
 from ims.sip.message import Request, Response, SipParseError, check_request
-from ims.sip.transaction import ClientTransaction, ServerTransaction, Timers, client_key, server_key
+from ims.sip.transaction import (
+    TIMER_SLACK,
+    ClientTransaction,
+    ServerTransaction,
+    Timers,
+    client_key,
+    server_key,
+)
 from ims.sip.transport import Peer, Transport
 
 log = logging.getLogger(__name__)
@@ -85,7 +92,7 @@ class UserAgent:
     def _forget_due(self) -> None:
         loop = asyncio.get_running_loop()
         now = loop.time()
-        while self._lingering and self._lingering[0][0] <= now + 0.001:
+        while self._lingering and self._lingering[0][0] <= now + TIMER_SLACK:
             self.client_transactions.pop(self._lingering.popleft()[1], None)
         if self._lingering:
             loop.call_later(self._lingering[0][0] - now, self._forget_due)
