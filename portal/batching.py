@@ -9,13 +9,19 @@ queueing behind a commit per item.
 from __future__ import annotations
 
 import asyncio
+import time
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from channels.db import database_sync_to_async
+from asgiref.sync import sync_to_async
+from django.db import InterfaceError, OperationalError, close_old_connections, connection
 
+# Django's connection hygiene (close_old_connections, which database_sync_to_async runs around
+# every call) at most this often for a batcher: each run re-arms the health check, a SELECT 1,
+# which was a round trip per batch.
+TIDY_SECONDS = 1.0
 Item = TypeVar("Item")
 Outcome = TypeVar("Outcome")
 
@@ -31,10 +37,16 @@ class _Line:
 class Batcher(Generic[Item, Outcome]):
     """`await batcher.submit(item)` returns what `function(items)` gave for that item: the
     function returns one outcome per item, in order; an outcome that is an exception is raised
-    to that item's caller only."""
+    to that item's caller only.
+
+    A batch that finds the database connection broken (the server restarted) is written once
+    more on a fresh one, so `function` must be safe to run twice on the same items: the portal's
+    are (a chat message's client id, an inbound MESSAGE's Call-ID and CSeq make the second run
+    find what the first stored)."""
 
     def __init__(self, function: Callable[[list[Item]], Sequence[Outcome | Exception]], limit: int = 256) -> None:
         self.function, self.limit = function, limit
+        self.tidy_at = 0.0
         # Per loop: a server has one, but tests run many loops one after another.
         self.lines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Line] = weakref.WeakKeyDictionary()
 
@@ -51,7 +63,7 @@ class Batcher(Generic[Item, Outcome]):
         while line.pending:
             batch, line.pending = line.pending[: self.limit], line.pending[self.limit :]
             try:
-                outcomes = await database_sync_to_async(self.function)([item for item, _ in batch])
+                outcomes = await sync_to_async(self._write, thread_sensitive=True)([item for item, _ in batch])
             except Exception as error:  # the whole batch failed: each caller hears why
                 outcomes = [error] * len(batch)
             for (_, future), outcome in zip(batch, outcomes, strict=True):
@@ -61,3 +73,17 @@ class Batcher(Generic[Item, Outcome]):
                     future.set_exception(outcome)
                 else:
                     future.set_result(outcome)
+
+    def _write(self, items: list[Item]) -> Sequence[Outcome | Exception]:
+        """In the database thread."""
+        now = time.monotonic()
+        if now >= self.tidy_at:
+            close_old_connections()
+            self.tidy_at = now + TIDY_SECONDS
+        try:
+            return self.function(items)
+        except (InterfaceError, OperationalError):
+            if connection.in_atomic_block or connection.is_usable():
+                raise
+            connection.close()
+            return self.function(items)
