@@ -20,7 +20,7 @@ from channels.layers import get_channel_layer
 from ims.media import MediaPolicy, configured
 from ims.sip.headers import NameAddr, new_branch, new_tag
 from ims.sip.message import Request, Response
-from ims.sip.transaction import ServerTransaction
+from ims.sip.transaction import ServerTransaction, client_key
 from ims.sip.transport import Peer
 from ims.sip.ua import UserAgent
 
@@ -47,6 +47,7 @@ class Call:
     remote_target: str = ""
     route_set: list[str] = field(default_factory=list)
     timer: asyncio.TimerHandle | None = field(default=None, repr=False)
+    ending: str = ""  # why the caller gave up, once it sent CANCEL
 
     @property
     def local_uri(self) -> str:
@@ -178,12 +179,16 @@ class CallDesk:
         invite.body = (await self.media.toward_ims(key, sdp)).encode()
         self.calls[key] = call
         self._tell(call, "calling")
+        call.timer = asyncio.get_running_loop().call_later(self.ring_seconds, self._ring_out, key)
         response = await agent.request(invite, peer, lambda early: self._early(call, early))
+        if call.timer is not None:
+            call.timer.cancel()
         if 200 <= response.status < 300 and key in self.calls:
             answer = await self.media.toward_browser(key, response.body.decode("utf-8", errors="replace"))
             self._confirm(call, response, answer)
         elif response.status >= 300:
-            self._end(call, "cancelled" if response.status == 487 else f"{response.status} {response.reason}")
+            fallback = "cancelled" if response.status == 487 else f"{response.status} {response.reason}"
+            self._end(call, call.ending or fallback)
 
     def _early(self, call: Call, response: Response) -> None:
         if response.status > 100 and call.state == "calling":
@@ -198,6 +203,21 @@ class CallDesk:
         ack = self._in_dialog(call, "ACK", response["To"], number=call.cseq)
         call.agent.send_soon(ack.to_bytes(), call.peer, None)
         self._tell(call, "connected", sdp=answer)
+
+    def _ring_out(self, key: str) -> None:
+        call = self.calls.get(key)
+        if call is not None and call.outgoing and call.state in ("calling", "ringing"):
+            self._spawn(self._give_up(call, "no answer"))
+
+    async def _give_up(self, call: Call, reason: str) -> None:
+        """CANCEL a call still ringing; the INVITE's 487 then ends it (§9.1)."""
+        if call.ending:
+            return
+        call.ending = reason
+        invite = call.agent.client_transactions.get(client_key(call.invite))
+        if invite is not None:
+            invite.cancelled()
+        await call.agent.request(self._cancel(call), call.peer, new_via=False)
 
     def _in_dialog(self, call: Call, method: str, remote: str, number: int) -> Request:
         request = Request(method=method, uri=call.remote_target)
@@ -240,7 +260,7 @@ class CallDesk:
             call.transaction.respond(self._response(call, 603, "Decline"))
             self._end(call, "declined")
         elif action == "hangup" and call.outgoing and call.state in ("calling", "ringing"):
-            await call.agent.request(self._cancel(call), call.peer, new_via=False)
+            await self._give_up(call, "cancelled")
         elif action == "hangup" and call.state in ("answered", "connected"):
             await self._hang_up(call)
 

@@ -118,3 +118,18 @@ async def test_it_hands_each_sdp_to_the_media_policy(kamailio, tmp_path):
     await until(lambda: policy.ended_calls == ["c4"])
     stop.set()
     await task
+
+
+async def test_it_cancels_a_call_nobody_answers_after_its_ring_time(kamailio, tmp_path):
+    from ims.calls import CallDesk
+
+    holder, assignment, receive = await guest_with_a_browser(kamailio)
+    stop, task = await running(ImsSide(calls=CallDesk(ring_seconds=1.5)))
+    await until(IdentityAssignment.objects.filter(pk=assignment.pk, registration_state="registered").exists)
+    phone = await _phone(kamailio, tmp_path, "ring_until_cancel")
+    await _control(holder, "start", call="c5", assignment=assignment.pk, to=f"sip:callee@{DOMAIN}", sdp=OFFER)
+    await _state(receive, "ringing")
+    assert (await _state(receive, "ended"))["reason"] == "no answer"
+    await finished(phone, tmp_path)  # the phone got the CANCEL and ACKed its 487
+    stop.set()
+    await task

@@ -69,6 +69,7 @@ class ClientTransaction:
         self._timer: asyncio.TimerHandle | None = None
         self._deadline = 0.0
         self.key = client_key(request)
+        self.state = "calling"  # an INVITE's: then proceeding once it rang, cancelling once cancelled
 
     def start(self) -> None:
         timers, loop = self.ua.timers, asyncio.get_running_loop()
@@ -95,12 +96,29 @@ class ClientTransaction:
 
     def received(self, response: Response) -> None:
         if response.status < 200:
+            if self.request.method == "INVITE" and self.state == "calling" and self._timer is not None:
+                # Proceeding (§17.1.1.2): no more resends, and no Timer B: a phone may ring
+                # longer than 64·T1. The caller ends the wait with CANCEL (see cancelled).
+                self._timer.cancel()
+                self._timer = None
+                self.state = "proceeding"
             if self.provisional is not None:
                 self.provisional(response)
             return
         if self.request.method == "INVITE" and response.status >= 300:
             self.ua.send_soon(self.ua.ack_for(self.request, response).to_bytes(), self.peer, None)
         self._finish(response)
+
+    def cancelled(self) -> None:
+        """A CANCEL went out for this INVITE: its final answer (487) is due within 64·T1, else
+        the transaction ends as timed out (§9.1)."""
+        if self.result.done():
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self.state = "cancelling"  # a provisional arriving late must not stop this timer
+        timeout = timeout_response(self.request)
+        self._timer = asyncio.get_running_loop().call_later(self.ua.timers.timeout, self._finish, timeout)
 
     def _finish(self, response: Response) -> None:
         if self._timer is not None:
