@@ -93,11 +93,17 @@ def _post_at_once(posts: list[Post]) -> list[Posted]:
     clean = [replace(post, body=_normalized(post.body)) for post in posts]
     first: dict[tuple[int, Holder, str], int] = {}
     repeat_of: dict[int, int] = {}  # a client id twice in a batch is one message
+    taken: list[int] = []
     for n, post in enumerate(clean):
-        if _well_formed(post) and first.setdefault(_post_key(post), n) != n:
+        if not _well_formed(post):
+            continue
+        if first.setdefault(_post_key(post), n) == n:
+            taken.append(n)
+        else:
             repeat_of[n] = first[_post_key(post)]
-    taken = [_well_formed(post) and n not in repeat_of for n, post in enumerate(clean)]
-    outcomes: list[Posted | None] = list(posting.post_at_once(clean, taken))
+    outcomes: list[Posted | None] = [None] * len(posts)
+    for n, chat in zip(taken, posting.post_at_once([clean[n] for n in taken]), strict=True):
+        outcomes[n] = chat
     stored = [chat for chat in outcomes if isinstance(chat, ChatMessage)]
     if stored:
         events.chat_messages(stored)

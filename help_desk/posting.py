@@ -8,10 +8,10 @@ one data-modifying WITH, in autocommit, locks the conversations in id order, dec
 sender's side, numbers the messages and stores them.
 
 It takes only what it can finish: well-formed posts to open conversations the sender belongs
-to, with no trip over the IMS. Every other post (a stranger's, a closed conversation's, a
-malformed one, one that crosses the IMS) is left for the ordinary path, which says why or sends
-it on; so is the whole batch when the statement fails (a resend of a stored message breaks the
-`sent_once` constraint, and the ordinary path looks resends up).
+to. Every other post (a stranger's, a closed conversation's, a malformed one) is left for the
+ordinary path, which says why; so is the whole batch when the statement fails (a resend of a
+stored message breaks the `sent_once` constraint, and the ordinary path looks resends up). Where
+chat crosses the IMS the statement is not used at all (see available).
 """
 
 from __future__ import annotations
@@ -22,11 +22,10 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Model
 from django.utils import timezone
 
 from help_desk.models import Advisor, ChatMessage, HelpRequest, RequestStatus
-from portal.prepared import execute
+from portal.prepared import execute, table_of
 
 if TYPE_CHECKING:
     from help_desk.chat import Post
@@ -47,42 +46,36 @@ def undone_on_error() -> AbstractContextManager[object]:
     return transaction.atomic() if connection.in_atomic_block else nullcontext()
 
 
-def post_at_once(posts: list[Post], taken: list[bool]) -> list[ChatMessage | None]:
-    """The stored message for each post the statement took (`taken[n]`: well-formed and not a
-    repeat within the batch), None for the rest. Raises IntegrityError for a resend."""
-    chosen = [n for n, ok in enumerate(taken) if ok]
-    if not chosen:
-        return [None] * len(posts)
+def post_at_once(posts: list[Post]) -> list[ChatMessage | None]:
+    """For each post (well-formed, none a repeat of another), its stored message, or None where
+    the statement could not take it. Raises IntegrityError for a resend."""
+    if not posts:
+        return []
     now = timezone.now()
     params = {
-        "requests": [posts[n].request_id for n in chosen],
-        "users": [posts[n].holder.user_id for n in chosen],
-        "guests": [posts[n].holder.guest_key for n in chosen],
-        "bodies": [posts[n].body for n in chosen],
-        "client_ids": [posts[n].client_id for n in chosen],
+        "requests": [post.request_id for post in posts],
+        "users": [post.holder.user_id for post in posts],
+        "guests": [post.holder.guest_key for post in posts],
+        "bodies": [post.body for post in posts],
+        "client_ids": [post.client_id for post in posts],
         "active": RequestStatus.ACTIVE.value,
-        "over_ims": bool(settings.HELP_CHAT_OVER_IMS),
         "now": now,
     }
     outcomes: list[ChatMessage | None] = [None] * len(posts)
     for ordinal, pk, request_id, seq, from_advisor in execute(_statement(), params):
-        post = posts[chosen[ordinal - 1]]
+        post = posts[ordinal - 1]
         chat = ChatMessage(
             pk=pk, request_id=request_id, seq=seq, from_advisor=from_advisor,
             body=post.body, client_id=post.client_id, created_at=now,
         )  # fmt: skip
         chat._state.adding, chat._state.db = False, connection.alias
-        outcomes[chosen[ordinal - 1]] = chat
+        outcomes[ordinal - 1] = chat
     return outcomes
-
-
-def _table(model: type[Model]) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
 
 
 @functools.cache
 def _statement() -> str:
-    request, advisor, message = _table(HelpRequest), _table(Advisor), _table(ChatMessage)
+    request, advisor, message = table_of(HelpRequest), table_of(Advisor), table_of(ChatMessage)
     # `locked` is materialized and ordered so that the rows are locked in id order: two
     # processes' batches over the same conversations then wait for each other, never deadlock.
     # It reads next_seq under the lock, so the number stored back is absolute, not an increment
@@ -95,7 +88,6 @@ WITH post AS (
     SELECT r.id, r.next_seq, r.user_id, r.guest_key, a.user_id AS advisor_user
     FROM {request} r LEFT JOIN {advisor} a ON a.id = r.advisor_id
     WHERE r.id = ANY(%(requests)s::bigint[]) AND r.status = %(active)s::text
-        AND NOT (%(over_ims)s::boolean AND r.customer_impu <> '' AND r.advisor_impu <> '')
     ORDER BY r.id FOR UPDATE OF r
 ), sided AS (
     SELECT p.*, l.next_seq, CASE

@@ -19,7 +19,7 @@ from django.db.models import Field, Model
 
 from identity_blocks.holders import Holder
 from identity_blocks.models import BlockStatus, FreeIdentity, IdentityAssignment, IdentityBlock, ServiceAgreement
-from portal.prepared import execute
+from portal.prepared import execute, table_of
 
 # Set by the statement itself, not from the instance built in Python.
 _CLAIMED = ("id", "block", "index", "impu")
@@ -71,8 +71,8 @@ def _rest_of(model: type[Model]) -> list[Field[Any, Any]]:
 @functools.cache
 def _statement() -> str:
     quote = connection.ops.quote_name
-    free, block = _table(FreeIdentity), _table(IdentityBlock)
-    agreement, assignment = _table(ServiceAgreement), _table(IdentityAssignment)
+    free, block = table_of(FreeIdentity), table_of(IdentityBlock)
+    agreement, assignment = table_of(ServiceAgreement), table_of(IdentityAssignment)
     index = quote("index")
     rest = _rest_of(IdentityAssignment)
     columns = ", ".join(quote(f.column) for f in rest)
@@ -147,7 +147,7 @@ def _claim_index(block: IdentityBlock, holder: Holder) -> int | None:
         _require_active(block)
         return reused
     row = _one(
-        f"UPDATE {_table(IdentityBlock)} SET next_index = next_index + 1 "  # noqa: S608 (names from the models)
+        f"UPDATE {table_of(IdentityBlock)} SET next_index = next_index + 1 "  # noqa: S608 (names from the models)
         "WHERE id = %s AND next_index < size AND status = %s RETURNING next_index",
         [block.pk, BlockStatus.ACTIVE],
     )
@@ -164,7 +164,7 @@ def _claim_released(block: IdentityBlock, holder: Holder) -> int | None:
         )
         if previous is not None and FreeIdentity.objects.filter(block=block, index=previous).delete()[0]:
             return previous
-    table, index = _table(FreeIdentity), connection.ops.quote_name("index")
+    table, index = table_of(FreeIdentity), connection.ops.quote_name("index")
     row = _one(
         f"DELETE FROM {table} WHERE id = (SELECT id FROM {table} WHERE block_id = %s ORDER BY id LIMIT 1) "  # noqa: S608
         f"RETURNING {index}",
@@ -174,23 +174,19 @@ def _claim_released(block: IdentityBlock, holder: Holder) -> int | None:
 
 
 def _require_active(block: IdentityBlock) -> None:
-    row = _one(f"SELECT status FROM {_table(IdentityBlock)} WHERE id = %s", [block.pk])  # noqa: S608
+    row = _one(f"SELECT status FROM {table_of(IdentityBlock)} WHERE id = %s", [block.pk])  # noqa: S608
     if row is None or row[0] != BlockStatus.ACTIVE:
         raise _Rollback
 
 
 def _count_against_agreement(agreement_id: int) -> None:
     row = _one(
-        f"UPDATE {_table(ServiceAgreement)} SET live_assignments = live_assignments + 1 "  # noqa: S608
+        f"UPDATE {table_of(ServiceAgreement)} SET live_assignments = live_assignments + 1 "  # noqa: S608
         "WHERE id = %s AND live_assignments < max_registrations RETURNING id",
         [agreement_id],
     )
     if row is None:
         raise _Rollback
-
-
-def _table(model: type[Model]) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
 
 
 def _one(sql: str, params: list[Any]) -> tuple[Any, ...] | None:

@@ -120,6 +120,11 @@ class Prepared:
         return made
 
 
+def table_of(model: type[Model]) -> str:
+    """The model's table, quoted for the connection's SQL."""
+    return connection.ops.quote_name(model._meta.db_table)
+
+
 def update_each(model: type[Model], names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """`UPDATE` each `(pk, *values)` row's `names` in one statement: on PostgreSQL from arrays,
     so that one prepared statement serves any number of rows (bulk_update builds a CASE per row,
@@ -129,7 +134,7 @@ def update_each(model: type[Model], names: Sequence[str], rows: Sequence[Sequenc
     quote = connection.ops.quote_name
     fields = [model._meta.pk, *(model._meta.get_field(name) for name in names)]
     columns = [field.column for field in fields if isinstance(field, Field)]
-    table, key = quote(model._meta.db_table), quote(columns[0])
+    table, key = table_of(model), quote(columns[0])
     sets = ", ".join(f"{quote(column)} = v.column{n}" for n, column in enumerate(columns[1:], 2))
     if connection.vendor == "postgresql":
         arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields if isinstance(field, Field))
