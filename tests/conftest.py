@@ -77,6 +77,21 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
 
 
 @pytest.fixture
+def fresh_database(postgres_admin_url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database of its own; its URL. Dropped afterwards."""
+    import uuid
+
+    import psycopg
+
+    name = "portal_fresh_" + uuid.uuid4().hex[:8]
+    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield postgres_admin_url.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
 def kamailio(tmp_path: Path) -> Iterator[object]:
     from tests.support.kamailio import Kamailio
 

@@ -1,22 +1,10 @@
 """Every migration runs on a fresh PostgreSQL database, and none is missing."""
 
 import subprocess
-import uuid
 
 import psycopg
-import pytest
 
 from tests.support.processes import manage, portal_env
-
-
-@pytest.fixture
-def fresh_database(postgres_admin_url):
-    name = "portal_migrate_" + uuid.uuid4().hex[:8]
-    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield postgres_admin_url.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_it_migrates_a_fresh_postgresql_database(fresh_database):
