@@ -105,8 +105,8 @@ def _post_at_once(posts: list[Post]) -> list[Posted]:
     for n, chat in zip(taken, posting.post_at_once([clean[n] for n in taken]), strict=True):
         outcomes[n] = chat
     stored = [chat for chat in outcomes if isinstance(chat, ChatMessage)]
-    if stored:
-        events.chat_messages(stored)
+    events.chat_messages([chat for chat in stored if chat.seq is not None])
+    ims_actions.queued_elsewhere([chat.sent_as for chat in stored if chat.sent_as is not None])
     left = [n for n in range(len(posts)) if outcomes[n] is None and n not in repeat_of]
     if left:
         for n, outcome in zip(left, _post_in_transaction([posts[n] for n in left]), strict=True):

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Exists
 from django.db.models.functions import Upper
 
 from identity_blocks.holders import Holder
 from identity_blocks.models import HolderSession, IdentityAssignment
-from ims import events, signals
+from ims import events, inbox, outbox, signals
 from ims.models import Direction, MessageStatus, PagerMessage
 from ims.sip.uri import InvalidUri, parse_uri
-from portal.prepared import Prepared, fields_of, update_each
+from portal.prepared import Prepared, fields_of
 
 
 class Delivery(enum.Enum):
@@ -73,8 +73,9 @@ def receive_message(impu: str, sender: str, content_type: str, body: bytes, *, c
 
 
 def receive_messages(inbound: list[Inbound]) -> list[Received]:
-    """Store a batch of inbound MESSAGEs in one transaction, the IMS side's group commit; each
-    gets the answer its MESSAGE is owed (RFC 3428 §7), 200 only once it is stored."""
+    """Store a batch of inbound MESSAGEs at once, the IMS side's group commit, and hand them to
+    the receivers of message_received (the help desk numbers its chat messages); each gets the
+    answer its MESSAGE is owed (RFC 3428 §7), 200 only once it is stored and handed over."""
     answers: list[Received | None] = [_unreadable(item) for item in inbound]
     readable = [item for item, answer in zip(inbound, answers, strict=True) if answer is None]
     assignments = _assignments_for({item.impu for item in readable})
@@ -82,7 +83,7 @@ def receive_messages(inbound: list[Inbound]) -> list[Received]:
     # when its holder has left since; otherwise the unique constraint finds it as it is stored.
     away = {(i.call_id, i.cseq) for i in readable if (c := assignments.get(i.impu.upper())) and not c.present}
     stored = _stored(away)
-    fresh: dict[tuple[str, int], PagerMessage] = {}
+    fresh: dict[inbox.Key, PagerMessage] = {}
     for n, item in enumerate(inbound):
         if answers[n] is not None:
             continue
@@ -96,11 +97,14 @@ def receive_messages(inbound: list[Inbound]) -> list[Received]:
         else:
             message = fresh.setdefault((item.call_id, item.cseq), _pager(called.assignment, item))
             answers[n] = (Delivery.STORED, message)
-    raced = _store_inbound(list(fresh.values()))
-    return [
-        (delivery, raced.get(_sip_key(message), message) if message else None)
-        for delivery, message in (answer for answer in answers if answer is not None)
-    ]
+    raced = _stored(inbox.store(list(fresh.values())))
+    done = [(delivery, raced.get(inbox.key_of(m), m) if m else None) for delivery, m in cast(list[Received], answers)]
+    events.messages_changed([m for m in fresh.values() if m.pk is not None])
+    # Every one stored, those stored before too: receivers take each only once (see ims.inbox).
+    delivered = {id(m): m for _, m in done if m is not None}
+    if delivered:
+        signals.message_received.send(sender=PagerMessage, messages=list(delivered.values()))
+    return done
 
 
 def _unreadable(item: Inbound) -> Received | None:
@@ -144,16 +148,11 @@ def _assignments_for(impus: set[str]) -> dict[str, Called]:
     return {assignment.impu.upper(): Called(assignment, assignment.present) for assignment in found}
 
 
-def _stored(keys: set[tuple[str, int]]) -> dict[tuple[str, int], PagerMessage]:
+def _stored(keys: set[inbox.Key]) -> dict[inbox.Key, PagerMessage]:
     if not keys:
         return {}
     found = _INBOUND.instances(PagerMessage, list({call_id for call_id, _ in keys}))
-    return {_sip_key(m): m for m in found if _sip_key(m) in keys}
-
-
-def _sip_key(message: PagerMessage) -> tuple[str, int]:
-    """A MESSAGE's identity across retransmissions (RFC 3261 §17.2.3, less the branch)."""
-    return message.sip_call_id, message.sip_cseq or 0
+    return {inbox.key_of(m): m for m in found if inbox.key_of(m) in keys}
 
 
 def _wanted(item: Inbound) -> bool:
@@ -168,27 +167,6 @@ def _pager(assignment: IdentityAssignment, item: Inbound) -> PagerMessage:
         content_type=item.content_type, body=_chat_text(item.body), status=MessageStatus.DELIVERED,
         sip_call_id=item.call_id, sip_cseq=item.cseq,
     )  # fmt: skip
-
-
-def _store_inbound(messages: list[PagerMessage]) -> dict[tuple[str, int], PagerMessage]:
-    """Store in one transaction. Returns, by (Call-ID, CSeq), the stored copy of any message
-    that another process stored meanwhile."""
-    if not messages:
-        return {}
-    try:
-        with transaction.atomic():
-            PagerMessage.objects.bulk_create(messages)
-            events.messages_changed(messages)
-            signals.message_received.send(sender=PagerMessage, messages=messages)
-        return {}
-    except IntegrityError:
-        if len(messages) == 1:
-            return _stored({_sip_key(messages[0])})
-        raced: dict[tuple[str, int], PagerMessage] = {}
-        for message in messages:  # each on its own, so that only the one that raced is left out
-            message.pk = None
-            raced |= _store_inbound([message])
-        return raced
 
 
 @dataclass(frozen=True)
@@ -226,9 +204,16 @@ def send_messages(outgoing: list[Outgoing]) -> list[PagerMessage | MessageRefuse
     messages = [m for m in queued if isinstance(m, PagerMessage)]
     with transaction.atomic(savepoint=False):  # inside a chat batch's transaction: no savepoint round trips
         PagerMessage.objects.bulk_create(messages)
+        queued_elsewhere(messages)
+    return queued
+
+
+def queued_elsewhere(messages: list[PagerMessage]) -> None:
+    """Outbound MESSAGEs stored by another's statement (help_desk.posting, in one with the chat
+    messages they carry) go out as those queued here do: to the holder's sessions, to the IMS side."""
+    if messages:
         events.messages_changed(messages)
         events.sends_requested(messages)
-    return queued
 
 
 def _refusal(to: str, body: str) -> MessageRefused | None:
@@ -252,40 +237,18 @@ class Outcome:
     reason: str
 
 
-# With its assignment, whose holder's sockets hear of the outcome.
-_OUTBOUND_LOCKED = Prepared(
-    lambda ids: (
-        PagerMessage.objects.select_for_update(of=("self",))
-        .filter(pk__any=ids, direction=Direction.OUTBOUND)
-        .order_by("pk")
-        .values_list(*fields_of(PagerMessage), *fields_of(IdentityAssignment, "assignment"))
-    ),
-    [-1],
-)
-
-
 def message_outcomes(outcomes: list[Outcome]) -> list[PagerMessage | Exception]:
-    """Record a batch of answers in one transaction (the IMS side's group commit for them)."""
-    with transaction.atomic():
-        ids = list({o.message_id for o in outcomes})
-        found = {m.pk: m for m in _OUTBOUND_LOCKED.instances(PagerMessage, ids, related="assignment")}
-        decided: list[PagerMessage | Exception] = []
-        for outcome in outcomes:
-            message = found.get(outcome.message_id)
-            decided.append(_decide(message, outcome) if message else PagerMessage.DoesNotExist(outcome.message_id))
-        changed = list({m.pk: m for m in decided if isinstance(m, PagerMessage)}.values())
-        update_each(PagerMessage, ["status", "error"], [(m.pk, m.status, m.error) for m in changed])
-        events.messages_changed(changed)
-        signals.message_outcome.send(sender=PagerMessage, messages=changed)
-    return decided
+    """Record a batch of answers at once (the IMS side's group commit for them; ims.outbox)."""
+    changed = outbox.record({o.message_id: _decided(o) for o in outcomes})  # an id's last answer stands
+    events.messages_changed(list(changed.values()))
+    signals.message_outcome.send(sender=PagerMessage, messages=list(changed.values()))
+    return [changed.get(o.message_id) or PagerMessage.DoesNotExist(o.message_id) for o in outcomes]
 
 
-def _decide(message: PagerMessage, outcome: Outcome) -> PagerMessage:
+def _decided(outcome: Outcome) -> tuple[str, str]:
     if 200 <= outcome.status < 300:
-        message.status, message.error = MessageStatus.SENT, ""
-    else:
-        message.status, message.error = MessageStatus.FAILED, f"{outcome.status} {outcome.reason}"[:300]
-    return message
+        return MessageStatus.SENT, ""
+    return MessageStatus.FAILED, f"{outcome.status} {outcome.reason}"[:300]
 
 
 def callee(impu: str) -> tuple[int, str, bool] | None:

@@ -1,9 +1,16 @@
-"""Signals of the IMS side, sent inside the transaction that stores the message, so that a
-receiver's work (e.g. numbering a help-desk chat message) is part of "stored" before the 200."""
+"""Signals of the IMS side.
+
+message_received is sent once the messages are stored and before their 200, so that a receiver's
+work (e.g. numbering a help-desk chat message) is done before the IMS core hears "delivered".
+It is not sent inside the transaction that stored them (see ims.inbox): a receiver that fails
+leaves the MESSAGE unanswered, the core sends it again, and the receiver gets it again with
+messages it may have taken before. Receivers must therefore take each message once.
+"""
 
 from django.dispatch import Signal
 
-# kwargs: messages (inbound ims.models.PagerMessages just stored in one batch, in the order they came)
+# kwargs: messages (inbound ims.models.PagerMessages stored, in the order they came; some may have
+# been stored and handed over before: a retransmission)
 message_received = Signal()
 # kwargs: messages (outbound PagerMessages whose fate the IMS core just decided, in one batch)
 message_outcome = Signal()

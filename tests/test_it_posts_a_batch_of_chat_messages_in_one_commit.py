@@ -9,21 +9,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from help_desk import actions, posting
+from help_desk import actions
 from help_desk.chat import ChatRefused, Post, post_messages
 from help_desk.models import ChatMessage, HelpRequest
 from portal.batching import Batcher
 from tests.factories import make_conversation, make_queue
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True, params=["in one statement", "step by step"])
-def way(request, monkeypatch):
-    """Every behaviour here holds both ways a batch can be posted on PostgreSQL."""
-    if request.param == "step by step":
-        monkeypatch.setattr(posting, "ONE_STATEMENT_ON", frozenset())
-    return request.param
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("way")]
 
 
 def _conversation(queue, name):
