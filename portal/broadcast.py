@@ -55,11 +55,22 @@ async def _publish(outbox: asyncio.Queue[_Sends]) -> None:
     assert layer is not None
     while True:
         sends = await outbox.get()
-        for group, event in sends:
-            try:
-                await layer.group_send(group, event)
-            except Exception:  # committed already: the clients catch up when they resume
-                log.exception("could not publish %s to %s", event.get("type"), group)
+        while not outbox.empty():  # whatever else waits goes in the same round trip
+            sends = sends + outbox.get_nowait()
+        try:
+            await send_many(layer, sends)
+        except Exception:  # committed already: the clients catch up when they resume
+            log.exception("could not publish %d events", len(sends))
+
+
+async def send_many(layer: Any, sends: _Sends) -> None:
+    """In order; in one round trip where the layer can (portal.layer), else one by one."""
+    many = getattr(layer, "group_send_many", None)
+    if many is not None:
+        await many(sends)
+        return
+    for group, event in sends:
+        await layer.group_send(group, event)
 
 
 def _background_loop() -> asyncio.AbstractEventLoop:
@@ -86,11 +97,7 @@ def group_send_many(sends: list[tuple[str, dict[str, Any]]]) -> None:
         server.call_soon_threadsafe(_hand_over, sends)
         return
 
-    async def send_all() -> None:
-        for group, event in sends:
-            await layer.group_send(group, event)
-
-    asyncio.run_coroutine_threadsafe(send_all(), _background_loop()).result(timeout=SEND_TIMEOUT)
+    asyncio.run_coroutine_threadsafe(send_many(layer, sends), _background_loop()).result(timeout=SEND_TIMEOUT)
 
 
 def after_commit_many(sends: list[tuple[str, dict[str, Any]]]) -> None:

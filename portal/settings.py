@@ -103,7 +103,7 @@ if REDIS_URL:
     # consumer and ran out of connections at 2,000 sockets on a 2-core machine.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": "portal.layer.PipelinedPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("CHANNELS_PREFIX", "portal")},
         }
     }

@@ -1,0 +1,33 @@
+"""The channel layer of a deployment: Channels' Redis pub/sub layer, plus `group_send_many`.
+
+The pub/sub layer publishes each event on its own, one Redis round trip each, under a lock per
+shard; a chat batch's events (each message to its conversation's group, and where chat crosses
+the IMS the MESSAGEs' own events) went one after another, each waiting for the last. Here a
+batch's events go to Redis in one pipeline per shard: one write, one read. A group always maps
+to the same shard, so its events keep their order. Everything else is the layer as it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels_redis.pubsub import RedisPubSubChannelLayer  # type: ignore[import-untyped]
+
+
+class PipelinedPubSubChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc]
+    async def group_send_many(self, sends: list[tuple[str, dict[str, Any]]]) -> None:
+        """Publish each (group, event), in order, in one round trip per shard."""
+        # The per-loop layer and its shards are channels_redis 4.3's own (pinned in requirements.txt);
+        # tests/test_it_pipelines_a_batch_of_events.py runs this against a real Redis.
+        loop_layer = self._get_layer()
+        by_shard: dict[Any, list[tuple[str, bytes]]] = {}
+        for group, event in sends:
+            channel = loop_layer._get_group_channel_name(group)
+            by_shard.setdefault(loop_layer._get_shard(channel), []).append((channel, self.serialize(event)))
+        for shard, published in by_shard.items():
+            async with shard._lock:
+                shard._ensure_redis()
+                async with shard._redis.pipeline(transaction=False) as pipe:
+                    for channel, data in published:
+                        pipe.publish(channel, data)
+                    await pipe.execute()
