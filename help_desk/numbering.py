@@ -43,7 +43,6 @@ def number_at_once(messages: list[PagerMessage]) -> list[ChatMessage]:
         "remotes": [m.remote_uri.upper() for m in messages],
         "bodies": [m.body for m in messages],
         "impus": list({impu for m in messages for impu in (m.local_impu.upper(), m.remote_uri.upper())}),
-        "active": RequestStatus.ACTIVE.value,
         "now": now,
     }
     return [ChatMessage.from_db(connection.alias, fields_of(ChatMessage), row) for row in execute(_statement(), params)]
@@ -53,9 +52,10 @@ def number_at_once(messages: list[PagerMessage]) -> list[ChatMessage]:
 def _statement() -> str:
     request, message = table_of(HelpRequest), table_of(ChatMessage)
     columns = ", ".join(connection.ops.quote_name(field.column) for field in ChatMessage._meta.concrete_fields)
-    # `pending` ranks each side's unnumbered messages of one text oldest first, and `numbered`
-    # ranks the arrivals the same way, so that the k-th arrival of a text carries the k-th
-    # pending message of that text.
+    # The status is written out, not a parameter, so that a prepared statement's generic plan
+    # can use the partial index open_between. `pending` ranks each side's unnumbered messages
+    # of one text oldest first, and `numbered` ranks the arrivals the same way, so that the k-th
+    # arrival of a text carries the k-th pending message of that text.
     return f"""
 WITH arrived AS (
     SELECT * FROM unnest(%(ids)s::bigint[], %(locals)s::text[], %(remotes)s::text[], %(bodies)s::text[])
@@ -63,7 +63,7 @@ WITH arrived AS (
 ), locked AS MATERIALIZED (
     SELECT r.id, r.next_seq, upper(r.customer_impu) AS customer, upper(r.advisor_impu) AS advisor
     FROM {request} r
-    WHERE r.status = %(active)s::text AND upper(r.customer_impu) = ANY(%(impus)s::text[])
+    WHERE r.status = '{RequestStatus.ACTIVE.value}' AND upper(r.customer_impu) = ANY(%(impus)s::text[])
         AND upper(r.advisor_impu) = ANY(%(impus)s::text[])
     ORDER BY r.id FOR UPDATE
 ), matched AS (

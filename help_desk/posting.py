@@ -114,7 +114,8 @@ def _statement() -> str:
     # processes' batches over the same conversations then wait for each other, never deadlock.
     # It reads next_seq under the lock, so the number stored back is absolute, not an increment
     # of the older version the UPDATE's snapshot holds. `crossing` takes each MESSAGE's id from
-    # its sequence first (materialized: once per row), so that its chat message can name it.
+    # its sequence first (materialized: once per row), so that its chat message can name it, and
+    # finds the sender's live identity by member or by guest, each through its partial unique index.
     return f"""
 WITH post AS (
     SELECT * FROM unnest(%(requests)s::bigint[], %(users)s::bigint[], %(guests)s::text[], %(bodies)s::text[],
@@ -142,8 +143,9 @@ WITH post AS (
     SELECT s.*, i.id AS assignment_id, i.impu AS local_impu,
         CASE WHEN s.from_advisor THEN s.customer_impu ELSE s.advisor_impu END AS remote_uri,
         nextval((SELECT pg_get_serial_sequence('{pager}', 'id'))) AS pager_id
-    FROM sided s JOIN {identity} i ON i.released_at IS NULL
-        AND (i.user_id = s.user_id OR (s.guest_key <> '' AND i.guest_key = s.guest_key))
+    FROM sided s JOIN {identity} i ON i.id = coalesce(
+        (SELECT m.id FROM {identity} m WHERE m.user_id = s.user_id AND m.released_at IS NULL),
+        (SELECT g.id FROM {identity} g WHERE g.guest_key = s.guest_key AND g.guest_key <> '' AND g.released_at IS NULL))
     WHERE s.from_advisor IS NOT NULL AND s.over_ims AND octet_length(s.body) <= %(max_bytes)s
 ), sent AS (
     INSERT INTO {pager} (id, assignment_id, direction, local_impu, remote_uri, content_type, body, status, error,

@@ -26,7 +26,8 @@ def record(decided: Decided) -> dict[int, PagerMessage]:
     if not decided:
         return {}
     if connection.vendor in ONE_STATEMENT_ON:
-        rows = execute(_statement(), [list(decided), *(list(c) for c in zip(*decided.values(), strict=True))])
+        ids = list(decided)
+        rows = execute(_statement(), [ids, *(list(c) for c in zip(*decided.values(), strict=True)), ids])
         return {m.pk: m for m in map(_loaded, rows)}
     with transaction.atomic():
         found = _OUTBOUND_LOCKED.instances(PagerMessage, list(decided), related="assignment")
@@ -64,9 +65,12 @@ def _statement() -> str:
         for alias, model in (("p", PagerMessage), ("a", IdentityAssignment))
         for field in model._meta.concrete_fields
     )
+    # `p.id = ANY(...)` as well as the join: the messages by their key, whatever the planner
+    # believes of the table's size (a generic plan made while it was small would scan it).
     return f"""
 UPDATE {pager} p SET status = v.status, error = v.error
 FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS v(id, status, error), {identity} a
-WHERE p.id = v.id AND p.direction = '{Direction.OUTBOUND.value}' AND a.id = p.assignment_id
+WHERE p.id = v.id AND p.id = ANY(%s::bigint[]) AND p.direction = '{Direction.OUTBOUND.value}'
+    AND a.id = p.assignment_id
 RETURNING {columns}
 """  # noqa: S608 (names from the models, values as parameters)

@@ -96,3 +96,11 @@ def test_it_gives_the_related_instance_as_select_related_would():
     (found,) = with_operator.instances(ServiceAgreement, [agreement.pk], related="operator")
     assert found == agreement
     assert found._state.fields_cache["operator"] == alpha  # no query left to load it
+
+
+def test_it_runs_its_statements_with_generic_plans_on_postgresql():
+    """A custom plan per run re-planned the chat statements every time; its statements are
+    written for a generic plan, and only they are prepared on the server."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        assert cursor.fetchone() == ("force_generic_plan",)
