@@ -170,4 +170,3 @@ def generic_plans(sender: object, connection: Any, **kwargs: object) -> None:
     if connection.vendor == "postgresql" and connection.connection.prepare_threshold is not None:
         with connection.cursor() as cursor:
             cursor.execute("SET plan_cache_mode = force_generic_plan")
-
