@@ -11,12 +11,12 @@ from django.db.models import Q, QuerySet
 from django.db.models.functions import Upper
 from django.dispatch import receiver
 
-from help_desk import events, numbering, posting
+from help_desk import events, numbering
 from help_desk.chat import advance
 from help_desk.models import ChatMessage, HelpRequest, RequestStatus
 from ims import signals
 from ims.models import MessageStatus, PagerMessage
-from portal.prepared import Prepared, fields_of, update_each
+from portal.prepared import Prepared, fields_of, undone_on_error, update_each
 
 
 def _between(local: str, remote: str) -> Q:
@@ -84,7 +84,7 @@ def arrived(sender: object, messages: list[PagerMessage], **kwargs: object) -> N
     A message handed over again (see ims.signals) is taken only once."""
     if numbering.available():
         try:
-            with posting.undone_on_error():
+            with undone_on_error():
                 numbered = numbering.number_at_once(messages)
             events.chat_messages(numbered)
             return

@@ -17,7 +17,7 @@ from help_desk.actions import NotYours, holder_of
 from help_desk.models import Advisor, ChatMessage, HelpRequest, RequestStatus
 from identity_blocks.holders import Holder
 from ims import actions as ims_actions
-from portal.prepared import Prepared, fields_of, update_each
+from portal.prepared import Prepared, fields_of, undone_on_error, update_each
 
 MAX_CHARS = 4000
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -81,7 +81,7 @@ def post_messages(posts: list[Post]) -> list[Posted]:
     every message that needs no trip over the IMS. Each post gets its message or its refusal."""
     if posting.available():
         try:
-            with posting.undone_on_error():
+            with undone_on_error():
                 return _post_at_once(posts)
         except (IntegrityError, OperationalError):  # a resend, or a deadlock: the careful way
             pass

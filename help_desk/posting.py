@@ -20,19 +20,17 @@ message breaks the `sent_once` constraint, and the ordinary path looks resends u
 from __future__ import annotations
 
 import functools
-from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Model
+from django.db import connection
 from django.utils import timezone
 
 from help_desk.models import Advisor, ChatMessage, HelpRequest, RequestStatus
 from identity_blocks.models import IdentityAssignment
 from ims.models import Direction, MessageStatus, PagerMessage
-from portal.prepared import execute, table_of
+from portal.prepared import as_loaded, execute, table_of
 
 if TYPE_CHECKING:
     from help_desk.chat import Post
@@ -43,12 +41,6 @@ ONE_STATEMENT_ON = frozenset({"postgresql"})
 
 def available() -> bool:
     return connection.vendor in ONE_STATEMENT_ON
-
-
-def undone_on_error() -> AbstractContextManager[object]:
-    """Outside a transaction (a server's batches) the statement is its own; inside one, a
-    savepoint, so that a resend's IntegrityError leaves the caller's transaction usable."""
-    return transaction.atomic() if connection.in_atomic_block else nullcontext()
 
 
 def post_at_once(posts: list[Post]) -> list[ChatMessage | None]:
@@ -81,29 +73,21 @@ def post_at_once(posts: list[Post]) -> list[ChatMessage | None]:
         )  # fmt: skip
         if sent[0] is not None:
             chat.sent_as = _pager(post, now, *sent)
-        outcomes[ordinal - 1] = _as_loaded(chat)
+        outcomes[ordinal - 1] = as_loaded(chat)
     return outcomes
 
 
 def _pager(post: Post, now: datetime, pk: int, assignment_id: int, local: str, remote: str) -> PagerMessage:
     """The MESSAGE the statement stored, as ims.actions.send_messages would have made it."""
     holder = post.holder
-    assignment = _as_loaded(
+    assignment = as_loaded(
         IdentityAssignment(pk=assignment_id, impu=local, user_id=holder.user_id, guest_key=holder.guest_key)
     )
     message = PagerMessage(
         pk=pk, assignment=assignment, direction=Direction.OUTBOUND, local_impu=local, remote_uri=remote,
         body=post.body, status=MessageStatus.PENDING, created_at=now,
     )  # fmt: skip
-    return _as_loaded(message)
-
-
-_M = TypeVar("_M", bound=Model)
-
-
-def _as_loaded(instance: _M) -> _M:
-    instance._state.adding, instance._state.db = False, connection.alias
-    return instance
+    return as_loaded(message)
 
 
 @functools.cache
@@ -155,13 +139,13 @@ WITH post AS (
 ), chat AS (
     SELECT n, request_id, seq, from_advisor, body, client_id, NULL::bigint AS pager_id FROM numbered
     UNION ALL SELECT n, request_id, NULL, from_advisor, body, client_id, pager_id FROM crossing
+), stored AS (
+    INSERT INTO {message} (request_id, seq, failed, from_advisor, body, client_id, created_at, sent_as_id)
+    SELECT request_id, seq, '', from_advisor, body, client_id, %(now)s::timestamptz, pager_id FROM chat ORDER BY n
+    RETURNING id, request_id, seq, from_advisor, client_id, sent_as_id
 )
-INSERT INTO {message} (request_id, seq, failed, from_advisor, body, client_id, created_at, sent_as_id)
-SELECT request_id, seq, '', from_advisor, body, client_id, %(now)s::timestamptz, pager_id FROM chat ORDER BY n
-RETURNING (SELECT n FROM chat WHERE chat.request_id = {message}.request_id
-    AND chat.from_advisor = {message}.from_advisor AND chat.client_id = {message}.client_id), id, request_id, seq,
-    from_advisor, sent_as_id,
-    (SELECT assignment_id FROM crossing c WHERE c.pager_id = {message}.sent_as_id),
-    (SELECT local_impu FROM crossing c WHERE c.pager_id = {message}.sent_as_id),
-    (SELECT remote_uri FROM crossing c WHERE c.pager_id = {message}.sent_as_id)
+SELECT c.n, s.id, s.request_id, s.seq, s.from_advisor, s.sent_as_id, x.assignment_id, x.local_impu, x.remote_uri
+FROM stored s JOIN chat c ON c.request_id = s.request_id AND c.from_advisor = s.from_advisor
+    AND c.client_id = s.client_id
+LEFT JOIN crossing x ON x.pager_id = s.sent_as_id
 """  # noqa: S608 (names from the models, values as parameters)

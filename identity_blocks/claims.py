@@ -19,7 +19,7 @@ from django.db.models import Field, Model
 
 from identity_blocks.holders import Holder
 from identity_blocks.models import BlockStatus, FreeIdentity, IdentityAssignment, IdentityBlock, ServiceAgreement
-from portal.prepared import execute, table_of
+from portal.prepared import as_loaded, execute, table_of
 
 # Set by the statement itself, not from the instance built in Python.
 _CLAIMED = ("id", "block", "index", "impu")
@@ -60,8 +60,7 @@ def _take_in_one_statement(assignment: IdentityAssignment) -> IdentityAssignment
     if not rows:
         return None
     assignment.pk, assignment.index, assignment.impu = rows[0]
-    assignment._state.adding, assignment._state.db = False, connection.alias
-    return assignment
+    return as_loaded(assignment)
 
 
 def _rest_of(model: type[Model]) -> list[Field[Any, Any]]:

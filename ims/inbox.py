@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.utils import IntegrityError
 
 from ims.models import Direction, PagerMessage
-from portal.prepared import execute, table_of
+from portal.prepared import as_loaded, execute, table_of
 
 # The backends whose SQL the statement is written in.
 ONE_STATEMENT_ON = frozenset({"postgresql"})
@@ -46,7 +46,7 @@ def _store_at_once(messages: list[PagerMessage]) -> set[Key]:
     for message in messages:
         if key_of(message) in ids:
             message.pk = ids[key_of(message)]
-            message._state.adding, message._state.db = False, connection.alias
+            as_loaded(message)
     return {key_of(m) for m in messages if m.pk is None}
 
 

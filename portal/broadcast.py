@@ -54,9 +54,9 @@ async def _publish(outbox: asyncio.Queue[_Sends]) -> None:
     layer = get_channel_layer()
     assert layer is not None
     while True:
-        sends = await outbox.get()
+        sends = list(await outbox.get())
         while not outbox.empty():  # whatever else waits goes in the same round trip
-            sends = sends + outbox.get_nowait()
+            sends.extend(outbox.get_nowait())
         try:
             await send_many(layer, sends)
         except Exception:  # committed already: the clients catch up when they resume

@@ -15,10 +15,11 @@ lets a batch of any size share one statement where `__in` would make one per siz
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any, TypeVar
 
 import psycopg
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Field, ForeignObject, Model, QuerySet
 from django.db.models.lookups import In
 
@@ -59,6 +60,22 @@ def execute(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple[A
     connection._prepare_cursor(raw).execute(sql, params)  # type: ignore[attr-defined]
     # Not `description`: it builds a column object per column on every call.
     return raw.fetchall() if raw.pgresult is not None and raw.pgresult.nfields else []
+
+
+def undone_on_error() -> AbstractContextManager[object]:
+    """Around a statement that may fail (a resend breaking a unique constraint): outside a
+    transaction (a server's batches) the statement is its own; inside one, a savepoint, so that
+    the error leaves the caller's transaction usable for the careful way."""
+    return transaction.atomic() if connection.in_atomic_block else nullcontext()
+
+
+_M = TypeVar("_M", bound=Model)
+
+
+def as_loaded(instance: _M) -> _M:
+    """An instance a statement stored: saved, on this connection, as if read from it."""
+    instance._state.adding, instance._state.db = False, connection.alias
+    return instance
 
 
 def _server_cursor() -> psycopg.Cursor[Any]:
