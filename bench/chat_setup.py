@@ -9,6 +9,8 @@ from typing import Any
 
 from tests.support.kamailio import DOMAIN, PASSWORD
 
+HISTORY = 20  # earlier messages in each conversation
+
 
 @dataclass
 class Conversation:
@@ -77,8 +79,60 @@ def conversations(kamailio_port: int, count: int) -> list[Conversation]:
         actions.accept_request(advisor, request.pk)
         Advisor.objects.filter(pk=advisor.pk).update(presence="away")  # out of routing, still on the desk
         made.append(Conversation(request.pk, _session(guest_key=key), _advisor_session(user)))
+    _history([c.request_id for c in made])
     _analyze()
     return made
+
+
+def _history(request_ids: list[int]) -> None:
+    """Each conversation's earlier messages, stored as chat over the IMS stores them (the chat
+    message, the MESSAGE that left the sender's identity and the one that reached the other's),
+    so that the suite measures a desk that has been running: tables and statistics of a fresh
+    database, its pager table empty, made plans that scanned it whole as it grew."""
+    from help_desk.models import ChatMessage, HelpRequest
+    from identity_blocks.models import IdentityAssignment
+    from ims.models import Direction, MessageStatus, PagerMessage
+
+    live = {a.impu.upper(): a for a in IdentityAssignment.objects.live()}
+    requests = list(HelpRequest.objects.filter(pk__in=request_ids).order_by("pk"))
+    pairs, chats = [], []
+    for request in requests:
+        sides = live[request.customer_impu.upper()], live[request.advisor_impu.upper()]
+        for seq in range(1, HISTORY + 1):
+            sender, receiver = sides if seq % 2 else sides[::-1]
+            body, call_id = f"Earlier message {seq}", f"history-{request.pk}-{seq}"
+            common = {"body": body, "sip_call_id": call_id, "sip_cseq": 1}
+            out = PagerMessage(
+                assignment=sender,
+                direction=Direction.OUTBOUND,
+                local_impu=sender.impu,
+                remote_uri=receiver.impu,
+                status=MessageStatus.SENT,
+                **common,
+            )
+            inbound = PagerMessage(
+                assignment=receiver,
+                direction=Direction.INBOUND,
+                local_impu=receiver.impu,
+                remote_uri=sender.impu,
+                status=MessageStatus.DELIVERED,
+                **common,
+            )
+            pairs.append((out, inbound))
+            chats.append(
+                ChatMessage(
+                    request=request,
+                    seq=seq,
+                    from_advisor=not seq % 2,
+                    body=body,
+                    client_id=call_id,
+                    sent_as=out,
+                    pager_message=inbound,
+                )
+            )
+    PagerMessage.objects.bulk_create([m for pair in pairs for m in pair], batch_size=5000)
+    ChatMessage.objects.bulk_create(chats, batch_size=5000)
+    HelpRequest.objects.filter(pk__in=request_ids).update(next_seq=HISTORY + 1)
 
 
 def _analyze() -> None:
