@@ -26,6 +26,7 @@ Writer = Callable[[str], str]
 
 CONNECT_AT_ONCE = 50
 DRAIN_SECONDS = 10.0
+BISECTIONS = 3  # the doubling's factor of 2 becomes 2 ** (1 / 8): 1.09
 
 
 @dataclass
@@ -157,7 +158,8 @@ async def saturate(
     traffic: Traffic, start: float, bound_ms: float = 100.0, seconds: float = 4.0, log: Callable[[str], None] = print
 ) -> tuple[Step | None, list[Step]]:
     """The highest rate whose p99 stays under `bound_ms` with nothing lost: doubling from `start`
-    until a step fails, then two bisections between the last that held and the first that failed.
+    until a step fails, then three bisections (geometric) between the last that held and the first that
+    failed, so the figure is known to within 9 %.
     Returns the best step that held (None if even `start` failed) and every step run."""
     steps: list[Step] = []
 
@@ -176,7 +178,7 @@ async def saturate(
             break
         best, rate = step, rate * 2
     low, high = (best.offered if best else start / 2), rate
-    for _ in range(2):
+    for _ in range(BISECTIONS):
         middle = (low * high) ** 0.5
         step = await run(middle)
         if step.holds(bound_ms):

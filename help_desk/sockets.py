@@ -3,15 +3,31 @@ frame that cannot be used gets an `error` event and the socket stays open."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+
+from portal.layer import PipelinedPubSubChannelLayer
 
 MAX_FRAME = 64 * 1024
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+async def _pump(receive: Receive, inbox: asyncio.Queue[Any]) -> None:
+    """What the browser sends, into the socket's one queue; a failure goes there too, to be raised."""
+    try:
+        while True:
+            inbox.put_nowait(await receive())
+    except Exception as error:
+        inbox.put_nowait(error)
 
 
 class EventConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
@@ -20,6 +36,33 @@ class EventConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
 
     def handlers(self) -> dict[str, Handler]:
         return {}
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        """Channels' consumer loop with one queue for both sources of events: the layer's queue
+        for this socket's channel, into which a small task also puts what the browser sends, in
+        the order it comes. Channels waits on the two with asyncio.wait and a fresh task per event,
+        about five times the work of taking from one queue: with two sockets' events per chat
+        message, 8 % of the event loop's time in the chat benchmark. One event is handled at a
+        time, as in Channels."""
+        layer = get_channel_layer(self.channel_layer_alias)
+        if not isinstance(layer, PipelinedPubSubChannelLayer):  # the demo's in-memory layer
+            await super().__call__(scope, receive, send)
+            return
+        self.scope, self.channel_layer, self.base_send = scope, layer, send
+        self.channel_name = await layer.new_channel()
+        inbox = layer.inbox(self.channel_name)
+        pump = asyncio.create_task(_pump(receive, inbox))
+        try:
+            while True:
+                item = await inbox.get()
+                if isinstance(item, Exception):
+                    raise item
+                await self.dispatch(layer.deserialize(item) if isinstance(item, bytes) else item)
+        except StopConsumer:
+            pass
+        finally:
+            pump.cancel()
+            await layer.discard_channel(self.channel_name)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         kind = str(message.get("type", ""))

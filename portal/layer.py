@@ -4,11 +4,14 @@ The pub/sub layer publishes each event on its own, one Redis round trip each, un
 shard; a chat batch's events (each message to its conversation's group, and where chat crosses
 the IMS the MESSAGEs' own events) went one after another, each waiting for the last. Here a
 batch's events go to Redis in one pipeline per shard: one write, one read. A group always maps
-to the same shard, so its events keep their order. Everything else is the layer as it is.
+to the same shard, so its events keep their order. `inbox` and `discard_channel` let a consumer
+take its channel's events from the layer's own queue (help_desk.sockets). Everything else is the
+layer as it is.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from channels_redis.pubsub import RedisPubSubChannelLayer  # type: ignore[import-untyped]
@@ -31,3 +34,14 @@ class PipelinedPubSubChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc
                     for channel, data in published:
                         pipe.publish(channel, data)
                     await pipe.execute()
+
+    def inbox(self, channel: str) -> asyncio.Queue[Any]:
+        """The queue this process's layer fills for `channel` (one made by new_channel)."""
+        queue: asyncio.Queue[Any] = self._get_layer().channels[channel]
+        return queue
+
+    async def discard_channel(self, channel: str) -> None:
+        """What Channels' receive does when its consumer is cancelled: forget and unsubscribe."""
+        loop_layer = self._get_layer()
+        if loop_layer.channels.pop(channel, None) is not None:
+            await loop_layer._get_shard(channel).unsubscribe(channel)
