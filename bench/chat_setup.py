@@ -91,48 +91,35 @@ def _history(request_ids: list[int]) -> None:
     database, its pager table empty, made plans that scanned it whole as it grew."""
     from help_desk.models import ChatMessage, HelpRequest
     from identity_blocks.models import IdentityAssignment
-    from ims.models import Direction, MessageStatus, PagerMessage
+    from ims.models import PagerMessage
 
     live = {a.impu.upper(): a for a in IdentityAssignment.objects.live()}
-    requests = list(HelpRequest.objects.filter(pk__in=request_ids).order_by("pk"))
-    pairs, chats = [], []
-    for request in requests:
+    pagers, chats = [], []
+    for request in HelpRequest.objects.filter(pk__in=request_ids).order_by("pk"):
         sides = live[request.customer_impu.upper()], live[request.advisor_impu.upper()]
         for seq in range(1, HISTORY + 1):
-            sender, receiver = sides if seq % 2 else sides[::-1]
             body, call_id = f"Earlier message {seq}", f"history-{request.pk}-{seq}"
-            common = {"body": body, "sip_call_id": call_id, "sip_cseq": 1}
-            out = PagerMessage(
-                assignment=sender,
-                direction=Direction.OUTBOUND,
-                local_impu=sender.impu,
-                remote_uri=receiver.impu,
-                status=MessageStatus.SENT,
-                **common,
-            )
-            inbound = PagerMessage(
-                assignment=receiver,
-                direction=Direction.INBOUND,
-                local_impu=receiver.impu,
-                remote_uri=sender.impu,
-                status=MessageStatus.DELIVERED,
-                **common,
-            )
-            pairs.append((out, inbound))
+            out, inbound = _carrying(*(sides if seq % 2 else sides[::-1]), body, call_id)
+            pagers += [out, inbound]
             chats.append(
-                ChatMessage(
-                    request=request,
-                    seq=seq,
-                    from_advisor=not seq % 2,
-                    body=body,
-                    client_id=call_id,
-                    sent_as=out,
-                    pager_message=inbound,
-                )
-            )
-    PagerMessage.objects.bulk_create([m for pair in pairs for m in pair], batch_size=5000)
+                ChatMessage(request=request, seq=seq, from_advisor=not seq % 2, body=body, client_id=call_id,
+                            sent_as=out, pager_message=inbound)
+            )  # fmt: skip
+    PagerMessage.objects.bulk_create(pagers, batch_size=5000)
     ChatMessage.objects.bulk_create(chats, batch_size=5000)
     HelpRequest.objects.filter(pk__in=request_ids).update(next_seq=HISTORY + 1)
+
+
+def _carrying(sender: Any, receiver: Any, body: str, call_id: str) -> tuple[Any, Any]:
+    """The MESSAGE as it left the sender's identity and as it reached the receiver's."""
+    from ims.models import Direction, MessageStatus, PagerMessage
+
+    def one(owner: Any, other: Any, direction: str, status: str) -> PagerMessage:
+        return PagerMessage(assignment=owner, direction=direction, local_impu=owner.impu, remote_uri=other.impu,
+                            status=status, body=body, sip_call_id=call_id, sip_cseq=1)  # fmt: skip
+
+    out = one(sender, receiver, Direction.OUTBOUND, MessageStatus.SENT)
+    return out, one(receiver, sender, Direction.INBOUND, MessageStatus.DELIVERED)
 
 
 def _analyze() -> None:
