@@ -1,6 +1,7 @@
-"""Jane and an advisor chat in Chromium on the portal with PostgreSQL, where chat does not cross
-the IMS: each message is numbered and stored by the one-statement post (help_desk.posting) and
-shows on both screens, in order, read by the other side."""
+"""Jane and an advisor chat in Chromium on the portal with PostgreSQL and the Redis channel layer
+(the production shape: each socket takes its events from one queue, help_desk.sockets), where
+chat does not cross the IMS: each message is numbered and stored by the one-statement post
+(help_desk.posting) and shows on both screens, in order, read by the other side."""
 
 import psycopg
 
@@ -9,8 +10,11 @@ from tests.support.helpdesk_browser import advisor_desk, chat_both_ways, jane_as
 from tests.support.processes import demo_portal
 
 
-def test_jane_chats_with_an_advisor_numbered_by_postgresql(fresh_database, tmp_path):
-    portal = demo_portal(tmp_path, DATABASE_URL=fresh_database, HELP_CHAT_OVER_IMS="false")
+def test_jane_chats_with_an_advisor_numbered_by_postgresql(fresh_database, redis_url, channels_prefix, tmp_path):
+    redis = dict(
+        REDIS_URL=redis_url, CHANNELS_PREFIX=channels_prefix, CELERY_BROKER_URL="memory://"
+    )  # tasks in-process
+    portal = demo_portal(tmp_path, DATABASE_URL=fresh_database, HELP_CHAT_OVER_IMS="false", **redis)
     with portal as base, chromium() as browser:
         desk = advisor_desk(browser, base)
         jane = jane_asks_for_chat(browser, base)
