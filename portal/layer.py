@@ -6,9 +6,8 @@ the IMS the MESSAGEs' own events) went one after another, each waiting for the l
 batch's events go to Redis as one command per shard, a script that publishes each in turn: one
 write, one reply. (A pipeline of PUBLISHes was one round trip too, but redis-py parses a reply
 per command in Python: 10 % of the IMS side's loop.) A group always maps to the same shard, so
-its events keep their order. `inbox` and `discard_channel` let a consumer
-take its channel's events from the layer's own queue (help_desk.sockets). Everything else is the
-layer as it is.
+its events keep their order. `inbox` and `discard_channel` let a consumer take its channel's
+events from the layer's own queue (help_desk.sockets). Everything else is the layer as it is.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ class PipelinedPubSubChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc
     async def group_send_many(self, sends: list[tuple[str, dict[str, Any]]]) -> None:
         """Publish each (group, event), in order, in one command per shard."""
         # The per-loop layer and its shards are channels_redis 4.3's own (pinned in requirements.txt);
-        # tests/test_it_pipelines_a_batch_of_events.py runs this against a real Redis.
+        # tests/test_it_publishes_a_batch_of_events_in_one_command.py runs this against a real Redis.
         loop_layer = self._get_layer()
         by_shard: dict[Any, list[str | bytes]] = {}
         for group, event in sends:
