@@ -14,6 +14,7 @@ lets a batch of any size share one statement where `__in` would make one per siz
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeVar
@@ -22,6 +23,7 @@ import psycopg
 from django.db import connection, transaction
 from django.db.models import Field, ForeignObject, Model, QuerySet
 from django.db.models.lookups import In
+from psycopg.types.datetime import TimestamptzLoader
 
 _Slots = list[int | None]  # per compiled parameter: which sample it was, or None for a constant
 
@@ -84,6 +86,11 @@ def _server_cursor() -> psycopg.Cursor[Any]:
     cursor: psycopg.Cursor[Any] | None = getattr(connection, "_portal_cursor", None)
     if cursor is None or cursor.closed or cursor.connection is not connection.connection:
         cursor = psycopg.Cursor(connection.connection)
+        if connection.timezone is datetime.UTC:
+            # Django loads timestamps with a Python subclass of psycopg's loader that sets the
+            # tzinfo it keeps (4 us a value; psycopg's own, compiled, 0.5). In a session on UTC,
+            # as Django keeps it then, psycopg's gives the same values with the same tzinfo.
+            cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
         connection._portal_cursor = cursor  # type: ignore[attr-defined]
     return cursor
 
