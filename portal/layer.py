@@ -6,8 +6,9 @@ the IMS the MESSAGEs' own events) went one after another, each waiting for the l
 batch's events go to Redis as one command per shard, a script that publishes each in turn: one
 write, one reply. (A pipeline of PUBLISHes was one round trip too, but redis-py parses a reply
 per command in Python: 10 % of the IMS side's loop.) A group always maps to the same shard, so
-its events keep their order. `inbox` and `discard_channel` let a consumer take its channel's
-events from the layer's own queue (help_desk.sockets). Everything else is the layer as it is.
+its events keep their order. Subscriptions are read in bulk (portal.subscription). `inbox` and
+`discard_channel` let a consumer take its channel's events from the layer's own queue
+(help_desk.sockets). Everything else is the layer as it is.
 """
 
 from __future__ import annotations
@@ -19,11 +20,21 @@ from typing import Any
 from channels_redis.pubsub import RedisPubSubChannelLayer  # type: ignore[import-untyped]
 from redis.exceptions import NoScriptError
 
+from portal.subscription import BulkReadingShard
+
 PUBLISH_EACH = "for i = 1, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end"
 PUBLISH_EACH_SHA = hashlib.sha1(PUBLISH_EACH.encode()).hexdigest()  # noqa: S324 (Redis names scripts so)
 
 
 class PipelinedPubSubChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc]
+    def _get_layer(self) -> Any:
+        """Channels' per-loop layer, its shards reading their subscriptions in bulk (portal.subscription)."""
+        loop_layer = super()._get_layer()
+        if not getattr(loop_layer, "reads_in_bulk", False):  # fresh: no shard has connected yet
+            loop_layer._shards = [BulkReadingShard(shard.host, loop_layer) for shard in loop_layer._shards]
+            loop_layer.reads_in_bulk = True
+        return loop_layer
+
     async def group_send_many(self, sends: list[tuple[str, dict[str, Any]]]) -> None:
         """Publish each (group, event), in order, in one command per shard."""
         # The per-loop layer and its shards are channels_redis 4.3's own (pinned in requirements.txt);
