@@ -4,11 +4,11 @@ The pub/sub layer publishes each event on its own, one Redis round trip each, un
 shard; a chat batch's events (each message to its conversation's group, and where chat crosses
 the IMS the MESSAGEs' own events) went one after another, each waiting for the last. Here a
 batch's events go to Redis as one command per shard, a script that publishes each in turn: one
-write, one reply. (A pipeline of PUBLISHes was one round trip too, but redis-py parses a reply
-per command in Python: 10 % of the IMS side's loop.) A group always maps to the same shard, so
-its events keep their order. Subscriptions are read in bulk (portal.subscription). `inbox` and
-`discard_channel` let a consumer take its channel's events from the layer's own queue
-(help_desk.sockets). Everything else is the layer as it is.
+write, one reply (portal.publishing). (A pipeline of PUBLISHes was one round trip too, but
+redis-py parses a reply per command in Python: 10 % of the IMS side's loop.) A group always maps
+to the same shard, so its events keep their order. Subscriptions are read in bulk
+(portal.subscription). `inbox` and `discard_channel` let a consumer take its channel's events
+from the layer's own queue (help_desk.sockets). Everything else is the layer as it is.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import hashlib
 from typing import Any
 
 from channels_redis.pubsub import RedisPubSubChannelLayer  # type: ignore[import-untyped]
-from redis.exceptions import NoScriptError
 
+from portal.publishing import publish_each
 from portal.subscription import BulkReadingShard
 
 PUBLISH_EACH = "for i = 1, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end"
@@ -45,12 +45,7 @@ class PipelinedPubSubChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc
             channel = loop_layer._get_group_channel_name(group)
             by_shard.setdefault(loop_layer._get_shard(channel), []).extend((channel, self.serialize(event)))
         for shard, published in by_shard.items():
-            async with shard._lock:
-                shard._ensure_redis()
-                try:
-                    await shard._redis.evalsha(PUBLISH_EACH_SHA, 0, *published)
-                except NoScriptError:  # a Redis restarted, or flushed its scripts: once more, with the text
-                    await shard._redis.eval(PUBLISH_EACH, 0, *published)
+            await publish_each(shard, PUBLISH_EACH, PUBLISH_EACH_SHA, published)
 
     def inbox(self, channel: str) -> asyncio.Queue[Any]:
         """The queue this process's layer fills for `channel` (one made by new_channel)."""
