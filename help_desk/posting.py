@@ -100,13 +100,16 @@ def _statement() -> str:
     # of the older version the UPDATE's snapshot holds. `crossing` takes each MESSAGE's id from
     # its sequence first (materialized: once per row), so that its chat message can name it, and
     # finds the sender's live identity by member or by guest, each through its partial unique index.
+    # The advisor is a subquery, not a join: a generic plan's guess of the batch's size made the
+    # join a hash of the whole advisor table, read for every batch.
     return f"""
 WITH post AS (
     SELECT * FROM unnest(%(requests)s::bigint[], %(users)s::bigint[], %(guests)s::text[], %(bodies)s::text[],
         %(client_ids)s::text[]) WITH ORDINALITY AS p(request_id, user_id, guest_key, body, client_id, n)
 ), locked AS MATERIALIZED (
-    SELECT r.id, r.next_seq, r.user_id, r.guest_key, a.user_id AS advisor_user, r.customer_impu, r.advisor_impu
-    FROM {request} r LEFT JOIN {advisor} a ON a.id = r.advisor_id
+    SELECT r.id, r.next_seq, r.user_id, r.guest_key, (SELECT a.user_id FROM {advisor} a WHERE a.id = r.advisor_id)
+        AS advisor_user, r.customer_impu, r.advisor_impu
+    FROM {request} r
     WHERE r.id = ANY(%(requests)s::bigint[]) AND r.status = %(active)s::text
     ORDER BY r.id FOR UPDATE OF r
 ), sided AS (

@@ -73,3 +73,34 @@ def test_it_numbers_without_gaps_while_many_threads_post_to_the_same_conversatio
     for pk, _ in sides:
         seqs = list(ChatMessage.objects.filter(request_id=pk).order_by("seq").values_list("seq", flat=True))
         assert seqs == list(range(1, len(seqs) + 1))
+
+
+def test_it_finds_each_advisor_by_key_on_a_busy_desk(settings):
+    """With thousands of advisors, a batch reads its conversations' advisors by key, even once the
+    prepared statement runs a generic plan (from its sixth run), not the whole advisor table."""
+    from django.contrib.auth.models import User
+    from django.db import transaction
+
+    from help_desk.models import Advisor, HelpRequest, RequestStatus
+
+    settings.HELP_CHAT_OVER_IMS = False
+    users = User.objects.bulk_create(User(username=f"desk{n}") for n in range(2000))
+    advisors = Advisor.objects.bulk_create(Advisor(user=user) for user in users)
+    queue = make_queue()
+    HelpRequest.objects.bulk_create(
+        HelpRequest(queue=queue, mode="chat", status=RequestStatus.ACTIVE, advisor=a) for a in advisors
+    )
+    (first, jane, _), (second, _, bea) = make_conversation(queue, "alex"), make_conversation(queue, "bea")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE help_desk_advisor, help_desk_helprequest")
+    for batch in range(8):
+        with transaction.atomic():  # the counters of this backend not yet reported: before and after
+            scans = _advisor_scans()
+            post_messages([Post(first.pk, jane, "Hi", f"j{batch}"), Post(second.pk, bea, "Hello", f"b{batch}")])
+            assert _advisor_scans() == scans, batch
+
+
+def _advisor_scans() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'help_desk_advisor'")
+        return int(cursor.fetchone()[0])
