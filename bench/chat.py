@@ -171,16 +171,16 @@ def run() -> list[Result]:
             delivered = 0
             for path, over_ims, start in (("direct", False, 100.0), ("ims", True, 25.0)):
                 ims = 1 if over_ims else 0
-                chat_setup.settle()  # after the last path's thousands of messages
                 with servers(workdir, 1, ims, over_ims) as run_:
                     one = asyncio.run(_measure(run_, portal, start, None))
                 assert one.saturation is not None
                 figures[path], per_cpu[path + "1"] = one.saturation, one.per_cpu_second
                 fixed = max(10.0, 0.5 * (one.saturation.best.offered if one.saturation.best else start / 2))
-                chat_setup.settle()
+                chat_setup.settle()  # the thousands of messages just stored, before the next measurement
                 with servers(workdir, 2, 2 * ims, over_ims) as run_:
                     two = asyncio.run(_measure(run_, portal, None, fixed))
                 per_cpu[path + "2"] = two.per_cpu_second
+                chat_setup.settle()
                 delivered += one.delivered + two.delivered
                 chat_setup.check_stored(ids, delivered)
         finally:
