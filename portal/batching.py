@@ -44,8 +44,12 @@ class Batcher(Generic[Item, Outcome]):
     are (a chat message's client id, an inbound MESSAGE's Call-ID and CSeq make the second run
     find what the first stored)."""
 
-    def __init__(self, function: Callable[[list[Item]], Sequence[Outcome | Exception]], limit: int = 256) -> None:
-        self.function, self.limit = function, limit
+    def __init__(
+        self, function: Callable[[list[Item]], Sequence[Outcome | Exception]], limit: int = 256, linger: float = 0.0
+    ) -> None:
+        # linger: how long a batch's first item waits for company. Only for items no one waits on
+        # (the record of an answer): at low rates each would be a hand-off and a commit alone.
+        self.function, self.limit, self.linger = function, limit, linger
         self.tidy_at = 0.0
         # Per loop: a server has one, but tests run many loops one after another.
         self.lines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Line] = weakref.WeakKeyDictionary()
@@ -60,6 +64,8 @@ class Batcher(Generic[Item, Outcome]):
         return await future
 
     async def _drain(self, line: _Line) -> None:
+        if self.linger:
+            await asyncio.sleep(self.linger)
         while line.pending:
             batch, line.pending = line.pending[: self.limit], line.pending[self.limit :]
             try:
