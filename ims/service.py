@@ -341,6 +341,7 @@ class ImsSide:
             await layer.group_discard(IMS_GROUP, channel)
             for pending in (starting, watching, stopping, *tasks, *self.sending):
                 pending.cancel()
+            await asyncio.gather(self.inbox.settled(), self.outcomes.settled())
             self.close()
 
     def close(self) -> None:

@@ -63,6 +63,13 @@ class Batcher(Generic[Item, Outcome]):
             line.draining = loop.create_task(self._drain(line))
         return await future
 
+    async def settled(self) -> None:
+        """Until what was submitted on this loop is written: a server stopping records what it
+        took in, however long it lingers, before its loop ends and cancels what is left."""
+        line = self.lines.get(asyncio.get_running_loop())
+        if line is not None and line.draining is not None:
+            await asyncio.shield(line.draining)
+
     async def _drain(self, line: _Line) -> None:
         if self.linger:
             await asyncio.sleep(self.linger)

@@ -16,6 +16,11 @@ from ims.models import MessageStatus, PagerMessage
 from ims.service import ImsSide
 from portal.batching import Batcher
 from tests.factories import make_conversation
+from tests.support.ims import running
+
+
+def _statuses(ids: list[int]) -> set[str]:
+    return set(PagerMessage.objects.filter(pk__in=ids).values_list("status", flat=True))
 
 
 async def test_it_gathers_items_that_come_within_the_linger_into_one_batch():
@@ -68,8 +73,27 @@ async def test_it_records_the_ims_cores_answers_of_a_moment_together(settings):
     await asyncio.gather(first, side.outcomes.submit(Outcome(sent[1], 200, "OK")))
     assert batches == [2]
 
-    def statuses() -> set[str]:
-        return set(PagerMessage.objects.filter(pk__in=sent).values_list("status", flat=True))
-
-    assert await sync_to_async(statuses)() == {MessageStatus.SENT}
+    assert await sync_to_async(_statuses)(sent) == {MessageStatus.SENT}
     assert side.inbox.linger == 0  # an arrival is on its message's way to the other side
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("close_sync_thread_connections")
+async def test_it_records_the_answers_it_heard_before_it_stops(settings):
+    settings.HELP_CHAT_OVER_IMS = True
+    settings.IMS_STANDIN = False
+    request, jane, _ = await sync_to_async(make_conversation)()
+    posted = await sync_to_async(post_messages)([Post(request.pk, jane, "Last words", "j1")])
+    assert isinstance(posted[0], ChatMessage)
+    side = ImsSide()
+    stop, task = await running(side)
+    sent = posted[0].sent_as_id or 0
+    answer = asyncio.ensure_future(side.outcomes.submit(Outcome(sent, 200, "OK")))
+    await asyncio.sleep(0)  # heard; its record lingers
+    stop.set()
+    await task
+    answer.cancel()
+    for line in side.outcomes.lines.values():  # as run_ims's loop does to what is left when it ends
+        if line.draining is not None:
+            line.draining.cancel()
+    assert await sync_to_async(_statuses)([sent]) == {MessageStatus.SENT}
