@@ -17,6 +17,8 @@ from typing import Any
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
+from portal.subscription import BulkReadingShard
+
 Published = list[str | bytes]  # channel, event, channel, event, ...
 
 
@@ -28,7 +30,7 @@ def packed(*args: str | bytes) -> bytes:
     return b"".join(parts)
 
 
-async def publish_each(shard: Any, script: str, sha: str, published: Published) -> None:
+async def publish_each(shard: BulkReadingShard, script: str, sha: str, published: Published) -> None:
     """Run `script` (known to Redis by `sha`) over `published` on the shard, under its lock, so
     that batches keep their order."""
     async with shard._lock:
@@ -66,11 +68,11 @@ async def _command(connection: Any, command: bytes) -> bytes:
     return reply
 
 
-async def _connection(shard: Any) -> Any:
+async def _connection(shard: BulkReadingShard) -> Any:
     """The shard's publishing connection, from its current pool (a flush replaces the pool)."""
     pool = shard._redis.connection_pool
-    connection = getattr(shard, "publishing", None)
-    if connection is None or getattr(shard, "publishing_pool", None) is not pool:
+    connection = shard.publishing
+    if connection is None or shard.publishing_pool is not pool:
         connection = await pool.get_connection()  # kept for good: never back in the pool
         shard.publishing, shard.publishing_pool = connection, pool
     if not connection.is_connected:
@@ -78,7 +80,6 @@ async def _connection(shard: Any) -> Any:
     return connection
 
 
-async def _drop(shard: Any) -> None:
-    connection = getattr(shard, "publishing", None)
-    if connection is not None:
-        await connection.disconnect()
+async def _drop(shard: BulkReadingShard) -> None:
+    if shard.publishing is not None:
+        await shard.publishing.disconnect()

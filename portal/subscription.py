@@ -72,12 +72,15 @@ def _frame_at(buffer: bytes, start: int, size: int) -> tuple[Frame | None, int]:
 
 
 class BulkReadingShard(RedisSingleShardConnection):  # type: ignore[misc]
-    """Channels' shard connection (channels_redis 4.3, pinned) with its receiving loop replaced."""
+    """Channels' shard connection (channels_redis 4.3, pinned) with its receiving loop replaced,
+    and the connection portal.publishing writes its batches to, with the pool it came from."""
 
     def __init__(self, host: dict[str, Any], channel_layer: Any) -> None:
         super().__init__(host, channel_layer)
         self._reader: asyncio.StreamReader | None = None
         self._unread = b""
+        self.publishing: Any = None
+        self.publishing_pool: Any = None
 
     async def _do_receiving(self) -> None:
         while True:
