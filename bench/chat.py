@@ -30,6 +30,7 @@ from tests.support.services import free_port, wait_for_http
 CONVERSATIONS = int(os.environ.get("BENCH_CONVERSATIONS", "1000"))
 BOUND_MS = 100.0
 FIXED_SECONDS = 8.0
+WARM_RATE = 100.0
 
 
 def log(line: str) -> None:
@@ -125,6 +126,18 @@ class Measured:
     delivered: int
 
 
+async def _warm(traffic: load.Traffic) -> None:
+    """A message in every conversation before measuring, for every path alike: a desk that has
+    been serving, not one that just took 2,000 sockets at once. A server's first minute after
+    such a rush holds its longest garbage collections (the sockets' objects, promoted to the
+    oldest generation: 60 to 320 ms in daphne, 100 to 140 ms in the IMS side while it registers
+    its identities), and one such pause fails a 4 s step (over the IMS at 100 msg/s, p50 7 ms
+    and p99 169 ms, in the first full run of session 13)."""
+    step = await traffic.step(WARM_RATE, len(traffic.pairs) / WARM_RATE)
+    log(f"warm-up, one message a conversation: {step.summary()}")
+    await traffic.settle(2.0)
+
+
 async def _measure(run: Servers, make: Make, start: float | None, fixed: float | None) -> Measured:
     """On one set of sockets (reconnecting thousands at once measures the handshakes): the
     saturation search from `start`, then the fixed rate (by default half the rate that held)."""
@@ -133,6 +146,7 @@ async def _measure(run: Servers, make: Make, start: float | None, fixed: float |
     tune_gc()  # the load generator's own full collections would show as the servers' latency
     await asyncio.sleep(2)
     per_socket = (procs.rss_bytes(run.pids) - before) / (2 * len(traffic.pairs))
+    await _warm(traffic)
     saturation = None
     if start is not None:
         best, steps = await load.saturate(traffic, start, BOUND_MS, log=log)
