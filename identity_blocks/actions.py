@@ -89,7 +89,7 @@ def assign_identity(holder: Holder, *, blocks: Iterable[IdentityBlock] | None = 
 _SAMPLE_USER, _SAMPLE_KEY, _SAMPLE_NOW = -1, "\x00key", datetime(1901, 1, 1, 0, 0, 0, 1, tzinfo=UTC)
 # The holder's latest assignment, live if not released: asked as "live and the holder's", a
 # prepared statement (planned once for any holder) could read every live assignment through an
-# index of live rows, as PostgreSQL chose from statistics taken when few were live (476 rows an
+# index of live rows, as PostgreSQL chose from statistics taken when few were live (476 to 754 rows an
 # assignment in the benchmark). Asked this way, only the holder's own rows can be read.
 _LATEST = {
     field: Prepared(

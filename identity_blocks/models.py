@@ -283,8 +283,9 @@ class IdentityAssignment(models.Model):
     block = models.ForeignKey(IdentityBlock, on_delete=models.PROTECT, related_name="assignments")
     index = models.BigIntegerField()
     impu = models.CharField(max_length=255, db_index=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
-    guest_key = models.CharField(max_length=64, blank=True, db_index=True)
+    # Indexed by assignment_user_latest and assignment_guest_latest, which lead with them.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, db_index=False)
+    guest_key = models.CharField(max_length=64, blank=True)
     sticky = models.BooleanField()
     assigned_at = models.DateTimeField(default=timezone.now)
     release_after = models.DateTimeField(null=True, blank=True, help_text="Ephemeral: released at this time.")
@@ -314,7 +315,13 @@ class IdentityAssignment(models.Model):
         ]
         # An inbound MESSAGE or INVITE finds its identity case-insensitively (impu__iexact); without
         # this, every one scanned every assignment ever made.
-        indexes = [models.Index(Upper("impu"), name="assignment_impu_upper")]
+        indexes = [
+            models.Index(Upper("impu"), name="assignment_impu_upper"),
+            # A holder's latest assignment first (released_at DESC puts the live one, NULL, first):
+            # a returning member or guest is one index entry away, however long their history.
+            models.Index(fields=["user", "-released_at"], name="assignment_user_latest"),
+            models.Index(fields=["guest_key", "-released_at"], name="assignment_guest_latest"),
+        ]
 
     def __str__(self) -> str:
         return self.impu

@@ -1,4 +1,4 @@
-"""Statistics of the assignments table taken again after every few hundred changes.
+"""Statistics of the assignments table taken again after every thousand changes.
 
 The hot lookups (a holder's live identity, the identity an IMPU names) run as prepared
 statements with one generic plan (portal.prepared), which PostgreSQL makes from the table's
