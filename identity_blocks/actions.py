@@ -87,10 +87,11 @@ def assign_identity(holder: Holder, *, blocks: Iterable[IdentityBlock] | None = 
 
 # The hot path's reads, compiled once (portal.prepared): samples no real holder or time can have.
 _SAMPLE_USER, _SAMPLE_KEY, _SAMPLE_NOW = -1, "\x00key", datetime(1901, 1, 1, 0, 0, 0, 1, tzinfo=UTC)
-# The holder's latest assignment, live if not released: asked as "live and the holder's", a
-# prepared statement (planned once for any holder) could read every live assignment through an
-# index of live rows, as PostgreSQL chose from statistics taken when few were live (476 to 754 rows an
-# assignment in the benchmark). Asked this way, only the holder's own rows can be read.
+# The holder's latest assignment, live if not released. Asked as "live and the holder's", the
+# prepared statement (one plan for any holder) read every live assignment through an index of
+# live rows, as PostgreSQL chose from statistics taken when few were live (476 to 754 rows an
+# assignment in the benchmark). Asked this way, one entry of assignment_user_latest or
+# assignment_guest_latest answers it.
 _LATEST = {
     field: Prepared(
         lambda v, f=field: (
