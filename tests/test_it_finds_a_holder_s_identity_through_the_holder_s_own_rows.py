@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from identity_blocks import actions
 from identity_blocks.holders import Holder
-from identity_blocks.models import IdentityAssignment, IdentityBlock
+from identity_blocks.models import IdentityAssignment
 from tests.factories import guest, make_block, make_user
 
 pytestmark = pytest.mark.django_db
@@ -34,22 +34,22 @@ def _assignment_rows_read() -> int:
         return int(cursor.fetchone()[0])
 
 
-def _a_desk_after_a_quiet_hour(block: IdentityBlock) -> None:
-    """Earlier visitors' identities, all released, and statistics taken then: none live."""
+def _earlier_visits(visits: list[IdentityAssignment]) -> None:
+    """Identities of earlier visits, all released, and statistics taken then: none live."""
     released = timezone.now()
-    IdentityAssignment.objects.bulk_create(
-        IdentityAssignment(
-            block=block, index=n, impu=block.impu(n), guest_key=f"earlier-{n}", sticky=False, released_at=released
-        )
-        for n in range(HISTORY)
-    )
+    for visit in visits:
+        visit.released_at, visit.sticky = released, visit.user_id is not None
+    IdentityAssignment.objects.bulk_create(visits)
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {IdentityAssignment._meta.db_table}")
 
 
 def test_it_finds_a_returning_guest_s_identity_reading_only_that_guest_s_rows():
     assert connection.vendor == "postgresql"
-    _a_desk_after_a_quiet_hour(make_block(10_000))
+    block = make_block(10_000)
+    _earlier_visits(
+        [IdentityAssignment(block=block, index=n, impu=block.impu(n), guest_key=f"e-{n}") for n in range(HISTORY)]
+    )
     for _ in range(OTHERS):
         actions.assign_identity(guest())
     jane = guest()
@@ -68,14 +68,13 @@ def test_it_finds_a_returning_member_s_identity_without_reading_their_history():
     block = make_block(10_000)
     members = User.objects.bulk_create(User(username=f"member-{n}") for n in range(40))
     mary = make_user("mary")
-    released = timezone.now()
-    IdentityAssignment.objects.bulk_create(
-        IdentityAssignment(block=block, index=n, impu=block.impu(n), user=user, sticky=True, released_at=released)
-        for user in [*members, *[mary] * 20]
-        for n in range(5)
+    _earlier_visits(
+        [
+            IdentityAssignment(block=block, index=n, impu=block.impu(n), user=user)
+            for user in [*members, *[mary] * 20]
+            for n in range(5)
+        ]
     )  # a hundred earlier visits of hers, each released when she left, and others' before
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {IdentityAssignment._meta.db_table}")
     hers = actions.assign_identity(Holder.member(mary))
     for _ in range(6):
         actions.assign_identity(Holder.member(mary))
