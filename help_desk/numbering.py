@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection
 from django.utils import timezone
 
 from help_desk.models import ChatMessage, HelpRequest, RequestStatus
@@ -45,7 +45,7 @@ def number_at_once(messages: list[PagerMessage]) -> list[ChatMessage]:
         "impus": list({impu for m in messages for impu in (m.local_impu.upper(), m.remote_uri.upper())}),
         "now": now,
     }
-    return [ChatMessage.from_db(connection.alias, fields_of(ChatMessage), row) for row in execute(_statement(), params)]
+    return [ChatMessage.from_db(DEFAULT_DB_ALIAS, fields_of(ChatMessage), row) for row in execute(_statement(), params)]
 
 
 @functools.cache

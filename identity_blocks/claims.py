@@ -19,7 +19,7 @@ from django.db.models import Field, Model
 
 from identity_blocks.holders import Holder
 from identity_blocks.models import BlockStatus, FreeIdentity, IdentityAssignment, IdentityBlock, ServiceAgreement
-from portal.prepared import as_loaded, execute, table_of
+from portal.prepared import as_loaded, current, execute, table_of
 
 # Set by the statement itself, not from the instance built in Python.
 _CLAIMED = ("id", "block", "index", "impu")
@@ -31,9 +31,10 @@ def take_identity(block: IdentityBlock, holder: Holder) -> IdentityAssignment | 
     """The new assignment, or None if the block or its agreement cannot take one. Raises
     IntegrityError if a concurrent request of the same holder got an identity first."""
     assignment = IdentityAssignment(block=block, sticky=holder.is_member, **holder.fields)
-    if connection.vendor not in ONE_STATEMENT_ON:
+    db = current()
+    if db.vendor not in ONE_STATEMENT_ON:
         return _take_step_by_step(assignment, holder)
-    if not connection.in_atomic_block:
+    if not db.in_atomic_block:
         return _take_in_one_statement(assignment)
     with transaction.atomic():  # a savepoint: a conflict must not abort the caller's transaction
         return _take_in_one_statement(assignment)
@@ -54,8 +55,9 @@ def _take_in_one_statement(assignment: IdentityAssignment) -> IdentityAssignment
         "first": family.first if family else 0,
         "width": family.width if family else 0,
     }
+    db = current()
     for field in fields:
-        params[field.attname] = field.get_db_prep_save(getattr(assignment, field.attname), connection)
+        params[field.attname] = field.get_db_prep_save(getattr(assignment, field.attname), db)
     rows = execute(_statement(), params)
     if not rows:
         return None

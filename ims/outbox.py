@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
 
 from identity_blocks.models import IdentityAssignment
 from ims.models import Direction, PagerMessage
@@ -51,8 +51,8 @@ _OUTBOUND_LOCKED = Prepared(
 
 def _loaded(row: tuple[object, ...]) -> PagerMessage:
     names, related = fields_of(PagerMessage), fields_of(IdentityAssignment)
-    message = PagerMessage.from_db(connection.alias, names, row[: len(names)])
-    message.assignment = IdentityAssignment.from_db(connection.alias, related, row[len(names) :])
+    message = PagerMessage.from_db(DEFAULT_DB_ALIAS, names, row[: len(names)])
+    message.assignment = IdentityAssignment.from_db(DEFAULT_DB_ALIAS, related, row[len(names) :])
     return message
 
 

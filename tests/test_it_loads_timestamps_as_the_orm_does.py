@@ -8,7 +8,7 @@ from django.db import connection
 from psycopg.pq import Format
 
 from identity_blocks.models import Operator
-from portal.prepared import Prepared, _server_cursor, execute, fields_of
+from portal.prepared import Prepared, _server_cursor, current, execute, fields_of
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +31,6 @@ def test_it_reads_times_in_utc_with_djangos_tzinfo():
 
 def test_it_uses_the_compiled_loader():
     assert connection.vendor == "postgresql"  # the suite runs on PostgreSQL (scripts/services.sh)
-    loader = _server_cursor().adapters.get_loader(1184, Format.TEXT)  # 1184: timestamptz
+    loader = _server_cursor(current()).adapters.get_loader(1184, Format.TEXT)  # 1184: timestamptz
     assert loader is not None
     assert loader.__module__.startswith("psycopg_binary")
