@@ -142,7 +142,10 @@ async def _measure(run: Servers, make: Make, start: float | None, fixed: float |
     """On one set of sockets (reconnecting thousands at once measures the handshakes): the
     saturation search from `start`, then the fixed rate (by default half the rate that held)."""
     before = procs.rss_bytes(run.pids)
+    retried, opening = load.handshakes.retried, time.monotonic()
     traffic = await make(run.bases)
+    retried = load.handshakes.retried - retried
+    log(f"{2 * len(traffic.pairs)} sockets open in {time.monotonic() - opening:.1f} s ({retried} handshakes retried)")
     tune_gc()  # the load generator's own full collections would show as the servers' latency
     await asyncio.sleep(2)
     per_socket = (procs.rss_bytes(run.pids) - before) / (2 * len(traffic.pairs))

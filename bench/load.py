@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import websockets
+from websockets.exceptions import InvalidMessage, InvalidStatus
 from websockets.typing import Origin
 
 # Which message (by key) a received frame carries, or None for frames that carry none.
@@ -25,6 +26,7 @@ Reader = Callable[[str | bytes], str | None]
 Writer = Callable[[str], str]
 
 CONNECT_AT_ONCE = 50
+RETRY_PAUSES = (0.5, 1.0, 2.0, 4.0)
 DRAIN_SECONDS = 10.0
 BISECTIONS = 3  # the doubling's factor of 2 becomes 2 ** (1 / 8): 1.09
 
@@ -77,11 +79,31 @@ class Step:
 
 
 async def connect(url: str, origin: str, cookie: str = "") -> Any:
+    """A handshake the server dropped is tried again after a pause, as the browser client
+    (static/js/socket.js) reconnects with backoff; a refusal (4xx) is not, nor one that keeps failing."""
     headers = {"Cookie": cookie} if cookie else {}
-    # max_queue=None: a slow reader here must not push back on the server and skew its figures.
-    return await websockets.connect(
-        url, origin=Origin(origin), additional_headers=headers, max_queue=None, open_timeout=60, ping_interval=None
-    )
+    for pause in (*RETRY_PAUSES, None):
+        try:
+            # max_queue=None: a slow reader here must not push back on the server and skew its figures.
+            return await websockets.connect(
+                url, origin=Origin(origin), additional_headers=headers, max_queue=None, open_timeout=60,
+                ping_interval=None,
+            )  # fmt: skip
+        except (InvalidMessage, InvalidStatus, OSError, TimeoutError) as error:
+            refused = isinstance(error, InvalidStatus) and error.response.status_code < 500
+            if refused or pause is None:
+                raise
+            handshakes.retried += 1
+            await asyncio.sleep(pause)
+    raise AssertionError("unreachable")
+
+
+@dataclass
+class Handshakes:
+    retried: int = 0  # dropped by the server and tried again (daphne drops one not accepted within 5 s)
+
+
+handshakes = Handshakes()
 
 
 async def connect_all(targets: list[tuple[str, str, str]]) -> list[Any]:
