@@ -28,6 +28,7 @@ Writer = Callable[[str], str]
 CONNECT_AT_ONCE = 50
 RETRY_PAUSES = (0.5, 1.0, 2.0, 4.0)
 DRAIN_SECONDS = 10.0
+NEAR_MISS = 2.0  # a failed step with p99 under twice the bound is measured again (Step.near_miss)
 BISECTIONS = 3  # the doubling's factor of 2 becomes 2 ** (1 / 8): 1.09
 
 
@@ -70,6 +71,18 @@ class Step:
 
     def holds(self, bound_ms: float) -> bool:
         return self.lost == 0 and self.p99 < bound_ms
+
+    def near_miss(self, bound_ms: float) -> bool:
+        """Failed, but by less than the bound again and with nothing lost: one pause of one
+        process (a collection, the machine's) in 4 s can do that to a rate that otherwise holds."""
+        return self.lost == 0 and bound_ms <= self.p99 < NEAR_MISS * bound_ms
+
+    def and_then(self, later: Step) -> Step:
+        """This step and a later one at the same rate, as one measurement twice as long."""
+        return Step(
+            self.offered, self.sent + later.sent, self.delivered + later.delivered, self.seconds + later.seconds,
+            self.latencies + later.latencies,
+        )  # fmt: skip
 
     def summary(self) -> str:
         return (
@@ -181,14 +194,20 @@ async def saturate(
 ) -> tuple[Step | None, list[Step]]:
     """The highest rate whose p99 stays under `bound_ms` with nothing lost: doubling from `start`
     until a step fails, then three bisections (geometric) between the last that held and the first that
-    failed, so the figure is known to within 9 %.
+    failed, so the figure is known to within 9 %. A step that misses narrowly is measured as long
+    again and decided on both: a single 4 s p99 put the IMS path's figure at 734 or 951 msg/s,
+    and the relay's at 917 or 1,414, in runs an hour apart on the same code.
     Returns the best step that held (None if even `start` failed) and every step run."""
     steps: list[Step] = []
 
     async def run(rate: float) -> Step:
         step = await traffic.step(rate, seconds)
-        steps.append(step)
         log(step.summary())
+        if step.near_miss(bound_ms):  # decided on twice the traffic, not on one pause
+            await traffic.settle(2.0)
+            step = step.and_then(await traffic.step(rate, seconds))
+            log(f"{step.summary()} (measured {2 * seconds:.0f} s: the first {seconds:.0f} s missed narrowly)")
+        steps.append(step)
         await traffic.settle(2.0 if not step.holds(bound_ms) else 0.5)
         return step
 
