@@ -9,6 +9,7 @@ processes."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import tempfile
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from bench import chat_setup, common, load, procs
 from bench.chat_setup import Conversation
+from bench.commits import CommitWatch
 from bench.common import Result
 from portal.runtime import tune_gc
 from tests.support.kamailio import Kamailio
@@ -28,6 +30,9 @@ from tests.support.processes import manage, portal_env, python, running
 from tests.support.services import free_port, wait_for_http
 
 CONVERSATIONS = int(os.environ.get("BENCH_CONVERSATIONS", "1000"))
+# Also measure the IMS path with commits that do not wait for the disk (bench.commits): what the
+# code holds apart from this machine's flushes. Off by default: it adds two minutes.
+UNFLUSHED = os.environ.get("BENCH_UNFLUSHED", "") not in ("", "0", "false")
 BOUND_MS = 100.0
 FIXED_SECONDS = 8.0
 WARM_RATE = 100.0
@@ -138,12 +143,14 @@ async def _warm(traffic: load.Traffic) -> None:
     await traffic.settle(2.0)
 
 
-async def _measure(run: Servers, make: Make, start: float | None, fixed: float | None) -> Measured:
+async def _measure(run: Servers, make: Make, start: float | None, fixed: float | None, watch: CommitWatch) -> Measured:
     """On one set of sockets (reconnecting thousands at once measures the handshakes): the
-    saturation search from `start`, then the fixed rate (by default half the rate that held)."""
+    saturation search from `start`, then the fixed rate (by default half the rate that held).
+    Each step says the slowest commit meanwhile (bench.commits)."""
     before = procs.rss_bytes(run.pids)
     retried, opening = load.handshakes.retried, time.monotonic()
     traffic = await make(run.bases)
+    traffic.note = watch.note
     retried = load.handshakes.retried - retried
     log(f"{2 * len(traffic.pairs)} sockets open in {time.monotonic() - opening:.1f} s ({retried} handshakes retried)")
     tune_gc()  # the load generator's own full collections would show as the servers' latency
@@ -167,49 +174,83 @@ async def _measure(run: Servers, make: Make, start: float | None, fixed: float |
 
 
 def run() -> list[Result]:
-    started = time.monotonic()
-    figures: dict[str, Saturation] = {}
-    per_cpu: dict[str, float] = {}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, CommitWatch(os.environ["DATABASE_URL"]) as watch:
         workdir = Path(tmp)
         core = Kamailio(workdir).start()
         try:
-            conversations = chat_setup.conversations(core.udp, CONVERSATIONS)
-            ids = [c.request_id for c in conversations]
-            log(f"{CONVERSATIONS} conversations set up in {time.monotonic() - started:.0f} s")
-            with servers(workdir, 1, 0, over_ims=False) as run_:
-                relay = asyncio.run(_measure(run_, _relay_traffic, 250, None))
-            assert relay.saturation is not None
-            figures["relay"], per_cpu["relay1"] = relay.saturation, relay.per_cpu_second
-
-            async def portal(bases: list[str]) -> load.Traffic:
-                return await _portal_traffic(bases, conversations)
-
-            delivered = 0
-            for path, over_ims, start in (("direct", False, 100.0), ("ims", True, 25.0)):
-                ims = 1 if over_ims else 0
-                with servers(workdir, 1, ims, over_ims) as run_:
-                    one = asyncio.run(_measure(run_, portal, start, None))
-                assert one.saturation is not None
-                figures[path], per_cpu[path + "1"] = one.saturation, one.per_cpu_second
-                fixed = max(10.0, 0.5 * (one.saturation.best.offered if one.saturation.best else start / 2))
-                chat_setup.settle()  # the thousands of messages just stored, before the next measurement
-                with servers(workdir, 2, 2 * ims, over_ims) as run_:
-                    two = asyncio.run(_measure(run_, portal, None, fixed))
-                per_cpu[path + "2"] = two.per_cpu_second
-                chat_setup.settle()
-                delivered += one.delivered + two.delivered
-                chat_setup.check_stored(ids, delivered)
+            figures, per_cpu = _paths(workdir, core.udp, watch)
         finally:
             core.stop()
     log(f"wrote {_plot(figures)}")
-    return _results(figures, per_cpu)
+    return _results(figures, per_cpu) + _commit_results(watch)
+
+
+def _paths(workdir: Path, kamailio_port: int, watch: CommitWatch) -> tuple[dict[str, Saturation], dict[str, float]]:
+    """The relay, then the portal direct and over the IMS, each on one process and on two."""
+    started = time.monotonic()
+    conversations = chat_setup.conversations(kamailio_port, CONVERSATIONS)
+    ids = [c.request_id for c in conversations]
+    log(f"{CONVERSATIONS} conversations set up in {time.monotonic() - started:.0f} s")
+    with servers(workdir, 1, 0, over_ims=False) as run_:
+        relay = asyncio.run(_measure(run_, _relay_traffic, 250, None, watch))
+    assert relay.saturation is not None
+    figures, per_cpu = {"relay": relay.saturation}, {"relay1": relay.per_cpu_second}
+
+    portal = functools.partial(_portal_traffic, conversations=conversations)
+    delivered = 0
+    for path, over_ims, start in (("direct", False, 100.0), ("ims", True, 25.0)):
+        ims = 1 if over_ims else 0
+        with servers(workdir, 1, ims, over_ims) as run_:
+            one = asyncio.run(_measure(run_, portal, start, None, watch))
+        assert one.saturation is not None
+        figures[path], per_cpu[path + "1"] = one.saturation, one.per_cpu_second
+        fixed = max(10.0, 0.5 * (one.saturation.best.offered if one.saturation.best else start / 2))
+        chat_setup.settle()  # the thousands of messages just stored, before the next measurement
+        with servers(workdir, 2, 2 * ims, over_ims) as run_:
+            two = asyncio.run(_measure(run_, portal, None, fixed, watch))
+        per_cpu[path + "2"] = two.per_cpu_second
+        chat_setup.settle()
+        delivered += one.delivered + two.delivered
+        chat_setup.check_stored(ids, delivered)
+    if UNFLUSHED:
+        with unflushed_commits(), servers(workdir, 1, 1, over_ims=True) as run_:
+            unflushed = asyncio.run(_measure(run_, portal, 100.0, None, watch))
+        assert unflushed.saturation is not None
+        figures["ims-unflushed"] = unflushed.saturation
+        chat_setup.settle()
+        chat_setup.check_stored(ids, delivered + unflushed.delivered)
+    return figures, per_cpu
+
+
+@contextmanager
+def unflushed_commits() -> Iterator[None]:
+    """The servers started meanwhile commit without waiting for the log's flush (PostgreSQL's
+    synchronous_commit off, for this scratch database only): a diagnostic, never the portal's
+    setting, since a crash of PostgreSQL would lose the last moments' messages."""
+    from django.db import connection
+
+    name = connection.settings_dict["NAME"]
+    with connection.cursor() as cursor:
+        cursor.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'ALTER DATABASE "{name}" RESET synchronous_commit')
+
+
+PATHS = {
+    "relay": "bare Channels relay", "direct": "portal direct", "ims": "portal over the IMS",
+    "ims-unflushed": "portal over the IMS, commits not waiting for the disk",
+}  # fmt: skip
 
 
 def _plot(figures: dict[str, Saturation]) -> Path:
     """p99 against the offered rate for each path, the steps of the saturation search."""
     fig, ax = common.pyplot().subplots(figsize=(8, 5))
-    for name, label in (("relay", "bare Channels relay"), ("direct", "portal direct"), ("ims", "portal over the IMS")):
+    for name, label in PATHS.items():
+        if name not in figures:
+            continue
         steps = sorted(figures[name].steps, key=lambda step: step.offered)
         ax.plot([s.offered for s in steps], [min(s.p99, 60_000) for s in steps], marker="o", label=label)
     ax.axhline(BOUND_MS, color="#888", linestyle="--", label="p99 bound, 100 ms")
@@ -218,6 +259,17 @@ def _plot(figures: dict[str, Saturation]) -> Path:
     ax.legend()
     fig.tight_layout()
     return common.save(fig, "chat.png")
+
+
+def _commit_results(watch: CommitWatch) -> list[Result]:
+    p50, p99, slowest, stalls = watch.figures()
+    name = "durable commit, one row, through the chat suite"
+    return [
+        Result(name, "p50", p50, "ms"),
+        Result(name, "p99", p99, "ms"),
+        Result(name, "slowest", slowest, "ms"),
+        Result(name, "commits of 100 ms or more", stalls, "commits", "all", len(watch.samples)),
+    ]
 
 
 def _held(s: Saturation) -> float:
@@ -250,4 +302,10 @@ def _results(f: dict[str, Saturation], per_cpu: dict[str, float]) -> list[Result
                 Result(name, f"{label}: p50 at that rate", s.best.p50, "ms"),
                 Result(name, f"{label}: p99 at that rate", s.best.p99, "ms"),
             ]
+    if "ims-unflushed" in f:  # a diagnostic: no target
+        s, label = f["ims-unflushed"], PATHS["ims-unflushed"]
+        rows += [
+            Result(name, f"{label}: rate with p99 < 100 ms", _held(s), "msg/s", "bare relay", _held(relay) or None),
+            Result(name, f"{label}: peak delivered", s.peak, "msg/s", "bare relay", relay.peak),
+        ]
     return rows

@@ -24,6 +24,8 @@ from websockets.typing import Origin
 Reader = Callable[[str | bytes], str | None]
 # The frame that carries message `key`.
 Writer = Callable[[str], str]
+# What else happened between two times (time.perf_counter) that a step's summary should say.
+Note = Callable[[float, float], str]
 
 CONNECT_AT_ONCE = 50
 RETRY_PAUSES = (0.5, 1.0, 2.0, 4.0)
@@ -45,6 +47,7 @@ class Step:
     delivered: int
     seconds: float  # from the first send to the last receipt
     latencies: list[float] = field(repr=False, default_factory=list)
+    note: str = ""
 
     @property
     def lost(self) -> int:
@@ -81,14 +84,14 @@ class Step:
         """This step and a later one at the same rate, as one measurement twice as long."""
         return Step(
             self.offered, self.sent + later.sent, self.delivered + later.delivered, self.seconds + later.seconds,
-            self.latencies + later.latencies,
+            self.latencies + later.latencies, "; ".join(n for n in (self.note, later.note) if n),
         )  # fmt: skip
 
     def summary(self) -> str:
         return (
             f"{self.offered:7.0f}/s offered: {self.delivered}/{self.sent} delivered, "
             f"p50 {self.p50:.0f} ms, p99 {self.p99:.0f} ms, {self.rate:.0f}/s"
-        )
+        ) + (f" ({self.note})" if self.note else "")
 
 
 async def connect(url: str, origin: str, cookie: str = "") -> Any:
@@ -142,6 +145,7 @@ class Traffic:
         self.latencies: list[float] = []
         self.last_receipt = 0.0
         self.delivered = 0  # over every step
+        self.note: Note | None = None
         self.readers = [asyncio.create_task(self._listen(end.socket)) for pair in pairs for end in pair]
 
     async def _listen(self, socket: Any) -> None:
@@ -179,7 +183,8 @@ class Traffic:
         while self.waiting and time.perf_counter() < deadline:
             await asyncio.sleep(0.02)
         end = self.last_receipt if not self.waiting else time.perf_counter()
-        return Step(rate, count, len(self.latencies), max(end - started, 1e-9), self.latencies)
+        note = self.note(started, end) if self.note else ""
+        return Step(rate, count, len(self.latencies), max(end - started, 1e-9), self.latencies, note)
 
     async def settle(self, seconds: float = 1.0) -> None:
         """Let a backlog from an overloaded step clear before the next."""
