@@ -182,7 +182,7 @@ def run() -> list[Result]:
         finally:
             core.stop()
     log(f"wrote {_plot(figures)}")
-    return _results(figures, per_cpu) + _commit_results(watch)
+    return _results(figures, per_cpu) + watch.results("through the chat suite")
 
 
 def _paths(workdir: Path, kamailio_port: int, watch: CommitWatch) -> tuple[dict[str, Saturation], dict[str, float]]:
@@ -259,17 +259,6 @@ def _plot(figures: dict[str, Saturation]) -> Path:
     ax.legend()
     fig.tight_layout()
     return common.save(fig, "chat.png")
-
-
-def _commit_results(watch: CommitWatch) -> list[Result]:
-    p50, p99, slowest, stalls = watch.figures()
-    name = "durable commit, one row, through the chat suite"
-    return [
-        Result(name, "p50", p50, "ms"),
-        Result(name, "p99", p99, "ms"),
-        Result(name, "slowest", slowest, "ms"),
-        Result(name, "commits of 100 ms or more", stalls, "commits", "all", len(watch.samples)),
-    ]
 
 
 def _held(s: Saturation) -> float:

@@ -16,6 +16,8 @@ from types import TracebackType
 
 import psycopg
 
+from bench.common import Result
+
 INTERVAL = 0.05
 STALL = 0.1  # seconds: a commit this slow fails a step's 100 ms bound on its own
 
@@ -69,3 +71,13 @@ class CommitWatch:
         ordered = sorted(seconds for _, seconds in self.samples) or [0.0]
         p50, p99 = (1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))] for q in (0.5, 0.99))
         return p50, p99, 1000 * ordered[-1], sum(1 for s in ordered if s >= STALL)
+
+    def results(self, during: str) -> list[Result]:
+        p50, p99, slowest, stalls = self.figures()
+        name = f"durable commit, one row, {during}"
+        return [
+            Result(name, "p50", p50, "ms"),
+            Result(name, "p99", p99, "ms"),
+            Result(name, "slowest", slowest, "ms"),
+            Result(name, "commits of 100 ms or more", stalls, "commits", "all", len(self.samples)),
+        ]
