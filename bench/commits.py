@@ -1,12 +1,12 @@
-"""What a durable commit costs on this machine while the chat suite runs.
+"""What a durable commit costs on this machine while a suite runs (chat, assignment).
 
 Every message the portal delivers was committed first, and a commit returns once PostgreSQL has
 flushed its log to disk (`fdatasync`); the bare relay stores nothing. On a virtual machine that
 flush can stall: on one machine of this kind, 8 KiB writes each followed by `fdatasync` took
 0.2 ms at the median and 786 ms at worst in 15 s with nothing else running. A stall holds back
 every commit in flight, so a step's p99 passes 100 ms whatever its rate. The watch commits one
-row 20 times a second on its own connection, next to the chat's hundreds, so that each step of
-the search can say what the disk did meanwhile."""
+row 20 times a second on its own connection, next to the suites' hundreds, so that each step
+of the chat search can say what the disk did meanwhile."""
 
 from __future__ import annotations
 
