@@ -16,7 +16,7 @@ from types import TracebackType
 
 import psycopg
 
-from bench.common import Result
+from bench.common import Result, percentile
 
 INTERVAL = 0.05
 STALL = 0.1  # seconds: a commit this slow fails a step's 100 ms bound on its own
@@ -69,7 +69,7 @@ class CommitWatch:
     def figures(self) -> tuple[float, float, float, int]:
         """Over the whole watch: p50, p99 and the slowest in ms, and how many took STALL or more."""
         ordered = sorted(seconds for _, seconds in self.samples) or [0.0]
-        p50, p99 = (1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))] for q in (0.5, 0.99))
+        p50, p99 = (1000 * percentile(ordered, q) for q in (0.5, 0.99))
         return p50, p99, 1000 * ordered[-1], sum(1 for s in ordered if s >= STALL)
 
     def results(self, during: str) -> list[Result]:

@@ -36,6 +36,11 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def percentile(ordered: list[float], share: float) -> float:
+    """The value below which `share` of the sorted, non-empty `ordered` lies (nearest rank)."""
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
 def postgres_url() -> str:
     url = os.environ.get("DATABASE_URL", "")
     return url if url.startswith("postgres") else "postgres://postgres@127.0.0.1:5432/portal"

@@ -20,6 +20,8 @@ import websockets
 from websockets.exceptions import InvalidMessage, InvalidStatus
 from websockets.typing import Origin
 
+from bench.common import percentile
+
 # Which message (by key) a received frame carries, or None for frames that carry none.
 Reader = Callable[[str | bytes], str | None]
 # The frame that carries message `key`.
@@ -58,7 +60,7 @@ class Step:
         if not self.sent:
             return 0.0
         ordered = sorted(self.latencies) + [float("inf")] * self.lost
-        return 1000 * ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+        return 1000 * percentile(ordered, share)
 
     @property
     def p50(self) -> float:
