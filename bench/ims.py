@@ -13,10 +13,10 @@ from pathlib import Path
 
 from bench.common import Result
 from ims.registration import IdentityConfig, Registration
-from ims.sip.digest import DigestCredentials
-from ims.sip.transport import Peer, UdpTransport
-from ims.sip.ua import UserAgent
 from portal.runtime import tune_gc
+from sip.digest import DigestCredentials
+from sip.transport import Peer, UdpTransport
+from sip.ua import UserAgent
 from tests.support import sipp as sipp_support
 from tests.support.kamailio import DOMAIN, PASSWORD, Kamailio
 from tests.support.services import free_port

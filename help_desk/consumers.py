@@ -14,7 +14,7 @@ from identity_blocks.events import IMS_GROUP
 from identity_blocks.holders import Holder
 from identity_blocks.models import IdentityAssignment
 from ims import actions as ims_actions
-from ims.sip.uri import InvalidUri, parse_uri
+from sip.uri import InvalidUri, parse_uri
 
 
 def current_identity(holder: Holder) -> dict[str, Any] | None:

@@ -14,8 +14,8 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 
 from identity_blocks import ranges
-from ims.sip.uri import InvalidUri, parse_uri
 from portal import prepared  # noqa: F401  (registers the __any lookup used below)
+from sip.uri import InvalidUri, parse_uri
 
 if TYPE_CHECKING:
     from identity_blocks.holders import Holder

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ims.sip.uri import InvalidUri, SipUri, is_in_domain, parse_impu
+from sip.uri import InvalidUri, SipUri, is_in_domain, parse_impu
 
 _PLACEHOLDER = re.compile(r"\{n(?::0?(\d+)d)?\}")
 MAX_BLOCK_SIZE = 10**12

@@ -15,8 +15,8 @@ from identity_blocks.holders import Holder
 from identity_blocks.models import HolderSession, IdentityAssignment
 from ims import events, inbox, outbox, signals
 from ims.models import Direction, MessageStatus, PagerMessage
-from ims.sip.uri import InvalidUri, parse_uri
 from portal.prepared import Prepared, fields_of
+from sip.uri import InvalidUri, parse_uri
 
 
 class Delivery(enum.Enum):

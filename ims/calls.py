@@ -18,11 +18,11 @@ from typing import Any
 from channels.layers import get_channel_layer
 
 from ims.media import MediaPolicy, configured
-from ims.sip.headers import NameAddr, new_branch, new_tag
-from ims.sip.message import Request, Response
-from ims.sip.transaction import ServerTransaction, client_key
-from ims.sip.transport import Peer
-from ims.sip.ua import UserAgent
+from sip.headers import NameAddr, new_branch, new_tag
+from sip.message import Request, Response
+from sip.transaction import ServerTransaction, client_key
+from sip.transport import Peer
+from sip.ua import UserAgent
 
 log = logging.getLogger(__name__)
 

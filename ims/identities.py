@@ -7,9 +7,9 @@ from django.core import signing
 
 from identity_blocks.models import AuthScheme, IdentityAssignment, IdentityBlock, IdentityCredential
 from ims.registration import IdentityConfig
-from ims.sip.digest import DigestCredentials
-from ims.sip.transport import Peer
-from ims.sip.uri import InvalidUri, SipUri, parse_uri
+from sip.digest import DigestCredentials
+from sip.transport import Peer
+from sip.uri import InvalidUri, SipUri, parse_uri
 
 _DEFAULT_PORTS = {"UDP": 5060, "TCP": 5060, "TLS": 5061, "WS": 80, "WSS": 443}
 TOKEN_SALT = "ims.bearer"  # noqa: S105 (a signing salt, not a secret)

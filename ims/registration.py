@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from ims.sip.digest import AuthError, DigestCredentials, authorization, choose
-from ims.sip.headers import NameAddr, new_tag
-from ims.sip.message import Request, Response
-from ims.sip.transport import Peer
-from ims.sip.ua import UserAgent
+from sip.digest import AuthError, DigestCredentials, authorization, choose
+from sip.headers import NameAddr, new_tag
+from sip.message import Request, Response
+from sip.transport import Peer
+from sip.ua import UserAgent
 
 log = logging.getLogger(__name__)
 

@@ -28,10 +28,12 @@ from ims.calls import CallDesk
 from ims.identities import identity_config, live_assignments, stored_ha1, token_identity
 from ims.models import PagerMessage
 from ims.registration import IdentityConfig, Registration
-from ims.sip.headers import NameAddr
-from ims.sip.message import Request, Response
-from ims.sip.transaction import ServerTransaction
-from ims.sip.transport import (
+from ims.standin import StandInCore
+from portal.batching import Batcher
+from sip.headers import NameAddr
+from sip.message import Request, Response
+from sip.transaction import ServerTransaction
+from sip.transport import (
     UDP_MTU_SAFE,
     Peer,
     StreamTransport,
@@ -40,9 +42,7 @@ from ims.sip.transport import (
     WebSocketTransport,
     tls_context,
 )
-from ims.sip.ua import UserAgent
-from ims.standin import StandInCore
-from portal.batching import Batcher
+from sip.ua import UserAgent
 
 log = logging.getLogger(__name__)
 

@@ -16,12 +16,12 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from ims.sip.digest import Answer, AuthError, expected_response
-from ims.sip.headers import NameAddr
-from ims.sip.message import Request, Response
-from ims.sip.transaction import ServerTransaction
-from ims.sip.transport import Peer, UdpTransport
-from ims.sip.ua import UserAgent
+from sip.digest import Answer, AuthError, expected_response
+from sip.headers import NameAddr
+from sip.message import Request, Response
+from sip.transaction import ServerTransaction
+from sip.transport import Peer, UdpTransport
+from sip.ua import UserAgent
 
 log = logging.getLogger(__name__)
 

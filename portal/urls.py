@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from identity_blocks.views import my_identity
+from ims.views import my_identity
 from portal import health
 
 urlpatterns = [

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from ims.sip.message import Request, Response, StreamParser, parse
-from ims.sip.transaction import Timers
-from ims.sip.transport import Peer, UdpTransport
-from ims.sip.ua import UserAgent
+from sip.message import Request, Response, StreamParser, parse
+from sip.transaction import Timers
+from sip.transport import Peer, UdpTransport
+from sip.ua import UserAgent
 
 FAST = Timers(t1=0.02, t2=0.16, t4=0.1)
 

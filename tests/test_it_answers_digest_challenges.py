@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from ims.sip.digest import AuthError, Challenge, DigestCredentials, authorization, choose
+from sip.digest import AuthError, Challenge, DigestCredentials, authorization, choose
 
 MUFASA = DigestCredentials.from_password("Mufasa", "http-auth@example.org", "Circle of Life")
 NONCE = "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v"

@@ -5,8 +5,8 @@ import asyncio
 from datetime import UTC, datetime
 
 from ims.registration import IdentityConfig, Registration, refresh_delay
-from ims.sip.digest import DigestCredentials
-from ims.sip.headers import NameAddr
+from sip.digest import DigestCredentials
+from sip.headers import NameAddr
 from tests.sip_peers import RawUdp, udp_agent
 
 IMPU = "sip:help-0001@ims.test"
@@ -46,7 +46,7 @@ async def _answer(registrar, status, reason, *headers):
 
 
 def registrar_response(request, status, reason, headers):
-    from ims.sip.message import Response
+    from sip.message import Response
 
     response = Response(status=status, reason=reason)
     for name in ("Via", "From", "To", "Call-ID", "CSeq"):

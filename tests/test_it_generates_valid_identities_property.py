@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from identity_blocks.ranges import Family, InvalidDefinition, families_overlap, parse_pattern
-from ims.sip.uri import parse_impu
+from sip.uri import parse_impu
 
 user_chars = st.text(alphabet="abcxyz019-._", min_size=0, max_size=4)
 domains = st.sampled_from(["help.example.net", "ims.example.net", "a.b.example.org"])

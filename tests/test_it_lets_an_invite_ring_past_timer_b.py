@@ -4,7 +4,7 @@ caller ends it with CANCEL, after which its final answer is due within 64Â·T1 (Â
 
 import asyncio
 
-from ims.sip.transaction import client_key
+from sip.transaction import client_key
 from tests.sip_peers import FAST, RawUdp, udp_agent
 
 TO = "sip:callee@ims.example.net"

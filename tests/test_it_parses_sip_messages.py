@@ -1,6 +1,6 @@
 import pytest
 
-from ims.sip.message import Request, Response, SipParseError, StreamParser, check_request, parse
+from sip.message import Request, Response, SipParseError, StreamParser, check_request, parse
 
 INVITE = (
     b"INVITE sip:help-0001@ims.example.net SIP/2.0\r\n"

@@ -7,9 +7,9 @@ from collections import Counter
 import pytest
 
 from ims.registration import IdentityConfig, Registration
-from ims.sip.digest import DigestCredentials
-from ims.sip.transport import Peer, StreamTransport, Transport, UdpTransport, WebSocketTransport
-from ims.sip.ua import UserAgent
+from sip.digest import DigestCredentials
+from sip.transport import Peer, StreamTransport, Transport, UdpTransport, WebSocketTransport
+from sip.ua import UserAgent
 from tests.support.kamailio import DOMAIN, PASSWORD
 
 COUNT = 1000

@@ -5,7 +5,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ims.sip.message import LIST_HEADERS, Request, Response, SipParseError, StreamParser, canonical_name, parse
+from sip.message import LIST_HEADERS, Request, Response, SipParseError, StreamParser, canonical_name, parse
 
 token = st.text(
     alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.!%*_+`'~", min_size=1, max_size=12

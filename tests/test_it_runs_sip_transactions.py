@@ -2,9 +2,9 @@
 
 import asyncio
 
-from ims.sip.message import Request, parse
-from ims.sip.transport import Peer, StreamTransport
-from ims.sip.ua import UserAgent
+from sip.message import Request, parse
+from sip.transport import Peer, StreamTransport
+from sip.ua import UserAgent
 from tests.sip_peers import FAST, RawUdp, peer_of, tcp_answering_server, udp_agent
 
 

@@ -4,7 +4,7 @@ reordered by our side."""
 
 import asyncio
 
-from ims.sip.transport import UdpTransport
+from sip.transport import UdpTransport
 from tests.sip_peers import RawUdp, udp_agent
 
 

@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ims.sip.message import Request, Response, StreamParser
-from ims.sip.transport import Peer, StreamTransport, tls_context
-from ims.sip.ua import UserAgent
+from sip.message import Request, Response, StreamParser
+from sip.transport import Peer, StreamTransport, tls_context
+from sip.ua import UserAgent
 from tests.sip_peers import FAST
 
 

@@ -12,9 +12,9 @@ from identity_blocks import actions
 from identity_blocks.models import IdentityAssignment, Operator, RegistrationState
 from ims.registration import IdentityConfig, Registration
 from ims.service import ImsSide
-from ims.sip.digest import DigestCredentials
-from ims.sip.transport import Peer, UdpTransport
-from ims.sip.ua import UserAgent
+from sip.digest import DigestCredentials
+from sip.transport import Peer, UdpTransport
+from sip.ua import UserAgent
 from tests.factories import guest
 from tests.support.ims import kamailio_block, running, until
 from tests.support.kamailio import DOMAIN, PASSWORD, restart

@@ -6,7 +6,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
-from ims.sip.message import SipParseError
+from sip.message import SipParseError
 
 _PARAM = re.compile(r'\s*;\s*([^;=\s]+)(?:\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*))?')
 _VIA = re.compile(r"SIP\s*/\s*2\.0\s*/\s*([A-Za-z]+)\s+([^;\s]+)(.*)", re.DOTALL)

@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ims.sip.headers import parse_challenge
+from sip.headers import parse_challenge
 
 _HASHES: dict[str, Callable[[bytes], str]] = {
     "MD5": lambda data: hashlib.md5(data).hexdigest(),  # noqa: S324 (the protocol's, not ours)

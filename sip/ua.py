@@ -9,9 +9,9 @@ from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ims.sip.headers import NameAddr, Via, new_branch, new_tag
-from ims.sip.message import Request, Response, SipParseError, check_request
-from ims.sip.transaction import (
+from sip.headers import NameAddr, Via, new_branch, new_tag
+from sip.message import Request, Response, SipParseError, check_request
+from sip.transaction import (
     TIMER_SLACK,
     ClientTransaction,
     ServerTransaction,
@@ -19,7 +19,7 @@ from ims.sip.transaction import (
     client_key,
     server_key,
 )
-from ims.sip.transport import Peer, Transport
+from sip.transport import Peer, Transport
 
 log = logging.getLogger(__name__)
 

@@ -8,12 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ims.sip.headers import Via
-from ims.sip.message import Request, Response
-from ims.sip.transport import Peer
+from sip.headers import Via
+from sip.message import Request, Response
+from sip.transport import Peer
 
 if TYPE_CHECKING:
-    from ims.sip.ua import UserAgent
+    from sip.ua import UserAgent
 
 
 @dataclass(frozen=True)

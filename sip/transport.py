@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ims.sip.message import Request, Response, SipParseError, StreamParser, parse
+from sip.message import Request, Response, SipParseError, StreamParser, parse
 
 log = logging.getLogger(__name__)
 

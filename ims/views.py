@@ -1,3 +1,5 @@
+"""Mary's page: the identity the portal gives her and her pager messages."""
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -16,10 +18,10 @@ def my_identity(request: HttpRequest) -> HttpResponse:
         assignment = actions.assign_identity(holder)
     except actions.NoIdentityFree as full:
         context: dict[str, object] = {"position": full.position, "retry_after": full.retry_after}
-        response = render(request, "identity_blocks/my_identity.html", context, status=503)
+        response = render(request, "ims/my_identity.html", context, status=503)
         response["Retry-After"] = str(full.retry_after)
         return response
     mine = IdentityAssignment.objects.of(holder)
     messages = PagerMessage.objects.filter(assignment__in=mine).order_by("-created_at")[:50]
     context = {"assignment": assignment, "messages": reversed(list(messages))}
-    return render(request, "identity_blocks/my_identity.html", context)
+    return render(request, "ims/my_identity.html", context)
