@@ -1,22 +1,22 @@
 """Chat messages arriving over the IMS. The IMS side stores a batch of inbound MESSAGEs and sends
 message_received before it answers them; here the ones between the two identities of an open
-conversation are numbered, so that the 200 that follows means numbered too. On PostgreSQL that
-is one statement (help_desk.numbering); elsewhere, or should it fail, one transaction of a few
-queries whatever the batch's size."""
+conversation are numbered, so that the 200 that follows means numbered too: one transaction of a
+few queries whatever the batch's size. An arrival carries the chat message whose outbound MESSAGE
+had its Call-ID (the core passes it on unchanged); one with no such message was sent from
+elsewhere (an advisor's phone) and becomes a new chat message."""
 
 from __future__ import annotations
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Upper
 from django.dispatch import receiver
 
-from help_desk import events, numbering
+from help_desk import events
 from help_desk.chat import advance
 from help_desk.models import ChatMessage, HelpRequest, RequestStatus
 from ims import signals
 from ims.models import MessageStatus, PagerMessage
-from portal.prepared import Prepared, fields_of, undone_on_error, update_each
 
 
 def _between(local: str, remote: str) -> Q:
@@ -29,29 +29,6 @@ def _open_between(local: str, remote: str) -> QuerySet[HelpRequest]:
     return HelpRequest.objects.filter(_between(local, remote), status=RequestStatus.ACTIVE)
 
 
-# The hot path's reads, compiled once (portal.prepared); samples no real call passes.
-_OPEN_AMONG = Prepared(
-    lambda impus: (
-        HelpRequest.objects.select_for_update()
-        .filter(status=RequestStatus.ACTIVE)
-        .annotate(upper_customer=Upper("customer_impu"), upper_advisor=Upper("advisor_impu"))
-        .filter(upper_customer__any=impus, upper_advisor__any=impus)
-        .order_by("pk")
-        .values_list(*fields_of(HelpRequest))
-    ),
-    ["\x00impu"],
-)
-_PENDING = Prepared(
-    lambda ids: (
-        ChatMessage.objects.select_for_update()
-        .filter(request_id__any=ids, seq__isnull=True, failed="")
-        .order_by("id")
-        .values_list(*fields_of(ChatMessage))
-    ),
-    [-1],
-)
-
-
 def _conversations_of(messages: list[PagerMessage]) -> dict[int, tuple[HelpRequest, bool]]:
     """By id() of each message between the two identities of an open conversation: that
     conversation (the oldest, should there be two) and whether its advisor sent the message.
@@ -59,7 +36,14 @@ def _conversations_of(messages: list[PagerMessage]) -> dict[int, tuple[HelpReque
     open_between), locked in id order as posting locks them, so the two cannot deadlock."""
     impus = list({impu.upper() for m in messages for impu in (m.local_impu, m.remote_uri)})
     by_pair: dict[tuple[str, str], HelpRequest] = {}
-    for request in _OPEN_AMONG.instances(HelpRequest, impus):
+    open_among = (
+        HelpRequest.objects.select_for_update()
+        .filter(status=RequestStatus.ACTIVE)
+        .annotate(upper_customer=Upper("customer_impu"), upper_advisor=Upper("advisor_impu"))
+        .filter(upper_customer__in=impus, upper_advisor__in=impus)
+        .order_by("pk")
+    )
+    for request in open_among:
         by_pair.setdefault((request.customer_impu.upper(), request.advisor_impu.upper()), request)
     found = {}
     for message in messages:
@@ -82,14 +66,6 @@ def arrived(sender: object, messages: list[PagerMessage], **kwargs: object) -> N
     """Number each message of a conversation in the order the IMS delivered it: the pending chat
     message it carries, or a new one when it was sent from elsewhere (an advisor's phone, say).
     A message handed over again (see ims.signals) is taken only once."""
-    if numbering.available():
-        try:
-            with undone_on_error():
-                numbered = numbering.number_at_once(messages)
-            events.chat_messages(numbered)
-            return
-        except (IntegrityError, OperationalError):  # a deadlock, a race: the careful way
-            pass
     with transaction.atomic():
         _number(messages)
 
@@ -101,31 +77,35 @@ def _number(messages: list[PagerMessage]) -> None:
     messages = [m for m in messages if id(m) in found and m.pk not in carried]
     if not messages:
         return
-    top = {request.pk: request.next_seq for request, _ in found.values()}
-    pending = _PENDING.instances(ChatMessage, sorted(top))
+    requests = {request.pk: request for request, _ in found.values()}
+    top = {pk: request.next_seq for pk, request in requests.items()}
+    sent = _sent_as(list(top), {m.sip_call_id for m in messages})
     numbered = []
     for message in messages:
         request, from_advisor = found[id(message)]
-        chat = _take(pending, request.pk, from_advisor, message.body) or ChatMessage(
+        chat = sent.pop(message.sip_call_id, None) or ChatMessage(
             request=request, from_advisor=from_advisor, body=message.body, client_id=f"ims-{message.pk}"
         )
-        chat.pager_message, chat.seq = message, top[request.pk]
+        chat.pager_message, chat.seq, chat.failed = message, top[request.pk], ""
         top[request.pk] += 1
         numbered.append(chat)
-    advance({chat.request_id: top[chat.request_id] for chat in numbered})
+    advance([requests[pk] for pk in {chat.request_id for chat in numbered}], top)
     ChatMessage.objects.bulk_create([chat for chat in numbered if chat.pk is None])
-    update_each(
-        ChatMessage, ["seq", "pager_message"], [(c.pk, c.seq, c.pager_message_id) for c in numbered if c.pk is not None]
+    ChatMessage.objects.bulk_update(
+        [chat for chat in numbered if chat.pk is not None], ["seq", "pager_message", "failed"]
     )
     events.chat_messages(numbered)
 
 
-def _take(pending: list[ChatMessage], request_id: int, from_advisor: bool, body: str) -> ChatMessage | None:
-    """The oldest pending message with this text from this side: the one this MESSAGE carried."""
-    for n, chat in enumerate(pending):
-        if (chat.request_id, chat.from_advisor, chat.body) == (request_id, from_advisor, body):
-            return pending.pop(n)
-    return None
+def _sent_as(request_ids: list[int], call_ids: set[str]) -> dict[str, ChatMessage]:
+    """The unnumbered chat messages of these conversations carried by MESSAGEs with these Call-IDs
+    (one that was given up on, late as it is, has arrived after all)."""
+    pending = (
+        ChatMessage.objects.select_for_update(of=("self",))
+        .select_related("sent_as")
+        .filter(request_id__in=request_ids, seq__isnull=True, sent_as__sip_call_id__in=call_ids)
+    )
+    return {chat.sent_as.sip_call_id: chat for chat in pending if chat.sent_as is not None}
 
 
 @receiver(signals.message_outcome)

@@ -5,42 +5,21 @@ sequence is the order in which the IMS delivered. Without both identities it is 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
-from typing import cast
+from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from help_desk import events, posting
+from help_desk import events
 from help_desk.actions import NotYours, holder_of
-from help_desk.models import Advisor, ChatMessage, HelpRequest, RequestStatus
+from help_desk.models import ChatMessage, HelpRequest, RequestStatus
 from identity_blocks.holders import Holder
 from ims import actions as ims_actions
-from portal.prepared import Prepared, fields_of, undone_on_error, update_each
 
 MAX_CHARS = 4000
+MAX_PENDING = 200  # client ids a resume may ask about
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-# The hot path's reads, compiled once (portal.prepared); samples no real call passes.
-# A batch's conversations are locked in id order, so that two processes' batches cannot deadlock.
-_REQUESTS_LOCKED = Prepared(
-    lambda ids: (
-        HelpRequest.objects.select_for_update(of=("self",))
-        .filter(pk__any=ids)
-        .order_by("pk")
-        .values_list(*fields_of(HelpRequest), *fields_of(Advisor, "advisor"))
-    ),
-    [-1],
-)
-_SENT = Prepared(
-    lambda ids, client_ids: ChatMessage.objects.filter(request_id__any=ids, client_id__any=client_ids).values_list(
-        *fields_of(ChatMessage)
-    ),
-    [-1],
-    ["\x00client"],
-)
 
 
 class ChatRefused(ValueError):
@@ -79,54 +58,6 @@ def post_message(request_id: int, holder: Holder, body: str, client_id: str) -> 
 def post_messages(posts: list[Post]) -> list[Posted]:
     """Post many at once, the group commit of a busy server: one transaction numbers and stores
     every message that needs no trip over the IMS. Each post gets its message or its refusal."""
-    if posting.available():
-        try:
-            with undone_on_error():
-                return _post_at_once(posts)
-        except (IntegrityError, OperationalError):  # a resend, or a deadlock: the careful way
-            pass
-    return _post_in_transaction(posts)
-
-
-def _post_at_once(posts: list[Post]) -> list[Posted]:
-    """What the one statement can take (help_desk.posting), then the rest the ordinary way."""
-    clean = [replace(post, body=_normalized(post.body)) for post in posts]
-    first: dict[tuple[int, Holder, str], int] = {}
-    repeat_of: dict[int, int] = {}  # a client id twice in a batch is one message
-    taken: list[int] = []
-    for n, post in enumerate(clean):
-        if not _well_formed(post):
-            continue
-        if first.setdefault(_post_key(post), n) == n:
-            taken.append(n)
-        else:
-            repeat_of[n] = first[_post_key(post)]
-    outcomes: list[Posted | None] = [None] * len(posts)
-    for n, chat in zip(taken, posting.post_at_once([clean[n] for n in taken]), strict=True):
-        outcomes[n] = chat
-    stored = [chat for chat in outcomes if isinstance(chat, ChatMessage)]
-    events.chat_messages([chat for chat in stored if chat.seq is not None])
-    ims_actions.queued_elsewhere([chat.sent_as for chat in stored if chat.sent_as is not None])
-    left = [n for n in range(len(posts)) if outcomes[n] is None and n not in repeat_of]
-    if left:
-        for n, outcome in zip(left, _post_in_transaction([posts[n] for n in left]), strict=True):
-            outcomes[n] = outcome
-    return [cast(Posted, outcomes[repeat_of.get(n, n)]) for n in range(len(posts))]
-
-
-def _post_key(post: Post) -> tuple[int, Holder, str]:
-    return post.request_id, post.holder, post.client_id
-
-
-def _normalized(body: str) -> str:
-    return body.replace("\r\n", "\n").strip()
-
-
-def _well_formed(post: Post) -> bool:
-    return 0 < len(post.body) <= MAX_CHARS and bool(_CLIENT_ID.fullmatch(post.client_id))
-
-
-def _post_in_transaction(posts: list[Post]) -> list[Posted]:
     try:
         with transaction.atomic():
             return _post(posts, resends_possible=False)
@@ -139,8 +70,9 @@ def _post_in_transaction(posts: list[Post]) -> list[Posted]:
 
 
 def _post(posts: list[Post], *, resends_possible: bool) -> list[Posted]:
-    found = _REQUESTS_LOCKED.instances(HelpRequest, sorted({post.request_id for post in posts}), related="advisor")
-    requests = {request.pk: request for request in found}
+    # Locked in id order, so that two processes' batches over the same conversations cannot deadlock.
+    locked = HelpRequest.objects.select_for_update(of=("self",)).select_related("advisor")
+    requests = {request.pk: request for request in locked.filter(pk__in={p.request_id for p in posts}).order_by("pk")}
     outcomes = [_checked(post, requests.get(post.request_id)) for post in posts]
     fresh: dict[tuple[int, bool, str], ChatMessage] = {}
     senders: dict[int, Holder] = {}  # by id() of the message: whose identity it leaves from
@@ -161,6 +93,10 @@ def _final(outcome: Posted, stored: dict[tuple[int, bool, str], ChatMessage], re
     if isinstance(outcome, Exception):
         return outcome
     return refused.get(id(outcome)) or stored.get(_key(outcome), outcome)
+
+
+def _normalized(body: str) -> str:
+    return body.replace("\r\n", "\n").strip()
 
 
 def _checked(post: Post, request: HelpRequest | None) -> Posted:
@@ -185,7 +121,9 @@ def _stored(chats: list[ChatMessage]) -> dict[tuple[int, bool, str], ChatMessage
     """Those already posted (a resend after a reconnect): one query for the lot."""
     if not chats:
         return {}
-    found = _SENT.instances(ChatMessage, list({c.request_id for c in chats}), list({c.client_id for c in chats}))
+    found = ChatMessage.objects.filter(
+        request_id__in={c.request_id for c in chats}, client_id__in={c.client_id for c in chats}
+    )
     wanted = {_key(chat) for chat in chats}
     return {_key(chat): chat for chat in found if _key(chat) in wanted}
 
@@ -204,15 +142,17 @@ def _store(
             chat.seq, top[chat.request_id] = top[chat.request_id], top[chat.request_id] + 1
             direct.append(chat)
     if direct:
-        advance({chat.request_id: top[chat.request_id] for chat in direct})
+        advance([requests[pk] for pk in {chat.request_id for chat in direct}], top)
         ChatMessage.objects.bulk_create(direct)
         events.chat_messages(direct)
     return _send_over_ims(crossing, requests, senders) if crossing else {}
 
 
-def advance(next_seqs: dict[int, int]) -> None:
-    """Store each locked conversation's next number in one statement."""
-    update_each(HelpRequest, ["next_seq"], list(next_seqs.items()))
+def advance(requests: list[HelpRequest], next_seqs: dict[int, int]) -> None:
+    """Store each locked conversation's next number."""
+    for request in requests:
+        request.next_seq = next_seqs[request.pk]
+    HelpRequest.objects.bulk_update(requests, ["next_seq"])
 
 
 def _over_ims(request: HelpRequest) -> bool:
@@ -239,11 +179,17 @@ def _send_over_ims(
     return refused
 
 
-def messages_after(request_id: int, holder: Holder, after: int) -> list[ChatMessage]:
-    """What a reconnecting client missed: numbered messages past `after`, in order."""
+def messages_after(request_id: int, holder: Holder, after: int, pending: list[str] | None = None) -> list[ChatMessage]:
+    """What a reconnecting (or periodically syncing) client missed: numbered messages past
+    `after`, in order, then those of its own `pending` client ids that could not be delivered."""
     request = HelpRequest.objects.select_related("advisor").get(pk=request_id)
-    side_of(request, holder)
-    return list(ChatMessage.objects.filter(request=request, seq__gt=after).order_by("seq"))
+    from_advisor = side_of(request, holder)
+    missed = list(ChatMessage.objects.filter(request=request, seq__gt=after).order_by("seq"))
+    if pending:
+        ids = [client_id for client_id in pending[:MAX_PENDING] if isinstance(client_id, str)]
+        failed = ChatMessage.objects.filter(request=request, from_advisor=from_advisor, client_id__in=ids)
+        missed += failed.filter(seq__isnull=True).exclude(failed="")
+    return missed
 
 
 def mark_read(request_id: int, holder: Holder, up_to: int) -> int:

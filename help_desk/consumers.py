@@ -10,6 +10,7 @@ from channels.db import database_sync_to_async
 from help_desk.sockets import EventConsumer, Handler
 from identity_blocks import actions as identity_actions
 from identity_blocks import events as identity_events
+from identity_blocks import sessions as identity_sessions
 from identity_blocks.events import IMS_GROUP
 from identity_blocks.holders import Holder
 from identity_blocks.models import IdentityAssignment
@@ -44,9 +45,11 @@ class HolderConsumer(EventConsumer):
         self.holder = holder
         await self.channel_layer.group_add(holder.group, self.channel_name)
         await database_sync_to_async(identity_actions.session_opened)(holder, self.channel_name)
+        identity_sessions.opened(self.channel_name, holder)  # this process vouches for it from now on
 
     async def disconnect(self, code: int) -> None:
         if self.holder is not None:
+            identity_sessions.closed(self.channel_name)
             await self.channel_layer.group_discard(self.holder.group, self.channel_name)
             await database_sync_to_async(identity_actions.session_closed)(self.holder, self.channel_name)
 

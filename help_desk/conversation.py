@@ -74,8 +74,12 @@ class ChatMixin(HolderConsumer):
             await self.send_event({"type": "chat.accepted", "ref": content.get("ref"), "client_id": sent.client_id})
 
     async def chat_resume(self, content: dict[str, Any]) -> None:
-        """Everything numbered after `after`, in order: a reconnecting client misses nothing."""
-        missed = await self._call(content, chat.messages_after, int(content.get("after") or 0))
+        """Everything numbered after `after`, in order, and which of its `pending` messages failed:
+        a reconnecting client misses nothing, nor one whose socket stayed open while events were
+        lost (Redis restarting), as it asks again every little while."""
+        pending = content.get("pending")
+        pending = pending if isinstance(pending, list) else []
+        missed = await self._call(content, chat.messages_after, int(content.get("after") or 0), pending)
         if missed is None:
             return
         for message in missed:

@@ -3,12 +3,13 @@ and Celery tasks all come through here."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from identity_blocks import claims, events
@@ -28,25 +29,27 @@ from identity_blocks.models import (
 )
 from identity_blocks.ranges import InvalidDefinition, check_in_domain
 from portal.locks import advisory_lock
-from portal.prepared import Prepared, fields_of
 
 __all__ = [
     "InvalidDefinition",
     "NoIdentityFree",
     "assign_identity",
     "expire_block",
+    "expire_stale_sessions",
     "has_open_session",
     "holder_left",
     "mark_deregistered",
     "mark_registered",
     "mark_registering",
     "mark_registration_failed",
+    "mark_unreachable",
     "release_identity",
     "request_reregistration",
     "resume_block",
     "save_block",
     "session_closed",
     "session_opened",
+    "sessions_seen",
     "set_block_credentials",
     "set_identity_credentials",
     "suspend_block",
@@ -85,42 +88,16 @@ def assign_identity(holder: Holder, *, blocks: Iterable[IdentityBlock] | None = 
     return assignment
 
 
-# The hot path's reads, compiled once (portal.prepared): samples no real holder or time can have.
-_SAMPLE_USER, _SAMPLE_KEY, _SAMPLE_NOW = -1, "\x00key", datetime(1901, 1, 1, 0, 0, 0, 1, tzinfo=UTC)
-# The holder's latest assignment, live if not released. Asked as "live and the holder's", the
-# prepared statement (one plan for any holder) read every live assignment through an index of
-# live rows, as PostgreSQL chose from statistics taken when few were live (476 to 754 rows an
-# assignment in the benchmark). Asked this way, one entry of assignment_user_latest or
-# assignment_guest_latest answers it.
-_LATEST = {
-    field: Prepared(
-        lambda v, f=field: (
-            IdentityAssignment.objects.filter(**{f: v})
-            .order_by(F("released_at").desc(nulls_first=True))
-            .values_list(*fields_of(IdentityAssignment))[:1]
-        ),
-        sample,
-    )
-    for field, sample in (("user_id", _SAMPLE_USER), ("guest_key", _SAMPLE_KEY))
-}
-_ASSIGNABLE = Prepared(
-    lambda now, audience: (
-        IdentityBlock.objects.assignable(now).for_audience(audience).values_list(*fields_of(IdentityBlock))
-    ),
-    _SAMPLE_NOW,
-    "\x00audience",
-)
-
-
 def _live(holder: Holder) -> IdentityAssignment | None:
-    """IdentityAssignment.objects.live().of(holder).first(), without building it each time."""
-    ((field, value),) = holder.fields.items()
-    found = _LATEST[field].instances(IdentityAssignment, value)
-    return found[0] if found and found[0].released_at is None else None
+    """The holder's latest assignment, if it is live: one entry of the index on (holder,
+    released_at DESC) whatever the holder's history (asked as "live and the holder's", the
+    planner may walk every live assignment)."""
+    latest = IdentityAssignment.objects.of(holder).order_by(F("released_at").desc(nulls_first=True)).first()
+    return latest if latest is not None and latest.released_at is None else None
 
 
 def _assignable(holder: Holder) -> list[IdentityBlock]:
-    return _ASSIGNABLE.instances(IdentityBlock, timezone.now(), audience_of(holder))
+    return list(IdentityBlock.objects.assignable(timezone.now()).for_audience(audience_of(holder)))
 
 
 def _assign_from(holder: Holder, blocks: Iterable[IdentityBlock] | None) -> IdentityAssignment | None:
@@ -155,15 +132,9 @@ def _line(members: bool) -> QuerySet[IdentityWait]:
     return IdentityWait.objects.filter(served_at=None, user__isnull=not members)
 
 
-_HEAD = {
-    member: Prepared(lambda m=member: _line(m).order_by("id").values_list("user_id", "guest_key")[:1])
-    for member in (True, False)
-}
-
-
 def _head_of_line(holder: Holder) -> Holder | None:
-    rows = _HEAD[holder.is_member].rows()
-    return None if not rows else Holder(user_id=rows[0][0], guest_key=rows[0][1])
+    head = _line(holder.is_member).order_by("id").values_list("user_id", "guest_key").first()
+    return None if head is None else Holder(user_id=head[0], guest_key=head[1])
 
 
 def _wait_in_line(holder: Holder) -> int:
@@ -287,6 +258,18 @@ def mark_registration_failed(assignment_id: int, *, reason: str) -> IdentityAssi
     return _set_state(assignment_id, RegistrationState.FAILED, registration_error=reason[:500], registered_until=None)
 
 
+# What the pages show while the IMS side cannot reach the core (static/js/identity.js and desk.js
+# and templates/ims/my_identity.html compare against it).
+UNREACHABLE = "the core is unreachable"
+
+
+def mark_unreachable(assignment_id: int) -> IdentityAssignment | None:
+    """The core does not answer: the binding may be lost. Still registering (the IMS side tries
+    again, and a release still goes through it), with the reason shown until it is registered."""
+    state = RegistrationState.REGISTERING
+    return _set_state(assignment_id, state, registration_error=UNREACHABLE, registered_until=None)
+
+
 def mark_deregistered(assignment_id: int) -> IdentityAssignment | None:
     """The IMS no longer holds a binding: finish a pending release, or just record it."""
     with transaction.atomic():
@@ -407,9 +390,33 @@ def session_opened(holder: Holder, channel_name: str) -> None:
 def session_closed(holder: Holder, channel_name: str) -> None:
     """The last session of a guest closing starts the grace period of its identity."""
     HolderSession.objects.filter(channel_name=channel_name).delete()
-    if not HolderSession.objects.of(holder).exists():
+    if not has_open_session(holder):
         holder_left(holder)
 
 
 def has_open_session(holder: Holder) -> bool:
-    return HolderSession.objects.of(holder).exists()
+    return HolderSession.objects.present().of(holder).exists()
+
+
+def sessions_seen(sessions: Mapping[str, Holder], still_open: Callable[[str], bool]) -> None:
+    """One process's heartbeat: its open sessions, in one UPDATE. A row the sweep took while the
+    process could not reach the database comes back, for a socket `still_open` (not closed
+    meanwhile, whose row its own close deletes)."""
+    names = list(sessions)
+    if HolderSession.objects.filter(channel_name__in=names).update(seen_at=Now()) == len(names):
+        return
+    found = set(HolderSession.objects.filter(channel_name__in=names).values_list("channel_name", flat=True))
+    for name in (name for name in names if name not in found and still_open(name)):
+        session_opened(sessions[name], name)
+
+
+def expire_stale_sessions() -> int:
+    """Sessions whose process stopped vouching for them (killed, crashed) close as a socket does:
+    a guest without another session starts the grace period of its identity now."""
+    stale = list(HolderSession.objects.stale().values_list("pk", "user_id", "guest_key"))
+    # Again stale(): a row its process touched after the read stays.
+    HolderSession.objects.stale().filter(pk__in=[pk for pk, _, _ in stale]).delete()
+    for holder in {Holder(user_id=user_id, guest_key=key) for _, user_id, key in stale}:
+        if not has_open_session(holder):
+            holder_left(holder)
+    return len(stale)

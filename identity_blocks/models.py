@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, OuterRef, Q
-from django.db.models.functions import Upper
+from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Now, Upper
 from django.utils import timezone
 
 from identity_blocks import ranges
-from portal import prepared  # noqa: F401  (registers the __any lookup used below)
 from sip.uri import InvalidUri, parse_uri
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from identity_blocks.holders import Holder
 
 # Stable +sip.instance values (RFC 5626) derive from the IMPU under this namespace.
@@ -264,16 +265,19 @@ class IdentityAssignmentQuerySet(models.QuerySet["IdentityAssignment"]):
     def of(self, holder: Holder) -> IdentityAssignmentQuerySet:
         return self.filter(**holder.fields)
 
-    def held_by(self, users: list[int], guests: list[str]) -> IdentityAssignmentQuerySet:
-        """Of any of these members or guests: two array parameters whatever their number, so
-        that a compiled query (portal.prepared) serves every batch."""
-        return self.filter(Q(user_id__any=users) | Q(guest_key__any=guests))
+    def held_by(self, holders: Iterable[Holder]) -> IdentityAssignmentQuerySet:
+        """Of any of these members or guests."""
+        users = {holder.user_id for holder in holders if holder.is_member}
+        guests = {holder.guest_key for holder in holders if not holder.is_member}
+        return self.filter(Q(user_id__in=users) | Q(guest_key__in=guests))
 
     def for_shard(self, index: int, count: int) -> IdentityAssignmentQuerySet:
         return self.annotate(shard=F("id") % count).filter(shard=index)
 
     def due_for_release(self) -> IdentityAssignmentQuerySet:
-        return self.live().filter(release_after__lte=timezone.now())
+        # A holder present again (a session opened while its grace period was being set) keeps it.
+        present = Exists(HolderSession.objects.present().of_outer())
+        return self.live().filter(release_after__lte=timezone.now()).exclude(present)
 
     def stuck_deregistering(self, before: object) -> IdentityAssignmentQuerySet:
         return self.live().filter(registration_state=RegistrationState.DEREGISTERING, release_requested_at__lte=before)
@@ -359,7 +363,22 @@ class IdentityWait(models.Model):
         return f"wait #{self.pk}"
 
 
+def session_lifetime() -> timedelta:
+    """A session not seen for this long is taken for dead: its process missed three heartbeats."""
+    return timedelta(seconds=3 * settings.IDENTITY_SESSION_HEARTBEAT_SECONDS)
+
+
 class HolderSessionQuerySet(models.QuerySet["HolderSession"]):
+    """Session times are the database's own clock (Now()), so that ASGI hosts whose clocks
+    differ agree on which sessions are alive."""
+
+    def present(self) -> HolderSessionQuerySet:
+        """The one definition of a holder being here: sessions their process still vouches for."""
+        return self.filter(seen_at__gte=Now() - session_lifetime())
+
+    def stale(self) -> HolderSessionQuerySet:
+        return self.filter(seen_at__lt=Now() - session_lifetime())
+
     def of(self, holder: Holder) -> HolderSessionQuerySet:
         return self.filter(**holder.fields)
 
@@ -375,6 +394,11 @@ class HolderSession(models.Model):
     guest_key = models.CharField(max_length=64, blank=True, db_index=True)
     channel_name = models.CharField(max_length=200, unique=True)
     opened_at = models.DateTimeField(default=timezone.now)
+    # Touched by its process every IDENTITY_SESSION_HEARTBEAT_SECONDS (identity_blocks.sessions).
+    # Not indexed: then a heartbeat's UPDATE changes no indexed column and stays a HOT update,
+    # writing no index entry; the sweep of stale rows reads this small table (one row per open
+    # socket) whole instead.
+    seen_at = models.DateTimeField(db_default=Now())
 
     objects = HolderSessionQuerySet.as_manager()
 

@@ -23,3 +23,8 @@ def finish_stuck_deregistrations() -> int:
 @shared_task
 def serve_waiting_line() -> int:
     return actions.serve_waiting_line()
+
+
+@shared_task
+def expire_stale_sessions() -> int:
+    return actions.expire_stale_sessions()

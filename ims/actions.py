@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import enum
+import secrets
 from dataclasses import dataclass
-from typing import NamedTuple, cast
+from datetime import timedelta
+from typing import Any, NamedTuple, cast
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Exists
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, QuerySet
 from django.db.models.functions import Upper
+from django.utils import timezone
 
 from identity_blocks.holders import Holder
 from identity_blocks.models import HolderSession, IdentityAssignment
-from ims import events, inbox, outbox, signals
+from ims import events, signals
 from ims.models import Direction, MessageStatus, PagerMessage
-from portal.prepared import Prepared, fields_of
 from sip.uri import InvalidUri, parse_uri
 
 
@@ -83,7 +85,7 @@ def receive_messages(inbound: list[Inbound]) -> list[Received]:
     # when its holder has left since; otherwise the unique constraint finds it as it is stored.
     away = {(i.call_id, i.cseq) for i in readable if (c := assignments.get(i.impu.upper())) and not c.present}
     stored = _stored(away)
-    fresh: dict[inbox.Key, PagerMessage] = {}
+    fresh: dict[Key, PagerMessage] = {}
     for n, item in enumerate(inbound):
         if answers[n] is not None:
             continue
@@ -97,10 +99,10 @@ def receive_messages(inbound: list[Inbound]) -> list[Received]:
         else:
             message = fresh.setdefault((item.call_id, item.cseq), _pager(called.assignment, item))
             answers[n] = (Delivery.STORED, message)
-    raced = _stored(inbox.store(list(fresh.values())))
-    done = [(delivery, raced.get(inbox.key_of(m), m) if m else None) for delivery, m in cast(list[Received], answers)]
+    raced = _stored(_store(list(fresh.values())) if fresh else set())
+    done = [(delivery, raced.get(_key_of(m), m) if m else None) for delivery, m in cast(list[Received], answers)]
     events.messages_changed([m for m in fresh.values() if m.pk is not None])
-    # Every one stored, those stored before too: receivers take each only once (see ims.inbox).
+    # Every one stored, those stored before too: receivers take each only once (see ims.signals).
     delivered = {id(m): m for _, m in done if m is not None}
     if delivered:
         signals.message_received.send(sender=PagerMessage, messages=list(delivered.values()))
@@ -115,44 +117,46 @@ def _unreadable(item: Inbound) -> Received | None:
     return None
 
 
-# The hot path's reads, compiled once (portal.prepared); samples no real call passes.
-_LIVE_BY_IMPU = Prepared(
-    lambda impus: (
-        IdentityAssignment.objects.live()
-        .annotate(upper_impu=Upper("impu"), present=Exists(HolderSession.objects.of_outer()))
-        .filter(upper_impu__any=impus)
-        .values_list(*fields_of(IdentityAssignment), "present")
-    ),
-    ["\x00impu"],
-)
-_LIVE_OF = Prepared(
-    lambda users, guests: (
-        IdentityAssignment.objects.live().held_by(users, guests).values_list(*fields_of(IdentityAssignment))
-    ),
-    [-1],
-    ["\x00guest"],
-)
-_INBOUND = Prepared(
-    lambda call_ids: PagerMessage.objects.filter(direction=Direction.INBOUND, sip_call_id__any=call_ids).values_list(
-        *fields_of(PagerMessage)
-    ),
-    ["\x00call"],
-)
-
-
 def _assignments_for(impus: set[str]) -> dict[str, Called]:
     """By upper-cased IMPU: the IMS core may change the case of a URI's host."""
     if not impus:
         return {}
-    found = _LIVE_BY_IMPU.instances(IdentityAssignment, [impu.upper() for impu in impus], extra=["present"])
-    return {assignment.impu.upper(): Called(assignment, assignment.present) for assignment in found}
+    live = IdentityAssignment.objects.live().annotate(upper_impu=Upper("impu"))
+    found = live.filter(upper_impu__in=[impu.upper() for impu in impus])
+    present = set(found.filter(Exists(HolderSession.objects.present().of_outer())).values_list("pk", flat=True))
+    return {assignment.impu.upper(): Called(assignment, assignment.pk in present) for assignment in found}
 
 
-def _stored(keys: set[inbox.Key]) -> dict[inbox.Key, PagerMessage]:
+Key = tuple[str, int]  # Call-ID and CSeq: a MESSAGE's identity across retransmissions
+
+
+def _key_of(message: PagerMessage) -> Key:
+    return message.sip_call_id, message.sip_cseq or 0
+
+
+def _stored(keys: set[Key]) -> dict[Key, PagerMessage]:
     if not keys:
         return {}
-    found = _INBOUND.instances(PagerMessage, list({call_id for call_id, _ in keys}))
-    return {inbox.key_of(m): m for m in found if inbox.key_of(m) in keys}
+    found = PagerMessage.objects.filter(direction=Direction.INBOUND, sip_call_id__in={call_id for call_id, _ in keys})
+    return {_key_of(m): m for m in found if _key_of(m) in keys}
+
+
+def _store(messages: list[PagerMessage]) -> set[Key]:
+    """Store those not stored before (a retransmission after its transaction ended, or one another
+    process stored); returns the keys of those that were."""
+    try:
+        with transaction.atomic():
+            PagerMessage.objects.bulk_create(messages)
+        return set()
+    except IntegrityError:
+        if len(messages) == 1:
+            messages[0].pk = None
+            return {_key_of(messages[0])}
+        raced: set[Key] = set()
+        for message in messages:
+            message.pk = None
+            raced |= _store([message])
+        return raced
 
 
 def _wanted(item: Inbound) -> bool:
@@ -191,29 +195,27 @@ def send_messages(outgoing: list[Outgoing]) -> list[PagerMessage | MessageRefuse
     """Queue many at once (a help-desk batch crossing the IMS): the senders' identities in one
     query, one insert, one event to the IMS side. Each gets its message or why it cannot go."""
     queued: list[PagerMessage | MessageRefused] = []
-    users = list({o.holder.user_id for o in outgoing if o.holder.is_member})
-    guests = list({o.holder.guest_key for o in outgoing if not o.holder.is_member})
-    assignments = {Holder.of(a): a for a in _LIVE_OF.instances(IdentityAssignment, users, guests)}
+    holders = {o.holder for o in outgoing}
+    assignments = {Holder.of(a): a for a in IdentityAssignment.objects.live().held_by(holders)}
     for item in outgoing:
         to, assignment = item.to.strip(), assignments.get(item.holder)
         refusal = _refusal(to, item.body) or (None if assignment else MessageRefused("you have no IMS identity yet"))
         queued.append(refusal or PagerMessage(
             assignment=assignment, direction=Direction.OUTBOUND, local_impu=assignment.impu if assignment else "",
-            remote_uri=to, content_type=item.content_type, body=item.body,
+            remote_uri=to, content_type=item.content_type, body=item.body, sip_call_id=new_call_id(), sip_cseq=1,
         ))  # fmt: skip
     messages = [m for m in queued if isinstance(m, PagerMessage)]
     with transaction.atomic(savepoint=False):  # inside a chat batch's transaction: no savepoint round trips
         PagerMessage.objects.bulk_create(messages)
-        queued_elsewhere(messages)
+        events.messages_changed(messages)
+        events.sends_requested(messages)
     return queued
 
 
-def queued_elsewhere(messages: list[PagerMessage]) -> None:
-    """Outbound MESSAGEs stored by another's statement (help_desk.posting, in one with the chat
-    messages they carry) go out as those queued here do: to the holder's sessions, to the IMS side."""
-    if messages:
-        events.messages_changed(messages)
-        events.sends_requested(messages)
+def new_call_id() -> str:
+    """Chosen when the MESSAGE is queued, so that its arrival back can be matched to it and a
+    resend is recognisably the same message (RFC 3261 §8.1.1.4)."""
+    return f"{secrets.token_hex(12)}@portal"
 
 
 def _refusal(to: str, body: str) -> MessageRefused | None:
@@ -238,11 +240,52 @@ class Outcome:
 
 
 def message_outcomes(outcomes: list[Outcome]) -> list[PagerMessage | Exception]:
-    """Record a batch of answers at once (the IMS side's group commit for them; ims.outbox)."""
-    changed = outbox.record({o.message_id: _decided(o) for o in outcomes})  # an id's last answer stands
+    """Record a batch of answers at once (the IMS side's group commit for them)."""
+    changed = _decide(PagerMessage.objects.all(), {o.message_id: _decided(o) for o in outcomes})
+    return [changed.get(o.message_id) or PagerMessage.DoesNotExist(o.message_id) for o in outcomes]
+
+
+def messages_to_send(shard_index: int, shard_count: int, limit: int = 500) -> list[dict[str, Any]]:
+    """The shard's MESSAGEs still waiting for the core's answer, oldest first: the IMS side sends
+    them on start and in its sweep, whether or not the event that asked for them reached it."""
+    pending = PagerMessage.objects.to_send(shard_index, shard_count)[:limit]
+    return [events.to_send(message) for message in pending]
+
+
+def give_up_overdue(shard_index: int, shard_count: int) -> int:
+    """MESSAGEs the core has not answered by their deadline are not delivered, and their senders
+    are told so."""
+    deadline = settings.IMS_MESSAGE_DEADLINE_SECONDS
+    overdue = PagerMessage.objects.to_send(shard_index, shard_count).overdue(
+        timezone.now() - timedelta(seconds=deadline)
+    )
+    ids = list(overdue.values_list("pk", flat=True)[:500])
+    reason = f"no answer from the IMS core within {deadline} s"
+    return len(
+        _decide(
+            PagerMessage.objects.filter(status=MessageStatus.PENDING),
+            dict.fromkeys(ids, (MessageStatus.FAILED, reason)),
+        )
+    )
+
+
+def _decide(among: QuerySet[PagerMessage], decided: dict[int, tuple[str, str]]) -> dict[int, PagerMessage]:
+    """Record each outbound message's status and error, and tell its holder's sessions and the
+    receivers of message_outcome; returns each found (with its assignment), as it now stands."""
+    changed = _record(among, decided)
     events.messages_changed(list(changed.values()))
     signals.message_outcome.send(sender=PagerMessage, messages=list(changed.values()))
-    return [changed.get(o.message_id) or PagerMessage.DoesNotExist(o.message_id) for o in outcomes]
+    return changed
+
+
+def _record(among: QuerySet[PagerMessage], decided: dict[int, tuple[str, str]]) -> dict[int, PagerMessage]:
+    with transaction.atomic():
+        locked = among.select_for_update(of=("self",)).select_related("assignment")
+        found = list(locked.filter(pk__in=decided, direction=Direction.OUTBOUND).order_by("pk"))
+        for message in found:
+            message.status, message.error = decided[message.pk]
+        PagerMessage.objects.bulk_update(found, ["status", "error"])
+    return {m.pk: m for m in found}
 
 
 def _decided(outcome: Outcome) -> tuple[str, str]:

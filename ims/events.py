@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+
 from identity_blocks.events import IMS_GROUP
 from identity_blocks.holders import Holder
 from ims.models import PagerMessage
@@ -34,12 +36,21 @@ def messages_changed(messages: list[PagerMessage]) -> None:
     )
 
 
+def to_send(message: PagerMessage) -> dict[str, Any]:
+    """What the IMS side needs to send a MESSAGE, so that it need not read it back."""
+    return {
+        "id": message.pk,
+        "assignment": message.assignment_id,
+        "to": message.remote_uri,
+        "content_type": message.content_type,
+        "body": message.body,
+        "call_id": message.sip_call_id,
+        "deadline": message.created_at.timestamp() + settings.IMS_MESSAGE_DEADLINE_SECONDS,
+    }
+
+
 def sends_requested(messages: list[PagerMessage]) -> None:
-    """One event for the batch; it carries what to send, so the IMS side need not read it back."""
-    if not messages:
-        return
-    outgoing = [
-        {"id": m.pk, "assignment": m.assignment_id, "to": m.remote_uri, "content_type": m.content_type, "body": m.body}
-        for m in messages
-    ]
-    broadcast.after_commit(IMS_GROUP, {"type": "ims.message.send", "messages": outgoing})
+    """One event for the batch, to wake the IMS side at once: should it be lost (the IMS side
+    down, Redis restarting), the IMS side's sweep finds the messages in the database."""
+    if messages:
+        broadcast.after_commit(IMS_GROUP, {"type": "ims.message.send", "messages": [to_send(m) for m in messages]})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core import signing
 
-from identity_blocks.models import AuthScheme, IdentityAssignment, IdentityBlock, IdentityCredential
+from identity_blocks.models import AuthScheme, IdentityAssignment, IdentityBlock, IdentityCredential, RegistrationState
 from ims.registration import IdentityConfig
 from sip.digest import DigestCredentials
 from sip.transport import Peer
@@ -26,11 +26,11 @@ def proxy_peer(uri: str) -> Peer:
     return Peer(transport, parsed.host, parsed.port or _DEFAULT_PORTS[transport])
 
 
-def _proxy(operator_proxy: str) -> Peer:
+def _proxy(operator_proxy: str) -> str:
     """The stand-in core replaces every operator's while it runs; IMS_OUTBOUND_PROXY overrides all."""
     if settings.IMS_STANDIN:
-        return Peer("UDP", "127.0.0.1", settings.IMS_STANDIN_PORT)
-    return proxy_peer(settings.IMS_OUTBOUND_PROXY or operator_proxy)
+        return f"sip:127.0.0.1:{settings.IMS_STANDIN_PORT}"
+    return settings.IMS_OUTBOUND_PROXY or operator_proxy
 
 
 TOKEN_MAX_AGE = 7 * 24 * 3600
@@ -75,16 +75,20 @@ def identity_config(assignment_id: int) -> IdentityConfig | None:
         assignment_id=assignment.pk,
         impu=assignment.impu,
         registrar=f"sip:{operator.home_domain}",
-        proxy=_proxy(operator.outbound_proxy),
+        proxy=proxy_peer(_proxy(operator.outbound_proxy)),  # the IMS side puts DNS's target in (RFC 3263)
         instance_id=assignment.instance_id,
         credentials=_credentials(assignment),
         bearer_token=bearer_token(assignment.impu) if bearer else None,
         expires=settings.IMS_REGISTER_EXPIRES,
+        proxy_uri=_proxy(operator.outbound_proxy),
     )
 
 
 def live_assignments(shard_index: int, shard_count: int) -> list[int]:
-    return list(IdentityAssignment.objects.live().for_shard(shard_index, shard_count).values_list("pk", flat=True))
+    """This shard's assignments to keep registered: live and not on their way out (a de-registration
+    requested is the IMS side's to finish, or finish_stuck_deregistrations')."""
+    live = IdentityAssignment.objects.live().for_shard(shard_index, shard_count)
+    return list(live.exclude(registration_state=RegistrationState.DEREGISTERING).values_list("pk", flat=True))
 
 
 def stored_ha1(username: str, realm: str) -> dict[str, str] | None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from identity_blocks.models import IdentityAssignment
@@ -21,6 +23,19 @@ class MessageStatus(models.TextChoices):
     FAILED = "failed"
 
 
+PENDING_OUTBOUND = Q(direction="out", status="pending")
+
+
+class PagerMessageQuerySet(models.QuerySet["PagerMessage"]):
+    def to_send(self, shard_index: int, shard_count: int) -> PagerMessageQuerySet:
+        """Outbound MESSAGEs the IMS core has not answered yet, of one IMS-side shard's identities."""
+        on_shard = self.alias(shard=F("assignment_id") % shard_count).filter(shard=shard_index)
+        return on_shard.filter(PENDING_OUTBOUND).order_by("pk")
+
+    def overdue(self, before: datetime) -> PagerMessageQuerySet:
+        return self.filter(created_at__lt=before)
+
+
 class PagerMessage(models.Model):
     assignment = models.ForeignKey(IdentityAssignment, on_delete=models.PROTECT, related_name="messages")
     direction = models.CharField(max_length=3, choices=Direction.choices)
@@ -34,7 +49,11 @@ class PagerMessage(models.Model):
     sip_cseq = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
+    objects = PagerMessageQuerySet.as_manager()
+
     class Meta:
+        # What the IMS side still has to send, found without reading what it sent before.
+        indexes = [models.Index(fields=["created_at"], condition=PENDING_OUTBOUND, name="pending_outbound")]
         constraints = [
             # A MESSAGE retransmitted after its transaction ended is still the same message.
             models.UniqueConstraint(

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import random
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -23,6 +24,9 @@ MAX_BACKOFF = 300.0
 # (UDP) and the registrar's queues, and everything then waits on retransmission timers.
 IN_FLIGHT = 64
 TERMINAL = {403: "Forbidden", 404: "Not Found"}
+# The reason given when the proxy did not answer at all (our own 408/503, or a keep-alive went
+# unanswered): the binding may be gone with the core, and the identity registers again once it answers.
+UNREACHABLE = "the core is unreachable"
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class IdentityConfig:
     credentials: DigestCredentials | None = None
     bearer_token: str | None = None
     expires: int = 3600
+    proxy_uri: str = ""  # the outbound proxy's URI, which DNS turns into targets (RFC 3263); `proxy` is one
 
 
 class RegistrationEvents(Protocol):
@@ -70,8 +75,14 @@ class Registration:
     service_route: list[str] = field(default_factory=list)
     registered_until: datetime | None = None
     failures: int = 0
+    gave_up: bool = False  # refused for good (403, bad credentials): only a new configuration helps
+    # Told the proxy when it did not answer a REGISTER at all, so another of the operator's may be tried.
+    proxy_failed: Callable[[Peer], object] | None = None
     _timer: asyncio.TimerHandle | None = None
     _closing: bool = False
+    # Each attempt is numbered; only the latest one's outcome counts. One sent over a flow that broke
+    # is answered only by its timeout, 32 s on, after the one sent over the new flow has succeeded.
+    _attempt: int = 0
 
     @property
     def contact_uri(self) -> str:
@@ -115,6 +126,8 @@ class Registration:
     async def register(self) -> None:
         if self._closing:
             return
+        self._attempt += 1
+        attempt, self.gave_up = self._attempt, False
         await self.events.registering(self.config.assignment_id)
         try:
             async with _gate():
@@ -122,12 +135,26 @@ class Registration:
         except AuthError as error:
             await self._fail(f"cannot authenticate: {error}", retry=False)
             return
+        if attempt != self._attempt or self._closing:
+            return  # a later attempt (over a new flow) or a de-registration decides
         if 200 <= response.status < 300:
             await self._registered(response)
         elif response.status in TERMINAL or response.status in (401, 407):
             await self._fail(f"{response.status} {response.reason} from the registrar", retry=False)
+        elif response.local:
+            await self._fail(UNREACHABLE, retry=True, response=response)
+            if self.proxy_failed is not None:
+                self.proxy_failed(self.config.proxy)
         else:
             await self._fail(f"{response.status} {response.reason}", retry=True, response=response)
+
+    async def unreachable(self) -> None:
+        """The proxy stopped answering keep-alives: the binding may be gone, so it no longer counts
+        as registered; whoever noticed registers it again when the proxy answers."""
+        if self._closing or self.gave_up:
+            return
+        self.registered_until = None
+        await self.events.failed(self.config.assignment_id, UNREACHABLE)
 
     async def _registered(self, response: Response) -> None:
         granted = self._granted(response)
@@ -150,6 +177,7 @@ class Registration:
     async def _fail(self, reason: str, *, retry: bool, response: Response | None = None) -> None:
         log.info("registration of %s failed: %s", self.config.impu, reason)
         self.registered_until = None
+        self.gave_up = not retry
         await self.events.failed(self.config.assignment_id, reason)
         if retry:
             self.failures += 1

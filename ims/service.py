@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,7 +28,9 @@ from ims import actions as ims_actions
 from ims.calls import CallDesk
 from ims.identities import identity_config, live_assignments, stored_ha1, token_identity
 from ims.models import PagerMessage
-from ims.registration import IdentityConfig, Registration
+from ims.proxies import ProxyTargets
+from ims.recovery import Recovery, every
+from ims.registration import UNREACHABLE, IdentityConfig, Registration
 from ims.standin import StandInCore
 from portal.batching import Batcher
 from sip.headers import NameAddr
@@ -49,6 +52,8 @@ log = logging.getLogger(__name__)
 # Answers recorded alone cost a hand-off to the database thread, a statement and a commit each;
 # gathered over 50 ms, the portal's CPU a message over the IMS fell 10 to 12 % at 50 and 100/s.
 OUTCOME_LINGER_SECONDS = 0.05
+# A MESSAGE the core did not answer is sent again after these pauses, doubling, until its deadline.
+RESEND_FIRST_PAUSE, RESEND_MAX_PAUSE = 1.0, 10.0
 
 
 def _db(function: Any) -> Any:
@@ -74,7 +79,10 @@ class DatabaseEvents:
         await _db(actions.mark_registered)(assignment_id, until=until)
 
     async def failed(self, assignment_id: int, reason: str) -> None:
-        await _db(actions.mark_registration_failed)(assignment_id, reason=reason)
+        if reason == UNREACHABLE:
+            await _db(actions.mark_unreachable)(assignment_id)
+        else:
+            await _db(actions.mark_registration_failed)(assignment_id, reason=reason)
 
     async def deregistered(self, assignment_id: int) -> None:
         await _db(actions.mark_deregistered)(assignment_id)
@@ -90,12 +98,22 @@ class ImsSide:
     opening: dict[str, asyncio.Future[UserAgent]] = field(default_factory=dict)
     registrations: dict[int, Registration] = field(default_factory=dict)
     keepalive: float = field(default_factory=lambda: float(settings.IMS_KEEPALIVE_SECONDS))
+    # How often what is registered is compared with the live assignments in the database.
+    reconcile: float = field(default_factory=lambda: float(settings.IMS_RECONCILE_SECONDS))
     calls: CallDesk = field(default_factory=CallDesk)
     # One identity's messages leave one at a time, each after the last was answered (so stored):
     # a chat shows a sender's messages in the order they were written.
     senders: dict[int, asyncio.Lock] = field(default_factory=dict)
     sending: set[asyncio.Task[None]] = field(default_factory=set)
+    in_flight: set[int] = field(default_factory=set)  # ids of the messages on their way
+    # Set once the shard's identities were registered at start: a MESSAGE sent before would find
+    # the core still routing to this side's previous address (a restart listens on a new port).
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
     proxies_down: set[Peer] = field(default_factory=set)
+    # The operator's proxies as DNS names them (RFC 3263), and the moves from one that stopped
+    # answering to the next.
+    proxies: ProxyTargets = field(default_factory=ProxyTargets.from_settings)
+    failovers: dict[Peer, asyncio.Task[bool]] = field(default_factory=dict)
     # Inbound MESSAGEs are stored in batches: one transaction for all that arrive meanwhile.
     inbox: Batcher[ims_actions.Inbound, ims_actions.Received] = field(
         default_factory=lambda: Batcher(ims_actions.receive_messages)
@@ -105,6 +123,9 @@ class ImsSide:
     outcomes: Batcher[ims_actions.Outcome, PagerMessage] = field(
         default_factory=lambda: Batcher(ims_actions.message_outcomes, linger=OUTCOME_LINGER_SECONDS)
     )
+
+    def __post_init__(self) -> None:
+        self.recovery = Recovery(self)
 
     @classmethod
     def from_settings(cls) -> ImsSide:
@@ -191,7 +212,7 @@ class ImsSide:
         assignment_id = int(event["assignment"])
         if not self.mine(assignment_id):
             return
-        config = await _db(identity_config)(assignment_id)
+        config = await self.configuration(assignment_id)
         if config is None or await _db(ims_actions.holder_group)(assignment_id) != event.get("holder"):
             return  # released meanwhile, or not this holder's identity
         registration = self.registrations.get(assignment_id)
@@ -201,25 +222,63 @@ class ImsSide:
         await self.calls.place(*call, str(event.get("to", "")), str(event.get("sdp", "")), route)
 
     def send_messages(self, event: dict[str, Any]) -> None:
-        """Each of this shard's messages on a task of its own, started in the order they came:
-        each takes its identity's lock first, and the lock is FIFO, so they leave in that order."""
         for item in event["messages"]:
-            if self.mine(int(item["assignment"])):
-                task = asyncio.create_task(self.send_message(item))
-                self.sending.add(task)
-                task.add_done_callback(self.sending.discard)
+            self.send_soon(item)
+
+    def send_soon(self, item: dict[str, Any]) -> None:
+        """Each of this shard's messages on a task of its own, started in the order they came:
+        each takes its identity's lock first, and the lock is FIFO, so they leave in that order.
+        A message already on its way here (asked for by an event and found by the sweep) is not
+        sent twice."""
+        message_id = int(item["id"])
+        if not self.mine(int(item["assignment"])) or message_id in self.in_flight:
+            return
+        self.in_flight.add(message_id)
+        task = asyncio.create_task(self.send_message(item))
+        self.sending.add(task)
+        task.add_done_callback(self.sending.discard)
 
     async def send_message(self, item: dict[str, Any]) -> None:
-        assignment_id = int(item["assignment"])
-        async with self.senders.setdefault(assignment_id, asyncio.Lock()):
-            config = await self.config_of(assignment_id)
+        message_id = int(item["id"])
+        try:
+            await self.ready.wait()
+            async with self.senders.setdefault(int(item["assignment"]), asyncio.Lock()):
+                response = await self._deliver(item)
+            if response is not None:
+                await self.outcomes.submit(ims_actions.Outcome(message_id, response.status, response.reason))
+        finally:
+            self.in_flight.discard(message_id)
+
+    async def _deliver(self, item: dict[str, Any]) -> Response | None:
+        """The core's answer, sending again while none comes (a timeout, a broken flow) until the
+        message's deadline, then None: the sweep tells its sender. The identity's later messages
+        wait meanwhile, so that a chat keeps each sender's order."""
+        pause = RESEND_FIRST_PAUSE
+        while True:
+            config = await self.config_of(int(item["assignment"]))
             if config is None:
-                status, reason = 480, "Identity released"
-            else:
-                to, content_type, body = str(item["to"]), str(item["content_type"]), str(item["body"])
-                response = await self._send_pager(config, to, content_type, body)
-                status, reason = response.status, response.reason
-        await self.outcomes.submit(ims_actions.Outcome(int(item["id"]), status, reason))
+                return Response(status=480, reason="Identity released")
+            to, content_type, body = str(item["to"]), str(item["content_type"]), str(item["body"])
+            response = await self._send_pager(config, to, content_type, body, str(item.get("call_id") or ""))
+            if not response.local:
+                return response
+            if time.time() + pause > float(item["deadline"]):
+                return None
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, RESEND_MAX_PAUSE)
+
+    async def sweep_messages(self) -> None:
+        """The database is the truth of what is to send: on start and then periodically, whatever
+        is pending goes out again (an event lost with the IMS side or Redis down, a MESSAGE the
+        core never answered) until its deadline passes and its sender is told."""
+        while True:
+            try:
+                await _db(ims_actions.give_up_overdue)(self.shard_index, self.shard_count)
+                for item in await _db(ims_actions.messages_to_send)(self.shard_index, self.shard_count):
+                    self.send_soon(item)
+            except Exception:
+                log.exception("could not sweep the messages to send")
+            await asyncio.sleep(settings.IMS_MESSAGE_SWEEP_SECONDS)
 
     async def config_of(self, assignment_id: int) -> IdentityConfig | None:
         """A registered identity's configuration is the one it registered with: a change to it or
@@ -227,12 +286,18 @@ class ImsSide:
         registration = self.registrations.get(assignment_id)
         if registration is not None and registration.registered_until is not None:
             return registration.config
-        config: IdentityConfig | None = await _db(identity_config)(assignment_id)
-        return config
+        return await self.configuration(assignment_id)
 
-    async def _send_pager(self, config: IdentityConfig, to: str, content_type: str, body: str) -> Response:
+    async def configuration(self, assignment_id: int) -> IdentityConfig | None:
+        """The assignment's configuration, its proxy the operator's target in use (RFC 3263)."""
+        config: IdentityConfig | None = await _db(identity_config)(assignment_id)
+        return None if config is None else await self.proxies.config(config)
+
+    async def _send_pager(
+        self, config: IdentityConfig, to: str, content_type: str, body: str, call_id: str = ""
+    ) -> Response:
         agent = await self.agent_for(config.proxy)
-        request = agent.new_request("MESSAGE", to, from_uri=config.impu, to_uri=to)
+        request = agent.new_request("MESSAGE", to, from_uri=config.impu, to_uri=to, call_id=call_id or None)
         registration = self.registrations.get(config.assignment_id)
         for route in registration.service_route if registration else []:
             request.add("Route", route)  # RFC 3608: requests of this identity follow its Service-Route
@@ -242,20 +307,27 @@ class ImsSide:
         if peer.transport == "UDP" and len(request.to_bytes()) + 200 > UDP_MTU_SAFE:
             peer = Peer("TCP", peer.host, peer.port)  # RFC 3261 §18.1.1: too large for UDP
             agent = await self.agent_for(peer)
-        return await agent.request(request, peer)
+        response = await agent.request(request, peer)
+        if response.local and response.status == 503:  # a transport error; a timeout may be the callee's
+            self.proxy_failed(peer)
+        return response
 
     async def register(self, assignment_id: int) -> None:
         if not self.mine(assignment_id):
             return
-        config = await _db(identity_config)(assignment_id)
+        config = await self.configuration(assignment_id)
         if config is None:
             return
+        agent = await self.agent_for(config.proxy)
+        # Nothing awaited from here to the entry: an event and the sweep asking at once make one.
         registration = self.registrations.get(assignment_id)
         if registration is None or registration.config != config:
             if registration is not None:
                 registration.stop()
-            registration = Registration(await self.agent_for(config.proxy), config, self.events)
+            registration = Registration(agent, config, self.events)
+            registration.proxy_failed = self.proxy_failed
             self.registrations[assignment_id] = registration
+            self.recovery.watch(agent)
         await registration.register()
 
     async def deregister(self, assignment_id: int) -> None:
@@ -268,9 +340,19 @@ class ImsSide:
             await registration.deregister()
 
     async def register_all(self) -> None:
-        ids = await _db(live_assignments)(self.shard_index, self.shard_count)
-        log.info("IMS side shard %s/%s: registering %s identities", self.shard_index + 1, self.shard_count, len(ids))
-        await asyncio.gather(*(self.register(pk) for pk in ids))
+        """At start and every `reconcile` seconds, the database is the truth: register this shard's
+        live assignments this process does not hold (events missed while it was down or away),
+        and de-register those released behind its back."""
+        held = set(self.registrations)  # before the query: one added meanwhile is in its answer
+        live = set(await _db(live_assignments)(self.shard_index, self.shard_count))
+        missing, gone = live - set(self.registrations), held - live
+        if missing or gone:
+            log.info(
+                "IMS side shard %s/%s: registering %s identities, de-registering %s",
+                self.shard_index + 1, self.shard_count, len(missing), len(gone),
+            )  # fmt: skip
+        await asyncio.gather(*(self.register(pk) for pk in missing), *(self.deregister(pk) for pk in gone))
+        self.ready.set()
 
     async def proxy_answers(self, peer: Peer) -> bool:
         """Any answer to OPTIONS, even an error, shows the proxy is there; our own 408/503 does not."""
@@ -285,23 +367,24 @@ class ImsSide:
         return not response.local
 
     async def watch_proxies(self) -> None:
-        """Every few seconds, for each proxy in use: down marks it, back up re-registers its identities."""
+        """Every few seconds, for each proxy in use: an unanswered connection-oriented flow is dropped
+        and recovered (RFC 5626 §4.4.1); a UDP proxy down shows its identities unreachable, and back
+        up registers them again (it may have lost its bindings)."""
         while True:
             await asyncio.sleep(self.keepalive)
             for peer in {r.config.proxy for r in self.registrations.values()}:
                 up = await self.proxy_answers(peer)
-                if not up and peer not in self.proxies_down:
+                if not up and await self.fail_over(peer):
+                    continue
+                if not up and peer.transport != "UDP":
+                    self.recovery.flow_dead(peer)
+                elif not up and peer not in self.proxies_down:
                     log.warning("proxy %s:%s does not answer", peer.host, peer.port)
                     self.proxies_down.add(peer)
+                    await self.recovery.unreachable(peer)
                 elif up and peer in self.proxies_down:
                     self.proxies_down.discard(peer)
-                    behind = [pk for pk, r in self.registrations.items() if r.config.proxy == peer]
-                    log.warning(
-                        "proxy %s:%s is back: registering %s identities again", peer.host, peer.port, len(behind)
-                    )
-                    await asyncio.gather(
-                        *(self.registrations[pk].register() for pk in behind if pk in self.registrations)
-                    )
+                    await self.recovery.back(peer)
 
     async def dispatch(self, event: dict[str, Any]) -> None:
         kind = event.get("type", "")
@@ -324,8 +407,9 @@ class ImsSide:
         channel = await layer.new_channel()
         await layer.group_add(IMS_GROUP, channel)
         tasks: set[asyncio.Task[None]] = set()
-        starting = asyncio.create_task(self.register_all())
+        starting = asyncio.create_task(every(self.reconcile, self.register_all))
         watching = asyncio.create_task(self.watch_proxies())
+        sweeping = asyncio.create_task(self.sweep_messages())
         stopping = asyncio.create_task(stop.wait())
         try:
             while not stop.is_set():
@@ -339,12 +423,39 @@ class ImsSide:
                 task.add_done_callback(tasks.discard)
         finally:
             await layer.group_discard(IMS_GROUP, channel)
-            for pending in (starting, watching, stopping, *tasks, *self.sending):
+            for pending in (starting, watching, sweeping, stopping, *tasks, *self.sending):
                 pending.cancel()
             await asyncio.gather(self.inbox.settled(), self.outcomes.settled())
             self.close()
 
+    def proxy_failed(self, peer: Peer) -> asyncio.Task[bool]:
+        """A request to `peer` got no answer (timeout, transport error): move on if another answers.
+        One move per target at a time, however many requests failed at once."""
+        task = self.failovers.get(peer)
+        if task is None:
+            task = self.failovers[peer] = asyncio.ensure_future(self._fail_over(peer))
+            task.add_done_callback(lambda _: self.failovers.pop(peer, None))
+        return task
+
+    async def fail_over(self, peer: Peer) -> bool:
+        return await asyncio.shield(self.proxy_failed(peer))
+
+    async def _fail_over(self, peer: Peer) -> bool:
+        """RFC 3263 §4.3: the identities behind a target that stopped answering register again
+        through the next one DNS names that answers. False where none does (or there is no other):
+        then they stay, and register again when it is back."""
+        for candidate in self.proxies.alternatives(peer):
+            if await self.proxy_answers(candidate):
+                self.proxies.move(peer, candidate)
+                self.proxies_down.discard(candidate)
+                behind = [pk for pk, registration in self.registrations.items() if registration.config.proxy == peer]
+                await asyncio.gather(*(self.register(pk) for pk in behind))
+                return True
+        return False
+
     def close(self) -> None:
+        for task in self.failovers.values():
+            task.cancel()
         for registration in self.registrations.values():
             registration.stop()
         for agent in self.agents.values():

@@ -2,7 +2,7 @@
 
 message_received is sent once the messages are stored and before their 200, so that a receiver's
 work (e.g. numbering a help-desk chat message) is done before the IMS core hears "delivered".
-It is not sent inside the transaction that stored them (see ims.inbox): a receiver that fails
+It is not sent inside the transaction that stored them: a receiver that fails
 leaves the MESSAGE unanswered, the core sends it again, and the receiver gets it again with
 messages it may have taken before. Receivers must therefore take each message once.
 """

@@ -13,7 +13,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from portal.routing import websocket_urlpatterns  # noqa: E402
-from portal.runtime import plain_autobahn_logs, tune_gc  # noqa: E402
+from portal.runtime import tune_gc  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -21,5 +21,4 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
-plain_autobahn_logs()
 tune_gc()

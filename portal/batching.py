@@ -96,7 +96,10 @@ class Batcher(Generic[Item, Outcome]):
         try:
             return self.function(items)
         except (InterfaceError, OperationalError):
-            if connection.in_atomic_block or connection.is_usable():
+            # The connection broke (the server restarted, a pooler dropped it), or a deadlock
+            # chose this batch: once more, on a fresh connection. Inside a caller's transaction
+            # the caller decides.
+            if connection.in_atomic_block:
                 raise
             connection.close()
             return self.function(items)

@@ -48,6 +48,21 @@ def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int
     return value
 
 
+def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r}: expected a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ImproperlyConfigured(f"{name}={raw!r}: expected a finite number")
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}={value}: must be at least {minimum}")
+    return value
+
+
 def env_list(name: str, default: list[str] | None = None) -> list[str]:
     """A comma-separated list; blanks between commas are ignored."""
     raw = os.environ.get(name)
@@ -124,10 +139,6 @@ def parse_database_url(name: str, url: str) -> Database:
         except ValueError:
             raise ImproperlyConfigured(f"{name}: invalid port in {url!r}") from None
         settings: dict[str, object] = {key: values[-1] for key, values in parse_qs(parts.query, True).items()}
-        # Hot queries run as prepared statements (portal.prepared); `?prepare_threshold=` (empty)
-        # turns them off, for a pooler in transaction mode that cannot keep them (PgBouncer < 1.21).
-        threshold = str(settings.get("prepare_threshold", "5"))
-        settings["prepare_threshold"] = _count(name, "prepare_threshold", threshold) if threshold else None
         return Database(
             "django.db.backends.postgresql",
             db_name,
@@ -138,12 +149,6 @@ def parse_database_url(name: str, url: str) -> Database:
             options=settings,
         )
     raise ImproperlyConfigured(f"{name}: unsupported scheme {parts.scheme!r} (use postgres:// or sqlite:///)")
-
-
-def _count(name: str, key: str, value: str) -> int:
-    if not value.isdigit():
-        raise ImproperlyConfigured(f"{name}: {key} must be a whole number, not {value!r}")
-    return int(value)
 
 
 def check_redis_url(name: str, url: str) -> str:

@@ -16,6 +16,7 @@ from portal.env import (
     check_redis_url,
     env_bool,
     env_choice,
+    env_float,
     env_int,
     env_list,
     env_path,
@@ -103,7 +104,7 @@ if REDIS_URL:
     # consumer and ran out of connections at 2,000 sockets on a 2-core machine.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "portal.layer.PipelinedPubSubChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("CHANNELS_PREFIX", "portal")},
         }
     }
@@ -132,6 +133,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 # IMS side (the ims app) ------------------------------------------------------------------
 # No outbound proxy means the demo: a stand-in registrar and proxy on loopback.
 IMS_OUTBOUND_PROXY = env_str("IMS_OUTBOUND_PROXY")
+# The DNS server ("address:port") asked for the proxy's NAPTR, SRV and A records (RFC 3263);
+# empty: the system's resolvers. A value that is no address stops the IMS side at start.
+IMS_DNS_SERVER = env_str("IMS_DNS_SERVER")
 IMS_STANDIN_PORT = env_int("IMS_STANDIN_PORT", 5062, minimum=1, maximum=65535)
 # The development stand-in core runs inside the IMS side; never alongside an operator's core.
 IMS_STANDIN = env_bool("IMS_STANDIN", DEBUG and not IMS_OUTBOUND_PROXY)
@@ -149,8 +153,15 @@ IMS_MEDIA_POLICY = env_str("IMS_MEDIA_POLICY", "ims.media.PassThrough")
 # How often the IMS side checks that each proxy answers (OPTIONS); when one comes back after an
 # outage, every identity behind it registers again, since the core may have lost its bindings.
 IMS_KEEPALIVE_SECONDS = env_int("IMS_KEEPALIVE_SECONDS", 15, minimum=1)
+# A MESSAGE is sent until the core answers or this deadline passes; then its sender is told it was
+# not delivered. The IMS side looks for what is still to send every IMS_MESSAGE_SWEEP_SECONDS.
+IMS_MESSAGE_DEADLINE_SECONDS = env_int("IMS_MESSAGE_DEADLINE_SECONDS", 120, minimum=1)
+IMS_MESSAGE_SWEEP_SECONDS = env_float("IMS_MESSAGE_SWEEP_SECONDS", 5.0, minimum=0.1)
 # The registration lifetime asked for; the registrar may grant less (and is then obeyed).
 IMS_REGISTER_EXPIRES = env_int("IMS_REGISTER_EXPIRES", 3600, minimum=60)
+# How often the IMS side compares what it has registered with the live assignments in the database
+# (the truth): it registers what is missing and de-registers what was released behind its back.
+IMS_RECONCILE_SECONDS = env_int("IMS_RECONCILE_SECONDS", 60, minimum=1)
 # Several IMS-side processes split the identities: process i of n serves assignment ids ≡ i (mod n).
 IMS_SHARD_COUNT = env_int("IMS_SHARD_COUNT", 1, minimum=1)
 IMS_SHARD_INDEX = env_int("IMS_SHARD_INDEX", 0, minimum=0, maximum=IMS_SHARD_COUNT - 1)
@@ -238,3 +249,10 @@ IDENTITY_GUEST_GRACE_SECONDS = env_int("IDENTITY_GUEST_GRACE_SECONDS", 300, mini
 IDENTITY_RETRY_AFTER_SECONDS = env_int("IDENTITY_RETRY_AFTER_SECONDS", 30, minimum=1)
 # How long a release waits for the IMS side to confirm de-registration before going ahead.
 IDENTITY_DEREGISTER_TIMEOUT_SECONDS = env_int("IDENTITY_DEREGISTER_TIMEOUT_SECONDS", 120, minimum=1)
+# Each ASGI process touches its open browser sessions this often; a session not seen for three
+# heartbeats (its process killed or crashed) is closed by the sweep below.
+IDENTITY_SESSION_HEARTBEAT_SECONDS = env_int("IDENTITY_SESSION_HEARTBEAT_SECONDS", 15, minimum=1)
+CELERY_BEAT_SCHEDULE["expire-stale-sessions"] = {
+    "task": "identity_blocks.tasks.expire_stale_sessions",
+    "schedule": float(IDENTITY_SESSION_HEARTBEAT_SECONDS),
+}

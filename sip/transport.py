@@ -150,9 +150,13 @@ class ConnectedTransport(Transport):
     ) -> None:
         super().__init__(received, malformed)
         self.tls = tls
+        # Set by the owner: told when a flow ends other than by close(), closed by the peer, broken,
+        # or dropped as dead (RFC 5626 §4.4.1: what was registered over it must register again).
+        self.flow_closed: Callable[[Peer], None] = lambda peer: None
         self._connections: dict[tuple[str, int], Any] = {}
         self._opening: dict[tuple[str, int], asyncio.Lock] = {}
         self._readers: set[asyncio.Task[None]] = set()
+        self._closed = False
 
     async def _connection(self, peer: Peer) -> Any:
         key = (peer.host, peer.port)
@@ -171,11 +175,23 @@ class ConnectedTransport(Transport):
         finally:
             self._connections.pop((peer.host, peer.port), None)
             self._close(connection)
+            if not self._closed:
+                self.flow_closed(peer)
 
     async def send(self, data: bytes, peer: Peer) -> None:
         await self._write(await self._connection(peer), data)
 
+    def connected(self, peer: Peer) -> bool:
+        return (peer.host, peer.port) in self._connections
+
+    def drop(self, peer: Peer) -> None:
+        """Close the flow to `peer` as dead (a keep-alive went unanswered); its owner is told."""
+        connection = self._connections.get((peer.host, peer.port))
+        if connection is not None:
+            self._close(connection)
+
     def close(self) -> None:
+        self._closed = True
         for connection in self._connections.values():
             self._close(connection)
         for task in self._readers:

@@ -126,17 +126,3 @@ async def registered_guest(kamailio: Any, settings: Any) -> Any:
     yield holder, assignment, receive
     stop.set()
     await task
-
-
-@pytest.fixture(params=["in one statement", "step by step"])
-def way(request: Any, monkeypatch: Any) -> str:
-    """Chat and pager messages are written by one statement each on PostgreSQL (help_desk.posting,
-    help_desk.numbering, ims.inbox, ims.outbox) and step by step elsewhere: a test using this runs
-    both ways."""
-    from help_desk import numbering, posting
-    from ims import inbox, outbox
-
-    if request.param == "step by step":
-        for module in (posting, numbering, inbox, outbox):
-            monkeypatch.setattr(module, "ONE_STATEMENT_ON", frozenset())
-    return str(request.param)

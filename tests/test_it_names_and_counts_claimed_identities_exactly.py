@@ -1,21 +1,13 @@
 """A claim names its identity as the block's definition does, and counts it exactly once, whichever
-way it ends: on PostgreSQL in one statement (these check its every branch) and step by step as on
-SQLite."""
+way it ends."""
 
 import pytest
 
-from identity_blocks import actions, claims
+from identity_blocks import actions
 from identity_blocks.models import BlockKind, FreeIdentity, IdentityBlock, ServiceAgreement
 from tests.factories import guest, make_agreement, make_block
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True, params=["in one statement", "step by step"])
-def way(request, monkeypatch):
-    if request.param == "step by step":
-        monkeypatch.setattr(claims, "ONE_STATEMENT_ON", frozenset())
-    return request.param
 
 
 def _assigned_at(block: IdentityBlock, index: int) -> str:

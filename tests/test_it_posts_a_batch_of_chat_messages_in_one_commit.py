@@ -15,7 +15,7 @@ from help_desk.models import ChatMessage, HelpRequest
 from portal.batching import Batcher
 from tests.factories import make_conversation, make_queue
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("way")]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _conversation(queue, name):

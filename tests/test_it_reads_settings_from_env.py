@@ -39,15 +39,13 @@ def test_it_parses_database_urls():
         "db.example",
         "6543",
     )
-    assert pg.options == {"sslmode": "require", "prepare_threshold": 5}
-    pooled = parse_database_url("DATABASE_URL", "postgres://db.example/portal?prepare_threshold=")
-    assert pooled.options == {"prepare_threshold": None}  # behind a pooler that cannot keep them
+    assert pg.options == {"sslmode": "require"}
     assert parse_database_url("DATABASE_URL", "sqlite:////tmp/x.db").name == "/tmp/x.db"
 
 
 @pytest.mark.parametrize(
     "url",
-    ["mysql://x/y", "postgres://host/", "sqlite://", "postgres://h:port/db", "postgres://h/db?prepare_threshold=x"],
+    ["mysql://x/y", "postgres://host/", "sqlite://", "postgres://h:port/db"],
 )
 def test_it_rejects_unusable_database_urls(url):
     with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):

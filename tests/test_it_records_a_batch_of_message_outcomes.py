@@ -13,7 +13,7 @@ from ims.actions import Outcome, message_outcomes
 from ims.models import MessageStatus, PagerMessage
 from tests.factories import make_conversation
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("way")]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_it_queues_a_batch_crossing_the_ims_in_a_few_queries(settings):
@@ -34,7 +34,7 @@ def test_it_queues_a_batch_crossing_the_ims_in_a_few_queries(settings):
     )
 
 
-def test_it_records_each_answer_of_a_batch(settings, way):
+def test_it_records_each_answer_of_a_batch(settings):
     settings.HELP_CHAT_OVER_IMS = True
     request, jane, _ = make_conversation()
     post_messages([Post(request.pk, jane, "Fine", "j1"), Post(request.pk, jane, "Doomed", "j2")])
@@ -50,8 +50,7 @@ def test_it_records_each_answer_of_a_batch(settings, way):
         decided = message_outcomes(answers)
     assert isinstance(decided[0], PagerMessage)
     assert decided[0].assignment.impu == request.customer_impu  # whose sockets hear of it
-    if way == "in one statement":
-        assert len(queries) == 3  # the answers; the chat message that failed, looked up and marked
+    assert len(queries) <= 8  # the answers in one transaction; the chat message that failed, marked
     assert isinstance(decided[2], PagerMessage.DoesNotExist)
     statuses = dict(PagerMessage.objects.filter(pk__in=[fine, doomed]).values_list("pk", "status"))
     assert statuses == {fine: MessageStatus.SENT, doomed: MessageStatus.FAILED}

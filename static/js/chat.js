@@ -66,6 +66,20 @@ export class ChatView {
   }
 }
 
+// How often an open conversation asks for what it may have missed: events do not survive a
+// restart of the channel layer, so a socket that stayed open would otherwise wait for them forever.
+export const SYNC_MS = 10000;
+
+// Ask for everything after the unbroken run, and about the messages still sending.
+export function resume(chat, send) {
+  send({ type: "chat.resume", after: chat.lastSeq, pending: [...chat.pending.keys()] });
+}
+
+// Send again what was not numbered yet: the server knows a resend by its client id.
+export function resend(chat, send) {
+  for (const [id, body] of chat.pending) send({ type: "chat.send", client_id: id, body });
+}
+
 export function clientId() {
   return crypto.randomUUID().replaceAll("-", "");
 }

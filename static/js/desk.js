@@ -1,5 +1,5 @@
 // The advisor's desk: presence, requests ringing, and each conversation side by side.
-import { ChatView, atMostEvery, composer } from "./chat.js";
+import { ChatView, SYNC_MS, atMostEvery, composer, resend, resume } from "./chat.js";
 import { PortalSocket } from "./socket.js";
 
 const ringing = document.getElementById("ringing");
@@ -54,15 +54,30 @@ function pane(request) {
   return entry;
 }
 
+// Ask for what the pane may have missed, after its unbroken run.
+function syncPane(id, entry) {
+  resume(entry.chat, (event) => socket.send({ ...event, request: id }));
+}
+
+setInterval(() => {
+  if (document.body.dataset.live !== "yes") return;
+  for (const [id, entry] of panes) if (!entry.root.classList.contains("ended")) syncPane(id, entry);
+}, SYNC_MS);
+
 const socket = new PortalSocket("/ws/desk/")
-  .on("socket.open", () => { document.body.dataset.live = "yes"; })
+  .on("socket.open", () => {
+    document.body.dataset.live = "yes";
+    // What was not numbered goes again first, in the order written: before the frames the
+    // socket queued while it was closed, which the server then knows by their client ids.
+    for (const [id, entry] of panes) resend(entry.chat, (event) => socket.send({ ...event, request: id }));
+  })
   .on("socket.closed", () => { document.body.dataset.live = "no"; })
   .on("desk.state", (state) => {
     presence.value = state.presence;
     for (const request of state.ringing) setRinging(request, true);
     for (const request of state.conversations) {
       const entry = panes.get(request.id);
-      if (entry) socket.send({ type: "chat.resume", request: request.id, after: entry.chat.lastSeq });
+      if (entry) syncPane(request.id, entry);
       else pane(request);
     }
   })
@@ -70,8 +85,10 @@ const socket = new PortalSocket("/ws/desk/")
   .on("identity.changed", (event) => {
     document.getElementById("impu").textContent = event.impu;
     const state = document.getElementById("registration-state");
-    state.textContent = event.state;
-    state.className = `state state-${event.state}`;
+    // identity_blocks.actions.UNREACHABLE: registering again, and the core does not answer.
+    const unreachable = event.state === "registering" && event.error === "the core is unreachable";
+    state.textContent = unreachable ? "the core is unreachable" : event.state;
+    state.className = `state state-${unreachable ? "unreachable" : event.state}`;
   })
   .on("help.ringing", ({ request }) => setRinging(request, true))
   .on("help.ring_over", ({ request }) => setRinging(request, false))

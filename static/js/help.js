@@ -1,5 +1,5 @@
 // Jane's side of a help request: place in line, then the chat with her advisor.
-import { ChatView, atMostEvery, composer } from "./chat.js";
+import { ChatView, SYNC_MS, atMostEvery, composer, resend, resume } from "./chat.js";
 import { PortalSocket } from "./socket.js";
 
 const root = document.getElementById("conversation");
@@ -22,8 +22,8 @@ function minutes(seconds) {
 const socket = new PortalSocket(`/ws/help/${requestId}/`)
   .on("socket.open", () => {
     document.body.dataset.live = "yes";
-    socket.send({ type: "chat.resume", after: chat.lastSeq });
-    for (const [id, body] of chat.pending) socket.send({ type: "chat.send", client_id: id, body });
+    resume(chat, (event) => socket.send(event));
+    resend(chat, (event) => socket.send(event));
   })
   .on("socket.closed", () => { document.body.dataset.live = "no"; })
   .on("help.request", ({ request }) => {
@@ -52,6 +52,9 @@ const socket = new PortalSocket(`/ws/help/${requestId}/`)
   })
   .on("error", ({ reason }) => { document.getElementById("chat-error").textContent = reason; });
 
+setInterval(() => {
+  if (document.body.dataset.live === "yes" && root.dataset.status === "active") resume(chat, (event) => socket.send(event));
+}, SYNC_MS);
 composer(form, chat, (id, body) => socket.send({ type: "chat.send", client_id: id, body }));
 form.elements.body.addEventListener("input", atMostEvery(2000, () => socket.send({ type: "chat.typing" })));
 document.getElementById("leave").addEventListener("click", () => socket.send({ type: "help.leave" }));

@@ -6,7 +6,9 @@ const form = document.getElementById("message-form");
 const error = document.getElementById("message-error");
 const state = document.getElementById("registration-state");
 const STATES = { unregistered: "Unregistered", registering: "Registering", registered: "Registered",
-  deregistering: "Deregistering", failed: "Failed" };
+  deregistering: "Deregistering", failed: "Failed", unreachable: "The core is unreachable" };
+// identity_blocks.actions.UNREACHABLE: the IMS side cannot reach the core and keeps trying.
+const UNREACHABLE = "the core is unreachable";
 const STATUS = { pending: "sending…", sent: "sent", delivered: "received", failed: "not delivered" };
 
 function render(message) {
@@ -26,8 +28,9 @@ function render(message) {
 
 const socket = new PortalSocket()
   .on("identity.changed", (event) => {
-    state.textContent = STATES[event.state] ?? event.state;
-    state.className = `state state-${event.state}`;
+    const shown = event.state === "registering" && event.error === UNREACHABLE ? "unreachable" : event.state;
+    state.textContent = STATES[shown] ?? shown;
+    state.className = `state state-${shown}`;
   })
   .on("ims.message", (event) => render(event.message))
   .on("error", (event) => { error.textContent = event.reason; })
