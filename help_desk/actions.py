@@ -36,8 +36,8 @@ def holder_of(request: HelpRequest) -> Holder:
 
 
 # What the portal can carry today. A secure request must never fall back to a chat the server
-# can read, so it is refused until the browser-to-browser line exists; voice and video likewise.
-AVAILABLE_MODES = ("chat",)
+# can read, so it is refused until the browser-to-browser line exists.
+AVAILABLE_MODES = ("chat", "voice", "video")
 SECURE_AVAILABLE = False
 
 

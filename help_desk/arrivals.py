@@ -8,7 +8,6 @@ elsewhere (an advisor's phone) and becomes a new chat message."""
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
 from django.db.models.functions import Upper
 from django.dispatch import receiver
 
@@ -17,16 +16,6 @@ from help_desk.chat import advance
 from help_desk.models import ChatMessage, HelpRequest, RequestStatus
 from ims import signals
 from ims.models import MessageStatus, PagerMessage
-
-
-def _between(local: str, remote: str) -> Q:
-    """Conversations whose two identities are these, whichever side is which."""
-    from_customer = Q(customer_impu__iexact=remote, advisor_impu__iexact=local)
-    return from_customer | Q(customer_impu__iexact=local, advisor_impu__iexact=remote)
-
-
-def _open_between(local: str, remote: str) -> QuerySet[HelpRequest]:
-    return HelpRequest.objects.filter(_between(local, remote), status=RequestStatus.ACTIVE)
 
 
 def _conversations_of(messages: list[PagerMessage]) -> dict[int, tuple[HelpRequest, bool]]:
@@ -58,7 +47,7 @@ def _conversations_of(messages: list[PagerMessage]) -> dict[int, tuple[HelpReque
 @receiver(signals.message_wanted)
 def wanted(sender: object, local: str, remote: str, **kwargs: object) -> bool:
     """A conversation keeps its messages for a side whose connection is down for a moment."""
-    return _open_between(local, remote).exists()
+    return HelpRequest.objects.open_between(local, remote).exists()
 
 
 @receiver(signals.message_received)

@@ -15,6 +15,7 @@ from identity_blocks.events import IMS_GROUP
 from identity_blocks.holders import Holder
 from identity_blocks.models import IdentityAssignment
 from ims import actions as ims_actions
+from portal import turn
 from sip.uri import InvalidUri, parse_uri
 
 
@@ -46,6 +47,20 @@ class HolderConsumer(EventConsumer):
         await self.channel_layer.group_add(holder.group, self.channel_name)
         await database_sync_to_async(identity_actions.session_opened)(holder, self.channel_name)
         identity_sessions.opened(self.channel_name, holder)  # this process vouches for it from now on
+
+    async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
+        """Only a socket past its authorization gets here: its ICE servers come first, when any are
+        configured, so a call can start at once (portal.turn)."""
+        await super().accept(subprotocol, headers)
+        event = turn.ice_event(self.holder) if self.holder is not None else None
+        if event is not None and event["servers"]:
+            await self.send_event(event)
+
+    async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
+        if content.get("type") == "ice.refresh" and self.holder is not None:  # any holder socket, for long calls
+            await self.send_event({**turn.ice_event(self.holder), "ref": content.get("ref")})
+        else:
+            await super().receive_json(content, **kwargs)
 
     async def disconnect(self, code: int) -> None:
         if self.holder is not None:

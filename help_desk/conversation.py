@@ -8,6 +8,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 
 from help_desk import actions, chat, events
+from help_desk.call_socket import CallMixin
 from help_desk.consumers import HolderConsumer, current_identity, holder_of
 from help_desk.models import Advisor, ChatMessage, HelpRequest, RequestStatus
 from help_desk.sockets import Handler
@@ -20,7 +21,7 @@ CHAT_EVENTS = frozenset({"help.request", "chat.message", "chat.read", "chat.typi
 
 
 def _request_for(request_id: int, holder: Holder) -> HelpRequest | None:
-    request = HelpRequest.objects.select_related("advisor__user", "queue").filter(pk=request_id).first()
+    request = HelpRequest.objects.select_related("advisor__user", "queue__agreement").filter(pk=request_id).first()
     if request is None:
         return None
     try:
@@ -30,7 +31,7 @@ def _request_for(request_id: int, holder: Holder) -> HelpRequest | None:
     return request
 
 
-class ChatMixin(HolderConsumer):
+class ChatMixin(CallMixin, HolderConsumer):
     """chat.send / chat.resume / chat.read / chat.typing for a request this socket may use."""
 
     def request_id(self, content: dict[str, Any]) -> int | None:
@@ -132,17 +133,19 @@ class HelpConsumer(ChatMixin):
         return int(self.request_pk)
 
     def handlers(self) -> dict[str, Handler]:
-        return {**self.chat_handlers(), "help.leave": self.leave}
+        return {**self.chat_handlers(), **self.call_handlers(), "help.leave": self.leave}
 
     async def leave(self, content: dict[str, Any]) -> None:
         await database_sync_to_async(actions.close_request)(self.request_pk)
 
 
 def _desk_state(advisor: Advisor) -> dict[str, Any]:
-    mine = HelpRequest.objects.select_related("queue", "advisor__user").filter(
+    mine = HelpRequest.objects.select_related("queue__agreement", "advisor__user").filter(
         advisor=advisor, status=RequestStatus.ACTIVE
     )
-    ringing = HelpRequest.objects.select_related("queue").filter(ringing_advisor=advisor, status=RequestStatus.RINGING)
+    ringing = HelpRequest.objects.select_related("queue__agreement").filter(
+        ringing_advisor=advisor, status=RequestStatus.RINGING
+    )
     return {
         "type": "desk.state",
         "presence": advisor.presence,
@@ -181,6 +184,7 @@ class DeskConsumer(ChatMixin):
     def handlers(self) -> dict[str, Handler]:
         return {
             **self.chat_handlers(),
+            **self.call_handlers(),
             "presence.set": self.presence,
             "help.accept": self.accept_request,
             "help.decline": self.decline,

@@ -26,6 +26,8 @@ def describe(request: HelpRequest) -> dict[str, Any]:
         "status": request.status,
         "advisor": str(request.advisor) if request.advisor_id else None,
         "created_at": request.created_at.isoformat(),
+        # What a call in the conversation may carry (the service agreement's say).
+        "calls": {"audio": request.queue.agreement.allows_voice, "video": request.queue.agreement.allows_video},
     }
 
 

@@ -81,6 +81,13 @@ class HelpRequestQuerySet(models.QuerySet["HelpRequest"]):
     def waiting(self) -> HelpRequestQuerySet:
         return self.filter(status__in=[RequestStatus.WAITING, RequestStatus.RINGING]).order_by("created_at", "id")
 
+    def open_between(self, one: str, other: str) -> HelpRequestQuerySet:
+        """Active conversations whose two identities are these, whichever side is which (the core
+        may change the case of a URI's host)."""
+        from_customer = Q(customer_impu__iexact=one, advisor_impu__iexact=other)
+        to_customer = Q(customer_impu__iexact=other, advisor_impu__iexact=one)
+        return self.filter(from_customer | to_customer, status=RequestStatus.ACTIVE).order_by("pk")
+
 
 class HelpRequest(models.Model):
     """Jane's request for help, and once an advisor accepts it, their conversation."""

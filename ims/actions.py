@@ -17,7 +17,7 @@ from django.utils import timezone
 from identity_blocks.holders import Holder
 from identity_blocks.models import HolderSession, IdentityAssignment
 from ims import events, signals
-from ims.models import Direction, MessageStatus, PagerMessage
+from ims.models import CallRecord, Direction, MessageStatus, PagerMessage
 from sip.uri import InvalidUri, parse_uri
 
 
@@ -306,3 +306,50 @@ def holder_group(assignment_id: int) -> str | None:
     """Whose browsers a live assignment's events go to."""
     assignment = IdentityAssignment.objects.live().filter(pk=assignment_id).first()
     return None if assignment is None else Holder.of(assignment).group
+
+
+# Calls ------------------------------------------------------------------------------------
+
+QUALITY_KEYS = ("codec", "packetsLost", "packetsReceived", "jitterMs", "rttMs", "kbps", "seconds")
+
+
+def call_changed(event: dict[str, Any]) -> CallRecord | None:
+    """Record what the IMS side told the holder's browsers of a call (an `ims.call` event)."""
+    outgoing = event.get("direction") == "out"
+    local, remote = (event["caller"], event["callee"]) if outgoing else (event["callee"], event["caller"])
+    called = _assignment_for(str(local))
+    if called is None:
+        return None
+    direction = Direction.OUTBOUND if outgoing else Direction.INBOUND
+    fields = {"assignment": called.assignment, "direction": direction, "local_impu": called.assignment.impu}
+    with transaction.atomic():
+        record, _ = CallRecord.objects.select_for_update().get_or_create(
+            key=str(event["call"]), defaults={**fields, "remote_uri": str(remote)[:255]}
+        )
+        _apply(record, event)
+        record.save()
+    return record
+
+
+def _apply(record: CallRecord, event: dict[str, Any]) -> None:
+    state = event.get("state")
+    if state == "connected" and record.answered_at is None:
+        record.answered_at = timezone.now()
+    if state == "ended" and record.ended_at is None:
+        record.ended_at, record.end_reason = timezone.now(), str(event.get("reason", ""))[:200]
+    record.media = str(event.get("media") or record.media)[:12]
+    record.codec = str(event.get("codec") or record.codec)[:40]
+
+
+def call_quality(key: str, holder: Holder, summary: dict[str, Any]) -> bool:
+    """The browser's summary of a call of the holder's identity; only known keys, numbers or short
+    text, are kept."""
+    record = CallRecord.objects.filter(key=key).select_related("assignment").first()
+    if record is None or Holder.of(record.assignment) != holder:
+        return False
+    kept = {k: v for k, v in summary.items() if k in QUALITY_KEYS and isinstance(v, int | float | str)}
+    record.quality = {k: (v[:40] if isinstance(v, str) else v) for k, v in kept.items()}
+    if record.quality.get("codec") and not record.codec:
+        record.codec = str(record.quality["codec"])
+    record.save(update_fields=["quality", "codec"])
+    return True

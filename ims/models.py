@@ -65,3 +65,25 @@ class PagerMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.direction} {self.remote_uri}"
+
+
+class CallRecord(models.Model):
+    """A call of an assigned identity, as the IMS side saw it: who, when, how it ended, which
+    media path (passed through end to end, or converted by the media gateway) and, from the
+    browser, a summary of its quality."""
+
+    key = models.CharField(max_length=64, unique=True)
+    assignment = models.ForeignKey(IdentityAssignment, on_delete=models.PROTECT, related_name="calls")
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    local_impu = models.CharField(max_length=255)
+    remote_uri = models.CharField(max_length=255)
+    media = models.CharField(max_length=12, blank=True, help_text="passthrough or converted")
+    codec = models.CharField(max_length=40, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=200, blank=True)
+    quality = models.JSONField(default=dict, blank=True, help_text="The browser's getStats summary at the end.")
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.remote_uri} {self.started_at:%Y-%m-%d %H:%M}"

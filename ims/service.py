@@ -25,6 +25,7 @@ from django.db import close_old_connections
 from identity_blocks import actions
 from identity_blocks.events import IMS_GROUP
 from ims import actions as ims_actions
+from ims.addressing import ContactUsers, called_identity
 from ims.calls import CallDesk
 from ims.identities import identity_config, live_assignments, stored_ha1, token_identity
 from ims.models import PagerMessage
@@ -33,9 +34,10 @@ from ims.recovery import Recovery, every
 from ims.registration import UNREACHABLE, IdentityConfig, Registration
 from ims.standin import StandInCore
 from portal.batching import Batcher
+from sip import challenges
 from sip.headers import NameAddr
 from sip.message import Request, Response
-from sip.transaction import ServerTransaction
+from sip.transaction import ServerTransaction, Timers
 from sip.transport import (
     UDP_MTU_SAFE,
     Peer,
@@ -69,6 +71,13 @@ def _db(function: Any) -> Any:
     return sync_to_async(call, thread_sensitive=False)
 
 
+async def _record_call(event: dict[str, Any]) -> None:
+    try:
+        await _db(ims_actions.call_changed)(event)
+    except Exception:  # the call goes on without its record
+        log.exception("could not record call %s", event.get("call"))
+
+
 class DatabaseEvents:
     """Registration outcomes, written back through the identity actions."""
 
@@ -100,7 +109,10 @@ class ImsSide:
     keepalive: float = field(default_factory=lambda: float(settings.IMS_KEEPALIVE_SECONDS))
     # How often what is registered is compared with the live assignments in the database.
     reconcile: float = field(default_factory=lambda: float(settings.IMS_RECONCILE_SECONDS))
-    calls: CallDesk = field(default_factory=CallDesk)
+    calls: CallDesk = field(default_factory=lambda: CallDesk(records=_record_call))
+    # The identities registered here by their Contact's user part: the core calls us at that Contact.
+    contact_users: ContactUsers = field(default_factory=ContactUsers)
+    timers: Timers = field(default_factory=Timers)  # T1 sets every transaction's pace, and Timer H
     # One identity's messages leave one at a time, each after the last was answered (so stored):
     # a chat shows a sender's messages in the order they were written.
     senders: dict[int, asyncio.Lock] = field(default_factory=dict)
@@ -151,7 +163,7 @@ class ImsSide:
             self.opening.pop(kind, None)  # the next one to ask tries again
 
     async def _open_agent(self, kind: str) -> UserAgent:
-        agent = UserAgent(await self._transport(kind), self.handle)
+        agent = UserAgent(await self._transport(kind), self.handle, self.timers)
         agent.on_cancel, agent.on_ack = self.calls.cancelled, self.calls.acknowledged
         self.agents[kind] = agent
         return agent
@@ -183,9 +195,8 @@ class ImsSide:
             transaction.respond(agent.response(request, 501, "Not Implemented"))
 
     async def _inbound_message(self, agent: UserAgent, request: Request) -> Response:
-        # The core rewrote the Request-URI to our contact; the identity called is in To (or
-        # P-Called-Party-ID, RFC 3455), the sender in P-Asserted-Identity or From.
-        called = NameAddr.parse(request.get("P-Called-Party-ID") or request["To"]).uri
+        # The identity called as ims.addressing finds it; the sender in P-Asserted-Identity or From.
+        called = called_identity(request, agent.transport.local[0], self.contact_users)
         sender = NameAddr.parse(request.get("P-Asserted-Identity") or request["From"]).uri
         content_type = request.get("Content-Type") or "text/plain"
         inbound = ims_actions.Inbound(called, sender, content_type, request.body, request.call_id, request.cseq[0])
@@ -198,14 +209,16 @@ class ImsSide:
             if not self.calls.refresh(request, transaction):
                 transaction.respond(agent.response(request, 481, "Call/Transaction Does Not Exist"))
             return
-        called = NameAddr.parse(request.get("P-Called-Party-ID") or request["To"]).uri
+        called = called_identity(request, agent.transport.local[0], self.contact_users)
         found = await _db(ims_actions.callee)(called)
         if found is None:
             transaction.respond(agent.response(request, 404, "Not Found"))
         elif not found[2]:
             transaction.respond(agent.response(request, 480, "Temporarily Unavailable"))
         else:
-            await self.calls.ring(uuid.uuid4().hex, agent, request, transaction, found[1])
+            config = await self.config_of(found[0])  # its credentials, should the core challenge our BYE
+            credentials = config.credentials if config else None
+            await self.calls.ring(uuid.uuid4().hex, agent, request, transaction, found[1], called, credentials)
 
     async def place_call(self, event: dict[str, Any]) -> None:
         """A call from the holder's browser: its SDP offer goes out from the holder's identity."""
@@ -219,7 +232,8 @@ class ImsSide:
         route = registration.service_route if registration else []
         agent = await self.agent_for(config.proxy)
         call = (str(event["call"]), str(event["holder"]), agent, config.proxy, config.impu)
-        await self.calls.place(*call, str(event.get("to", "")), str(event.get("sdp", "")), route)
+        sdp = str(event.get("sdp", ""))
+        await self.calls.place(*call, str(event.get("to", "")), sdp, route, credentials=config.credentials)
 
     def send_messages(self, event: dict[str, Any]) -> None:
         for item in event["messages"]:
@@ -307,7 +321,7 @@ class ImsSide:
         if peer.transport == "UDP" and len(request.to_bytes()) + 200 > UDP_MTU_SAFE:
             peer = Peer("TCP", peer.host, peer.port)  # RFC 3261 §18.1.1: too large for UDP
             agent = await self.agent_for(peer)
-        response = await agent.request(request, peer)
+        response = await challenges.request(agent, request, peer, config.credentials)
         if response.local and response.status == 503:  # a transport error; a timeout may be the callee's
             self.proxy_failed(peer)
         return response
@@ -327,6 +341,7 @@ class ImsSide:
             registration = Registration(agent, config, self.events)
             registration.proxy_failed = self.proxy_failed
             self.registrations[assignment_id] = registration
+            self.contact_users.add(config.impu)
             self.recovery.watch(agent)
         await registration.register()
 
@@ -337,6 +352,7 @@ class ImsSide:
         if registration is None:
             await self.events.deregistered(assignment_id)
         else:
+            self.contact_users.discard(registration.config.impu)
             await registration.deregister()
 
     async def register_all(self) -> None:

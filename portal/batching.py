@@ -18,6 +18,8 @@ from typing import Any, Generic, TypeVar
 from asgiref.sync import sync_to_async
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
 
+from portal import broadcast
+
 # Django's connection hygiene (close_old_connections, which database_sync_to_async runs around
 # every call) at most this often for a batcher: each run re-arms the health check, a SELECT 1,
 # which was a round trip per batch.
@@ -75,10 +77,13 @@ class Batcher(Generic[Item, Outcome]):
             await asyncio.sleep(self.linger)
         while line.pending:
             batch, line.pending = line.pending[: self.limit], line.pending[self.limit :]
+            sends: broadcast.Sends = []
             try:
-                outcomes = await sync_to_async(self._write, thread_sensitive=True)([item for item, _ in batch])
+                write = sync_to_async(self._write, thread_sensitive=True)
+                outcomes = await write([item for item, _ in batch], sends)
             except Exception as error:  # the whole batch failed: each caller hears why
                 outcomes = [error] * len(batch)
+            await broadcast.publish(sends)
             for (_, future), outcome in zip(batch, outcomes, strict=True):
                 if future.done():  # its caller went away (socket closed)
                     continue
@@ -87,8 +92,13 @@ class Batcher(Generic[Item, Outcome]):
                 else:
                     future.set_result(outcome)
 
-    def _write(self, items: list[Item]) -> Sequence[Outcome | Exception]:
-        """In the database thread."""
+    def _write(self, items: list[Item], sends: broadcast.Sends) -> Sequence[Outcome | Exception]:
+        """In the database thread. The events of what it commits gather in `sends`, published from
+        the loop afterwards, so the database thread never waits for the channel layer."""
+        with broadcast.gathered(sends):
+            return self._write_all(items)
+
+    def _write_all(self, items: list[Item]) -> Sequence[Outcome | Exception]:
         now = time.monotonic()
         if now >= self.tidy_at:
             close_old_connections()

@@ -71,6 +71,16 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_uris(name: str, schemes: tuple[str, ...]) -> list[str]:
+    """A comma-separated list of URIs, each of one of `schemes` (turn:host:3478?transport=udp, say)."""
+    uris = env_list(name)
+    for uri in uris:
+        scheme, colon, rest = uri.partition(":")
+        if not colon or scheme.lower() not in schemes or not rest.strip("/"):
+            raise ImproperlyConfigured(f"{name}: {uri!r} is not a {' or '.join(schemes)} URI")
+    return uris
+
+
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     value = os.environ.get(name, default).strip().lower()
     if value not in choices:
@@ -87,6 +97,18 @@ def env_path(name: str, default: Path | None = None) -> Path | None:
     if not path.is_file():
         raise ImproperlyConfigured(f"{name}={raw!r}: no such file")
     return path
+
+
+def env_address(name: str) -> tuple[str, int] | None:
+    """`host:port` (`[::1]:port` for IPv6); unset or empty means None (the feature is off)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    host, colon, port = raw.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ImproperlyConfigured(f"{name}={raw!r}: expected host:port, e.g. 127.0.0.1:2223")
+    return host, int(port)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from portal.env import (
     check_redis_url,
+    env_address,
     env_bool,
     env_choice,
     env_float,
@@ -21,6 +22,7 @@ from portal.env import (
     env_list,
     env_path,
     env_str,
+    env_uris,
     parse_database_url,
 )
 
@@ -148,8 +150,12 @@ IMS_TLS_CA_FILE = env_path("IMS_TLS_CA_FILE")
 IMS_TLS_CERT_FILE = env_path("IMS_TLS_CERT_FILE")
 IMS_TLS_KEY_FILE = env_path("IMS_TLS_KEY_FILE")
 IMS_MAX_MESSAGE_BYTES = env_int("IMS_MAX_MESSAGE_BYTES", 65536, minimum=1024)
-# Which media policy sees each call's SDP (ims.media): pass-through, or a media gateway's.
-IMS_MEDIA_POLICY = env_str("IMS_MEDIA_POLICY", "ims.media.PassThrough")
+# Which media policy sees each call's SDP (ims.media): decided per call (pass-through between the
+# portal's own WebRTC clients where the agreement allows, else converted by the media gateway).
+IMS_MEDIA_POLICY = env_str("IMS_MEDIA_POLICY", "ims.media.PerCall")
+# rtpengine's NG control address ("127.0.0.1:2223"), the media gateway (eIMS-AGW); unset: none,
+# so only calls that can pass through are carried and one needing conversion is refused.
+IMS_RTPENGINE_NG = env_address("IMS_RTPENGINE_NG")
 # How often the IMS side checks that each proxy answers (OPTIONS); when one comes back after an
 # outage, every identity behind it registers again, since the core may have lost its bindings.
 IMS_KEEPALIVE_SECONDS = env_int("IMS_KEEPALIVE_SECONDS", 15, minimum=1)
@@ -165,6 +171,16 @@ IMS_RECONCILE_SECONDS = env_int("IMS_RECONCILE_SECONDS", 60, minimum=1)
 # Several IMS-side processes split the identities: process i of n serves assignment ids ≡ i (mod n).
 IMS_SHARD_COUNT = env_int("IMS_SHARD_COUNT", 1, minimum=1)
 IMS_SHARD_INDEX = env_int("IMS_SHARD_INDEX", 0, minimum=0, maximum=IMS_SHARD_COUNT - 1)
+
+# ICE servers (portal.turn) --------------------------------------------------------------------
+# Handed to each signed-in browser socket, never written into a page. TURN credentials are
+# time-limited (coturn's use-auth-secret): TURN_SECRET is coturn's static-auth-secret.
+STUN_URLS = env_uris("STUN_URLS", ("stun", "stuns"))
+TURN_URLS = env_uris("TURN_URLS", ("turn", "turns"))
+TURN_SECRET = env_str("TURN_SECRET")
+TURN_CREDENTIAL_SECONDS = env_int("TURN_CREDENTIAL_SECONDS", 3600, minimum=10)
+if TURN_URLS and not TURN_SECRET:
+    raise ImproperlyConfigured("TURN_URLS is set but TURN_SECRET is not (coturn's static-auth-secret)")
 
 # Auth, i18n, static ------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -21,6 +21,9 @@ OFFER = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r
 @pytest.fixture(autouse=True)
 def operators_core(settings):
     settings.IMS_STANDIN = False
+    # Signalling only, with made-up SDP: media unchanged (the per-call policy would refuse calls to a
+    # phone that needs conversion when no gateway is configured; that is another test's).
+    settings.IMS_MEDIA_POLICY = "ims.media.PassThrough"
 
 
 async def _phone(kamailio, tmp_path, scenario):
@@ -89,14 +92,17 @@ class MarkingPolicy:
     def __init__(self):
         self.ended_calls = []
 
-    async def toward_ims(self, call_key, sdp):
+    async def toward_ims(self, call, sdp):
         return sdp + "a=x-policy:toward-ims\r\n"
 
-    async def toward_browser(self, call_key, sdp):
+    async def toward_browser(self, call, sdp):
         return sdp + "a=x-policy:toward-browser\r\n"
 
-    async def ended(self, call_key):
-        self.ended_calls.append(call_key)
+    async def ended(self, call):
+        self.ended_calls.append(call.key)
+
+    def recorded(self, key):
+        return {"media": "marked"}
 
 
 async def test_it_hands_each_sdp_to_the_media_policy(kamailio, tmp_path):
@@ -110,6 +116,7 @@ async def test_it_hands_each_sdp_to_the_media_policy(kamailio, tmp_path):
     await _control(holder, "start", call="c4", assignment=assignment.pk, to=f"sip:callee@{DOMAIN}", sdp=OFFER)
     connected = await _state(receive, "connected")
     assert connected["sdp"].endswith("a=x-policy:toward-browser\r\n")
+    assert connected["media"] == "marked"  # the policy's decision is recorded with the call
     await _control(holder, "hangup", call="c4")
     await _state(receive, "ended")
     await finished(phone, tmp_path)

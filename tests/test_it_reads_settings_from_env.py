@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import check_redis_url, env_bool, env_choice, env_int, env_list, parse_database_url
+from portal.env import check_redis_url, env_address, env_bool, env_choice, env_int, env_list, parse_database_url
 
 
 def test_it_reads_typed_values(monkeypatch):
@@ -12,6 +12,9 @@ def test_it_reads_typed_values(monkeypatch):
     assert env_int("COUNT", 1, minimum=1) == 42
     assert env_list("HOSTS") == ["a.example", "b.example"]
     assert env_bool("UNSET_FLAG", True) is True
+    monkeypatch.setenv("NG", "[::1]:2223")
+    assert env_address("NG") == ("::1", 2223)
+    assert env_address("UNSET_NG") is None
 
 
 @pytest.mark.parametrize(
@@ -21,6 +24,8 @@ def test_it_reads_typed_values(monkeypatch):
         ("COUNT", "ten", lambda: env_int("COUNT", 1)),
         ("COUNT", "0", lambda: env_int("COUNT", 1, minimum=1)),
         ("MODE", "carrier-pigeon", lambda: env_choice("MODE", "udp", ("udp", "tcp"))),
+        ("NG", "127.0.0.1", lambda: env_address("NG")),
+        ("NG", "127.0.0.1:99999", lambda: env_address("NG")),
     ],
 )
 def test_it_fails_loudly_on_bad_values(monkeypatch, name, value, read):

@@ -1,5 +1,7 @@
 // The advisor's desk: presence, requests ringing, and each conversation side by side.
 import { ChatView, SYNC_MS, atMostEvery, composer, resend, resume } from "./chat.js";
+import { setIceServers } from "./ice.js";
+import { CallPanel } from "./call_panel.js";
 import { PortalSocket } from "./socket.js";
 
 const ringing = document.getElementById("ringing");
@@ -48,7 +50,9 @@ function pane(request) {
     socket.send({ type: "help.close", request: request.id, wrap_up: event.target.elements.wrap_up.value });
   });
   document.getElementById("conversations").append(root);
-  const entry = { root, chat };
+  const send = (event) => socket.send({ ...event, request: request.id });
+  const calls = new CallPanel(root, { list: chat.list, send, allows: request.calls, stats: true });
+  const entry = { root, chat, calls };
   panes.set(request.id, entry);
   socket.send({ type: "chat.resume", request: request.id, after: 0 });
   return entry;
@@ -82,6 +86,10 @@ const socket = new PortalSocket("/ws/desk/")
     }
   })
   .on("presence", (event) => { presence.value = event.presence; })
+  .on("ice.servers", ({ servers, expires }) => setIceServers(servers, expires))
+  .on("call.placed", (event) => panes.get(event.request)?.calls.placed(event))
+  .on("call.refused", (event) => panes.get(event.request)?.calls.refused(event))
+  .on("ims.call", (event) => panes.get(event.request)?.calls.handle(event))
   .on("identity.changed", (event) => {
     document.getElementById("impu").textContent = event.impu;
     const state = document.getElementById("registration-state");

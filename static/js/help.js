@@ -1,5 +1,7 @@
 // Jane's side of a help request: place in line, then the chat with her advisor.
 import { ChatView, SYNC_MS, atMostEvery, composer, resend, resume } from "./chat.js";
+import { setIceServers } from "./ice.js";
+import { CallPanel } from "./call_panel.js";
 import { PortalSocket } from "./socket.js";
 
 const root = document.getElementById("conversation");
@@ -9,6 +11,15 @@ const form = document.getElementById("chat-form");
 const typing = document.getElementById("typing");
 const chat = new ChatView(document.getElementById("messages"), { mine: (m) => !m.from_advisor });
 let typingTimer;
+let calls = null; // the conversation's call panel, once an advisor has taken it
+
+// Once the conversation is open: the call panel; a voice or video request calls at once.
+function callPanel(request) {
+  if (calls || request.status !== "active") return;
+  const send = (event) => socket.send(event);
+  calls = new CallPanel(root, { list: chat.list, send, allows: request.calls });
+  if (request.mode === "voice" || request.mode === "video") calls.start(request.mode === "video");
+}
 
 function stopTyping() {
   clearTimeout(typingTimer);
@@ -33,7 +44,12 @@ const socket = new PortalSocket(`/ws/help/${requestId}/`)
     status.textContent = text;
     root.dataset.status = request.status;
     form.hidden = request.status !== "active";
+    callPanel(request);
   })
+  .on("ice.servers", ({ servers, expires }) => setIceServers(servers, expires))
+  .on("call.placed", (event) => calls?.placed(event))
+  .on("call.refused", (event) => calls?.refused(event))
+  .on("ims.call", (event) => calls?.handle(event))
   .on("help.position", ({ position, expected_wait }) => {
     if (root.dataset.status === "active") return;
     status.textContent = `You are number ${position} in line. Expected wait: ${minutes(expected_wait)}.`;

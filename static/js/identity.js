@@ -1,4 +1,5 @@
 // Mary's identity page: the registration state and pager messages, live.
+import { setIceServers } from "./ice.js";
 import { PortalSocket } from "./socket.js";
 
 const list = document.getElementById("messages");
@@ -33,6 +34,7 @@ const socket = new PortalSocket()
     state.className = `state state-${shown}`;
   })
   .on("ims.message", (event) => render(event.message))
+  .on("ice.servers", ({ servers, expires }) => setIceServers(servers, expires))
   .on("error", (event) => { error.textContent = event.reason; })
   .on("socket.open", () => { document.body.dataset.live = "yes"; })
   .on("socket.closed", () => { document.body.dataset.live = "no"; });

@@ -26,16 +26,28 @@ CHROMIUM_ARGS = [
 
 
 @contextmanager
-def chromium() -> Iterator[Any]:
+def chromium(*extra_args: str) -> Iterator[Any]:
+    with chromiums(list(extra_args)) as (browser,):
+        yield browser
+
+
+@contextmanager
+def chromiums(*extra_args: list[str]) -> Iterator[list[Any]]:
+    """A Chromium process for each list of extra arguments (each process takes one fake audio
+    capture file, so two people who must sound different need two processes)."""
     from playwright.sync_api import sync_playwright
 
     executable = require_binary("chromium")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        browsers = [
+            playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS + list(more))
+            for more in extra_args
+        ]
         try:
-            yield browser
+            yield browsers
         finally:
-            browser.close()
+            for browser in browsers:
+                browser.close()
 
 
 def screenshot(page: Any, name: str) -> Path:

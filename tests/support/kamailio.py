@@ -18,10 +18,11 @@ DOMAIN = "ims.test"
 
 
 class Kamailio:
-    def __init__(self, workdir: Path, *, sha256: bool = False) -> None:
+    def __init__(self, workdir: Path, *, sha256: bool = False, defines: tuple[str, ...] = ()) -> None:
         self.binary = require_binary("kamailio")
         self.workdir = workdir
         self.sha256 = sha256
+        self.defines = defines  # switches of kamailio.cfg, e.g. CHALLENGE_ALL
         self.udp, self.tcp, self.ws = free_port(), free_port(), free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -32,6 +33,7 @@ class Kamailio:
         argv = [self.binary, "-f", str(CONFIG), "-L", modules[0], "-m", "256", "-DD", "-E", "-w", str(self.workdir)]
         argv += ["-Y", str(self.workdir), "-A", f"UDP_PORT={self.udp}", "-A", f"TCP_PORT={self.tcp}"]
         argv += ["-A", f"WS_PORT={self.ws}"] + (["-A", "AUTH_SHA256"] if self.sha256 else [])
+        argv += [word for define in self.defines for word in ("-A", define)]
         log = (self.workdir / "kamailio.log").open("ab")
         self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self._wait_ready()

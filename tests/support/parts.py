@@ -62,6 +62,13 @@ class Portal:
         self.ims: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Portal:
+        try:
+            return self._start()
+        except BaseException:
+            self.stack.close()  # what did start stops again
+            raise
+
+    def _start(self) -> Portal:
         self.core.start()
         self.stack.callback(self.core.stop)
         self.redis.start()

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any, cast
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from portal import turn
+from portal.coturn import DEMO_RELAY_PORTS, Coturn, free_udp_port
 from portal.env import env_int
 
 
@@ -37,6 +42,7 @@ class Command(BaseCommand):
         from portal.asgi import application
 
         worker = None if settings.CELERY_TASK_ALWAYS_EAGER else self._start_worker()
+        relay = self._start_relay()
         stop = asyncio.Event()
         if not options["no_ims"]:
             cast(Any, reactor).callWhenRunning(self._start, stop, defer, "ims.service")
@@ -52,6 +58,9 @@ class Command(BaseCommand):
             server.run()
         finally:
             self._stop_worker(worker)
+            if relay is not None:
+                relay.stop()
+                shutil.rmtree(relay.workdir, ignore_errors=True)
 
     def _start(self, stop: asyncio.Event, defer: Any, module: str) -> None:
         """Run `module.run(stop)` on the server's loop until the reactor shuts down."""
@@ -66,6 +75,22 @@ class Command(BaseCommand):
             return defer.Deferred.fromFuture(task)
 
         cast(Any, reactor).addSystemEventTrigger("before", "shutdown", shutdown)
+
+    def _start_relay(self) -> Coturn | None:
+        """Where coturn is installed and no TURN server is configured, the demo runs its own on
+        loopback; calls between browsers on one machine work without it too."""
+        binary = shutil.which("turnserver")
+        if binary is None or settings.TURN_URLS:
+            return None
+        relay = Coturn(Path(tempfile.mkdtemp(prefix="portal-coturn-")), free_udp_port(), DEMO_RELAY_PORTS)
+        try:
+            relay.start(binary)
+        except (OSError, RuntimeError, TimeoutError) as error:
+            self.stderr.write(f"coturn did not start, the demo runs without TURN: {error}")
+            return None
+        turn.use_local_relay(relay.urls, relay.secret)
+        self.stdout.write(f"TURN relay (coturn) at {relay.urls[0]}, log in {relay.log_path}")
+        return relay
 
     def _start_worker(self) -> subprocess.Popen[bytes]:
         self.stdout.write("Starting a Celery worker with beat")

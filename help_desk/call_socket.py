@@ -1,0 +1,78 @@
+"""Calls on a conversation's socket (the help page, the desk): placed from the holder's identity
+through the IMS, controlled by the holder's browser, their events tagged with the conversation."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from channels.db import database_sync_to_async
+
+from help_desk import calls
+from help_desk.actions import NotYours
+from help_desk.models import HelpRequest
+from help_desk.sockets import EventConsumer, Handler
+from identity_blocks.events import IMS_GROUP
+from identity_blocks.holders import Holder
+from ims import actions as ims_actions
+
+# What the holder's browser may ask of a call it holds; the IMS side checks that it does.
+CONTROLS = ("answer", "decline", "hangup", "update", "update_answer")
+
+
+class CallMixin(EventConsumer):
+    holder: Holder | None
+
+    def request_id(self, content: dict[str, Any]) -> int | None:
+        raise NotImplementedError
+
+    def call_handlers(self) -> dict[str, Handler]:
+        controls = {f"call.{action}": self.call_control for action in CONTROLS}
+        return {"call.start": self.call_start, "call.quality": self.call_quality, **controls}
+
+    async def call_start(self, content: dict[str, Any]) -> None:
+        """Audio, or video where the agreement allows, from this side to the other."""
+        request_id = self.request_id(content)
+        if request_id is None or self.holder is None:
+            await self.error("which request?", content.get("ref"))
+            return
+        video = content.get("video") is True
+        try:
+            placed = await database_sync_to_async(calls.placement)(request_id, self.holder, video)
+        except (NotYours, calls.CallRefused, HelpRequest.DoesNotExist) as refused:
+            refusal = {"type": "call.refused", "ref": content.get("ref"), "request": request_id, "reason": str(refused)}
+            await self.send_event(refusal)
+            return
+        key = uuid.uuid4().hex
+        start = {"type": "ims.call.control", "action": "start", "call": key, "holder": self.holder.group}
+        start.update(assignment=placed.assignment_id, to=placed.to, sdp=str(content.get("sdp", "")))
+        await self.send_event({"type": "call.placed", "ref": content.get("ref"), "call": key, "request": request_id})
+        await self.channel_layer.group_send(IMS_GROUP, start)
+
+    async def call_control(self, content: dict[str, Any]) -> None:
+        """To whichever IMS-side process holds the call; it checks the call is this holder's."""
+        assert self.holder is not None
+        action = str(content["type"]).removeprefix("call.")
+        event = {"type": "ims.call.control", "call": str(content.get("call", "")), "action": action}
+        event.update(holder=self.holder.group, sdp=str(content.get("sdp", "")), reason=str(content.get("reason", "")))
+        await self.channel_layer.group_send(IMS_GROUP, event)
+
+    async def call_quality(self, content: dict[str, Any]) -> None:
+        """The browser's summary of a call it held (getStats), kept with the call's record."""
+        summary = content.get("summary")
+        if self.holder is None or not isinstance(summary, dict):
+            await self.error("a summary is an object", content.get("ref"))
+            return
+        call = str(content.get("call", ""))
+        if not await database_sync_to_async(ims_actions.call_quality)(call, self.holder, summary):
+            await self.error("no such call of yours", content.get("ref"))
+
+    async def ims_call(self, event: dict[str, Any]) -> None:
+        """A call of the holder's identity: to the page, with the conversation it belongs to."""
+        if self.holder is None:
+            return
+        conversation = await database_sync_to_async(calls.conversation_of)(
+            self.holder, str(event.get("caller", "")), str(event.get("callee", ""))
+        )
+        if conversation is not None:
+            await self.send_event({**event, "request": conversation})

@@ -1,0 +1,265 @@
+// One call's media and negotiation: an RTCPeerConnection, the local tracks, and the SDP it
+// exchanges through the portal's socket. The IMS carries the SDP in SIP without trickle ICE, so
+// every description leaves complete: gathered, or after GATHER_MS at most. One side offers at a
+// time; when both re-offer at once the IMS side answers one of them 491 (RFC 3261 §14.1) and that
+// side rolls back and tries again a moment later.
+import { iceServers } from "./ice.js";
+
+const GATHER_MS = 3000;
+const CONNECT_MS = 20000; // ICE and DTLS, once the answer is in
+const RESTART_MS = 8000; // a dropped path has this long to come back through an ICE restart
+const GLARE_RETRY_MS = [500, 2000];
+
+// Every call of this page, by key; also on globalThis, where tests and the browser's console
+// read their connections.
+export const calls = new Map();
+globalThis.portalCalls = calls;
+
+function gathered(pc) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => { if (pc.iceGatheringState === "complete") { pc.removeEventListener("icegatheringstatechange", done); resolve(); } };
+    pc.addEventListener("icegatheringstatechange", done);
+    setTimeout(resolve, GATHER_MS);
+  });
+}
+
+export function mediaError(error) {
+  const reasons = {
+    NotAllowedError: "The browser was not allowed to use the microphone or camera.",
+    NotFoundError: "No microphone or camera was found.",
+    NotReadableError: "The microphone or camera is in use by another program.",
+    OverconstrainedError: "The chosen microphone or camera is not available.",
+  };
+  return reasons[error?.name] || `Could not start the call: ${error?.message || error}`;
+}
+
+export class Call {
+  // send(event): to the page's socket; onChange(call): redraw. `devices`: chosen deviceIds.
+  constructor({ send, onChange, video = false, devices = {} }) {
+    this.key = null;
+    this.send = send;
+    this.onChange = onChange;
+    this.video = video;
+    this.devices = devices;
+    this.state = "new";
+    this.reason = "";
+    this.muted = false;
+    this.held = false;
+    this.offering = false;
+    this.remoteStream = new MediaStream();
+    this.pc = null;
+    this.local = null;
+  }
+
+  changed(state, reason = "") {
+    if (state) this.state = state;
+    if (reason) this.reason = reason;
+    this.onChange(this);
+  }
+
+  async media(video) {
+    const audio = this.devices.audio ? { deviceId: { exact: this.devices.audio } } : true;
+    const camera = this.devices.video ? { deviceId: { exact: this.devices.video } } : true;
+    return navigator.mediaDevices.getUserMedia({ audio, video: video ? camera : false });
+  }
+
+  connection() {
+    const pc = new RTCPeerConnection({ iceServers, bundlePolicy: "max-bundle", rtcpMuxPolicy: "require" });
+    pc.addEventListener("track", ({ track }) => { this.remoteStream.addTrack(track); this.onChange(this); });
+    pc.addEventListener("connectionstatechange", () => this.watch());
+    this.pc = pc;
+    return pc;
+  }
+
+  async described(description) {
+    await this.pc.setLocalDescription(description);
+    await gathered(this.pc);
+    return this.pc.localDescription.sdp;
+  }
+
+  // The caller's side: the browser's offer goes out as the INVITE's body.
+  async start() {
+    this.local = await this.media(this.video);
+    const pc = this.connection();
+    for (const track of this.local.getTracks()) pc.addTrack(track, this.local);
+    const sdp = await this.described(await pc.createOffer());
+    this.changed("calling");
+    return sdp;
+  }
+
+  // The callee's side, once the person pressed Answer: the INVITE's offer, our answer.
+  async accept(offer) {
+    const pc = this.connection();
+    await pc.setRemoteDescription({ type: "offer", sdp: offer });
+    this.video = /\nm=video [1-9]/.test(offer) && this.video;
+    this.local = await this.media(this.video);
+    for (const track of this.local.getTracks()) pc.addTrack(track, this.local);
+    const sdp = await this.described(await pc.createAnswer());
+    this.changed("answering");
+    this.connectBy(CONNECT_MS);
+    return sdp;
+  }
+
+  async answered(sdp) {
+    await this.pc.setRemoteDescription({ type: "answer", sdp });
+    this.offering = false;
+    this.connectBy(CONNECT_MS);
+  }
+
+  connectBy(ms) {
+    clearTimeout(this.connectTimer);
+    this.connectTimer = setTimeout(() => {
+      if (this.pc && this.pc.connectionState !== "connected") this.failed("No media path could be made to the other side.");
+    }, ms);
+  }
+
+  watch() {
+    const state = this.pc?.connectionState;
+    if (state === "connected") {
+      clearTimeout(this.connectTimer);
+      clearTimeout(this.restartTimer);
+      if (!this.connectedAt) this.connectedAt = Date.now();
+      this.changed("connected");
+    } else if (state === "disconnected" || state === "failed") {
+      this.changed("reconnecting");
+      if (!this.restartTimer) this.restartTimer = setTimeout(() => this.failed("The connection dropped."), RESTART_MS);
+      if (state === "failed" && !this.offering) this.renegotiate({ iceRestart: true });
+    }
+  }
+
+  failed(reason) {
+    this.send({ type: "call.hangup", call: this.key, reason });
+    this.ended(reason);
+  }
+
+  // A new offer mid-call (hold, resume, camera, ICE restart), sent as a re-INVITE.
+  async renegotiate(options = {}) {
+    if (!this.pc || this.offering) return;
+    this.offering = true;
+    const sdp = await this.described(await this.pc.createOffer(options));
+    this.send({ type: "call.update", call: this.key, sdp });
+  }
+
+  // The other side's re-offer: our answer goes back in the 200.
+  async updated(offer) {
+    if (this.offering) await this.pc.setLocalDescription({ type: "rollback" });
+    this.offering = false;
+    await this.pc.setRemoteDescription({ type: "offer", sdp: offer });
+    const sdp = await this.described(await this.pc.createAnswer());
+    this.send({ type: "call.update_answer", call: this.key, sdp });
+    this.onChange(this);
+  }
+
+  // Our re-offer was refused: after glare (491) try again a moment later; else keep what was agreed.
+  async updateFailed(status) {
+    if (this.pc.signalingState === "have-local-offer") await this.pc.setLocalDescription({ type: "rollback" });
+    this.offering = false;
+    if (status === 491) {
+      const [low, high] = GLARE_RETRY_MS;
+      setTimeout(() => this.renegotiate(), low + Math.random() * (high - low));
+    }
+  }
+
+  directions(direction) {
+    for (const transceiver of this.pc.getTransceivers()) {
+      if (!transceiver.stopped && transceiver.sender.track) transceiver.direction = direction;
+    }
+  }
+
+  hold(on) {
+    this.held = on;
+    this.directions(on ? "sendonly" : "sendrecv");
+    this.renegotiate();
+    this.onChange(this);
+  }
+
+  mute(on) {
+    this.muted = on;
+    for (const track of this.local?.getAudioTracks() || []) track.enabled = !on;
+    this.onChange(this);
+  }
+
+  async camera(on) {
+    if (on) {
+      const [track] = (await this.media(true)).getVideoTracks();
+      this.local.addTrack(track);
+      this.pc.addTrack(track, this.local);
+    } else {
+      for (const transceiver of this.pc.getTransceivers()) {
+        if (transceiver.sender.track?.kind === "video") {
+          transceiver.sender.track.stop();
+          this.local.removeTrack(transceiver.sender.track);
+          transceiver.stop();
+        }
+      }
+    }
+    this.video = on;
+    await this.renegotiate();
+    this.onChange(this);
+  }
+
+  hangup() {
+    if (this.key) this.send({ type: "call.hangup", call: this.key });
+    this.ended("You hung up.");
+  }
+
+  ended(reason) {
+    clearTimeout(this.connectTimer);
+    clearTimeout(this.restartTimer);
+    for (const track of this.local?.getTracks() || []) track.stop();
+    this.pc?.close();
+    this.endedAt = Date.now();
+    this.changed("ended", reason);
+  }
+
+  // What getStats says of the audio now: codec, loss, jitter, round trip, bitrate.
+  async quality() {
+    if (!this.pc) return null;
+    const reports = [...(await this.pc.getStats()).values()];
+    const inbound = reports.find((r) => r.type === "inbound-rtp" && r.kind === "audio");
+    const pair = reports.find((r) => r.type === "candidate-pair" && r.nominated && r.state === "succeeded");
+    const codec = inbound && reports.find((r) => r.id === inbound.codecId);
+    const now = { at: Date.now(), bytes: inbound?.bytesReceived || 0 };
+    const kbps = this.lastBytes ? (8 * (now.bytes - this.lastBytes.bytes)) / (now.at - this.lastBytes.at) : 0;
+    this.lastBytes = now;
+    return {
+      codec: codec?.mimeType?.replace("audio/", "") || "",
+      packetsLost: inbound?.packetsLost || 0,
+      packetsReceived: inbound?.packetsReceived || 0,
+      jitterMs: Math.round((inbound?.jitter || 0) * 1000),
+      rttMs: Math.round((pair?.currentRoundTripTime || 0) * 1000),
+      kbps: Math.round(kbps),
+    };
+  }
+}
+
+// A ring the callee hears while a call waits to be answered: two tones, on and off.
+export function ringer() {
+  let context = null;
+  let timer = null;
+  const burst = () => {
+    const gain = context.createGain();
+    gain.gain.value = 0.08;
+    gain.connect(context.destination);
+    for (const hz of [440, 480]) {
+      const tone = context.createOscillator();
+      tone.frequency.value = hz;
+      tone.connect(gain);
+      tone.start();
+      tone.stop(context.currentTime + 1.2);
+    }
+  };
+  return {
+    start() {
+      if (timer) return;
+      context = context || new AudioContext();
+      burst();
+      timer = setInterval(burst, 3000);
+    },
+    stop() {
+      clearInterval(timer);
+      timer = null;
+    },
+  };
+}

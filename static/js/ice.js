@@ -1,0 +1,20 @@
+// The ICE servers the portal issued to this page's socket (`ice.servers`): STUN, and TURN with a
+// time-limited credential. Nothing is written into the page; until the event comes, or when the
+// portal has none configured, the list is empty and calls use host candidates only.
+export let iceServers = [];
+export let expires = null; // unix seconds at which the TURN credential stops opening new relays
+let announced;
+export const received = new Promise((resolve) => { announced = resolve; });
+
+// From a page's socket handler: `.on("ice.servers", ({ servers, expires }) => setIceServers(servers, expires))`.
+export function setIceServers(list, until = null) {
+  iceServers = Array.isArray(list) ? list : [];
+  expires = until;
+  announced(iceServers);
+}
+
+// Whether the TURN credential will still open a relay `marginSeconds` from now; if not, the call
+// module sends `{ type: "ice.refresh" }` on the page's socket before gathering again.
+export function fresh(marginSeconds = 60) {
+  return expires === null || expires - marginSeconds > Date.now() / 1000;
+}

@@ -1,0 +1,157 @@
+"""A browser (WebRTC: ICE, DTLS-SRTP, Opus) and a non-WebRTC G.711 phone (sipp: plain RTP/AVP,
+PCMU) talk through rtpengine, which the IMS side drives over its NG protocol as the eIMS-AGW; the
+call is set up from each side. Content both ways, not only packets: the browser captures 440 Hz,
+the phone plays 1 kHz; the browser's received audio (Web Audio) peaks at 1 kHz and the PCMU the
+phone received decodes to 440 Hz. The call is reported `converted`, PCMU on the IMS side.
+
+Everything real: rtpengine (userspace, its own ports), Kamailio as the core, the portal in its
+production shape (PostgreSQL, Redis, daphne, `run_ims`), Chromium with Mary's page, sipp."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from ims.rtpengine import RtpEngine as NgClient
+from ims.rtpengine import RtpEngineError
+from tests.support.browser import chromium, screenshot
+from tests.support.kamailio import DOMAIN, PASSWORD
+from tests.support.media import capturing, tone_wav, until
+from tests.support.parts import Portal
+from tests.support.phone import RtpCapture, RtpEngine, dominant_hz, finished, free_udp_range, phone, tone_pcap
+from tests.support.processes import manage
+from tests.support.services import free_port
+
+BROWSER_HZ, PHONE_HZ = 440.0, 1000.0
+CALL_JS = (Path(__file__).parent / "support" / "phone_call.js").read_text()
+
+
+@pytest.fixture
+def gateway(tmp_path):
+    rtpengine = RtpEngine(tmp_path).start()
+    yield rtpengine
+    rtpengine.stop()
+
+
+@pytest.fixture
+def portal(fresh_database, tmp_path, gateway):
+    with Portal(tmp_path, fresh_database, IMS_RTPENGINE_NG=gateway.address) as running:
+        yield running
+
+
+@pytest.fixture
+def mary(portal, tmp_path):
+    """Mary's /identity/ page in a Chromium whose microphone plays 440 Hz, her identity registered."""
+    create = "from django.contrib.auth.models import User; User.objects.create_user('mary', password='mary-pass-123')"
+    subprocess.run(manage("shell", "-c", create), env=portal.env, check=True, capture_output=True)
+    wav = tone_wav(tmp_path / "browser.wav", BROWSER_HZ, seconds=10)
+    with chromium(*capturing(wav), "--allow-loopback-in-peer-connection") as browser:
+        page = browser.new_context().new_page()
+        page.goto(portal.base + "/accounts/login/?next=/identity/")
+        page.get_by_label("User name").fill("mary")
+        page.get_by_label("Password").fill("mary-pass-123")
+        page.get_by_role("button", name="Log in").click()
+        page.locator("#registration-state", has_text="Registered").wait_for(timeout=20_000)
+        page.add_script_tag(content=CALL_JS)
+        yield page
+
+
+@pytest.fixture
+def phone_line(tmp_path):
+    """(SIP port, media port, what arrives at the media port, the tone the phone plays)."""
+    media_port = free_udp_range(4)[0]
+    capture = RtpCapture(media_port)
+    capture.start()
+    yield free_port(), media_port, capture, tone_pcap(tmp_path / "phone.pcap", PHONE_HZ, seconds=15)
+    capture.stop()
+
+
+def _near(peak, hz):
+    return peak if abs(peak["hz"] - hz) < 12 and peak["db"] > -70 else None
+
+
+def _hears_the_phone(page):
+    """ICE and DTLS up, Opus arriving, and in it the phone's 1 kHz."""
+    until(lambda: page.evaluate("phoneCall.connection()") == "connected", 20, "the browser's ICE/DTLS to rtpengine")
+    until(lambda: _near(page.evaluate("phoneCall.peak()"), PHONE_HZ), 20, "1 kHz in the browser's received audio")
+    assert page.evaluate("phoneCall.codec()")["codec"] == "audio/opus"
+
+
+def _phone_heard_the_browser(capture):
+    received = capture.pcmu()
+    assert len(received) >= 2 * 8000, f"the phone received {len(received) / 8000:.1f} s of PCMU"
+    assert abs(dominant_hz(received[-2 * 8000 :]) - BROWSER_HZ) < 10
+
+
+def _converted(page, state="connected"):
+    try:
+        event = until(lambda: page.evaluate(f"phoneCall.state('{state}')"), 20, f"the call {state}")
+    except AssertionError as missing:
+        seen = [{k: v for k, v in e.items() if k != "sdp"} for e in page.evaluate("phoneCall.call.events")]
+        raise AssertionError(f"{missing}; the page's socket had {seen}") from None
+    assert (event["media"], event["codec"]) == ("converted", "PCMU")
+    remote = until(lambda: page.evaluate("phoneCall.call.pc.remoteDescription?.sdp"), 5, "the answer applied")
+    assert "UDP/TLS/RTP/SAVPF" in remote  # DTLS-SRTP with ICE toward the browser
+    assert "opus/48000" in remote
+
+
+def _anchored(gateway, key):
+    """What rtpengine holds of the call (its call-id is the portal's key for the call), or None."""
+    with ThreadPoolExecutor(1) as thread:  # Playwright's own loop runs in this one
+        try:
+            return thread.submit(asyncio.run, NgClient("127.0.0.1", gateway.ng).query(key)).result()
+        except RtpEngineError:
+            return None
+
+
+def _through_the_gateway(gateway, key):
+    """Both sides anchored at rtpengine under their tags, until the call ends and it is deleted."""
+    held = _anchored(gateway, key)
+    assert held is not None
+    assert {"browser", "ims"} <= set(held["tags"])
+
+
+def test_it_calls_a_g711_phone_from_the_browser(portal, gateway, mary, phone_line, tmp_path):
+    sip_port, media_port, capture, pcap = phone_line
+    common = dict(core_port=portal.core.udp, sip_port=sip_port, media_port=media_port, workdir=tmp_path, pcap=pcap)
+    register = phone("register", fields=[DOMAIN, "phone"], auth=(f"phone@{DOMAIN}", PASSWORD), talk_ms=0, **common)
+    finished(register, tmp_path)
+    answering = phone("answer_and_play", fields=[], talk_ms=0, **common)
+    placed = mary.evaluate("to => phoneCall.place(to)", f"sip:phone@{DOMAIN}")
+    assert placed["type"] == "call.placed", placed
+    _converted(mary)
+    _hears_the_phone(mary)
+    until(lambda: len(capture.pcmu()) >= 3 * 8000, 15, "3 s of PCMU at the phone")
+    _through_the_gateway(gateway, placed["call"])
+    screenshot(mary, "g711-phone-called-from-the-browser")
+    mary.evaluate("phoneCall.hangUp()")
+    finished(answering, tmp_path)  # the phone got the offer, the ACK and the BYE
+    _phone_heard_the_browser(capture)
+    until(lambda: _anchored(gateway, placed["call"]) is None, 10, "the call deleted from rtpengine")
+
+
+def test_it_rings_the_browser_for_a_g711_phone(portal, gateway, mary, phone_line, tmp_path):
+    sip_port, media_port, capture, pcap = phone_line
+    impu = mary.locator("#impu").inner_text()
+    user, domain = impu.removeprefix("sip:").split("@")
+    mary.evaluate("phoneCall.listenForCalls()")
+    calling = phone(
+        "call_and_play", core_port=portal.core.udp, sip_port=sip_port, media_port=media_port, workdir=tmp_path,
+        pcap=pcap, talk_ms=10_000, service=user, fields=[domain, "", "phone"],
+    )  # fmt: skip
+    ringing = until(lambda: mary.evaluate("phoneCall.call.incoming"), 20, "the browser ringing")
+    assert "UDP/TLS/RTP/SAVPF" in ringing["sdp"]
+    assert "a=fingerprint" in ringing["sdp"]  # rtpengine's DTLS toward the browser
+    mary.evaluate("phoneCall.answer()")
+    _converted(mary)
+    _hears_the_phone(mary)
+    until(lambda: len(capture.pcmu()) >= 3 * 8000, 15, "3 s of PCMU at the phone")
+    _through_the_gateway(gateway, ringing["call"])
+    finished(calling, tmp_path)  # the phone hangs up after talking
+    ended = until(lambda: mary.evaluate("phoneCall.state('ended')"), 10, "the call ended")
+    assert ended["reason"] == "the other side hung up"
+    _phone_heard_the_browser(capture)
