@@ -22,6 +22,15 @@ ATTEMPTS = 2  # the first send and one retry
 _BENCODE = bencodepy.Bencode(encoding="utf-8", encoding_fallback="value")
 
 
+_local: tuple[str, int] | None = None  # the demo's own rtpengine, when manage.py serve started one
+
+
+def use_local_gateway(address: tuple[str, int]) -> None:
+    """The demo's rtpengine (manage.py serve), used where IMS_RTPENGINE_NG names none."""
+    global _local
+    _local = address
+
+
 class RtpEngineError(Exception):
     """rtpengine could not do what was asked; the message says why, for a person to read."""
 
@@ -58,8 +67,8 @@ class RtpEngine:
 
     @classmethod
     def from_settings(cls) -> RtpEngine | None:
-        """None when no gateway is configured (IMS_RTPENGINE_NG empty)."""
-        address: tuple[str, int] | None = settings.IMS_RTPENGINE_NG
+        """None when no gateway is configured (IMS_RTPENGINE_NG empty) and the demo runs none."""
+        address: tuple[str, int] | None = settings.IMS_RTPENGINE_NG or _local
         return None if address is None else cls(*address)
 
     async def _socket(self) -> asyncio.DatagramTransport:

@@ -135,12 +135,12 @@ class StandInCore:
     async def _relay(self, request: Request, transaction: ServerTransaction) -> Response:
         """Forward to the binding of the Request-URI; relay its provisional and final answers."""
         assert self.ua is not None
-        binding = self.location.get(aor(request.uri))
+        binding = self.location.get(aor(request.uri)) or self._bound_at(request.uri)
         if binding is None or binding.expires_at < time.monotonic():
             return self.ua.response(request, 404 if binding is None else 480, "Not Found")
-        forwarded = Request(
-            method=request.method, uri=binding.contact, headers=list(request.headers), body=request.body
-        )
+        # Routes naming this proxy are its own to remove (loose routing, RFC 3261 §16.4).
+        headers = [(name, value) for name, value in request.headers if not self._routes_here(name, value)]
+        forwarded = Request(method=request.method, uri=binding.contact, headers=headers, body=request.body)
         forwards = int(request.get("Max-Forwards", "70") or "70")
         if forwards <= 0:
             return self.ua.response(request, 483, "Too Many Hops")
@@ -149,6 +149,17 @@ class StandInCore:
             forwarded, binding.peer, lambda early: transaction.respond(self._upstream(early))
         )
         return self._upstream(answer)
+
+    def _bound_at(self, uri: str) -> Binding | None:
+        """An in-dialog request is sent to the far end's contact, not its identity."""
+        wanted = aor(uri)
+        return next((b for b in self.location.values() if aor(b.contact) == wanted), None)
+
+    def _routes_here(self, name: str, value: str) -> bool:
+        if name.lower() != "route" or self.ua is None:
+            return False
+        host, port = self.ua.transport.local
+        return f"@{host}:{port}" in value or f"sip:{host}:{port}" in value
 
     def _upstream(self, answer: Response) -> Response:
         """The answer as the previous hop must see it: without the Via of our own hop."""

@@ -12,23 +12,19 @@ import os
 import secrets
 import socket
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from portal.daemons import Daemon
 
 REALM = "portal.local"
 DEMO_RELAY_PORTS = (29000, 29499)  # below Linux's ephemeral range (32768-60999)
 BINDING_REQUEST = b"\x00\x01\x00\x00\x21\x12\xa4\x42"  # STUN Binding, no attributes, magic cookie
 
 
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
-class Coturn:
+class Coturn(Daemon):
+    name = "coturn"
     workdir: Path
     port: int
     relay_ports: tuple[int, int]
@@ -40,10 +36,6 @@ class Coturn:
     @property
     def urls(self) -> list[str]:
         return [f"turn:127.0.0.1:{self.port}?transport=udp"]
-
-    @property
-    def log_path(self) -> Path:
-        return self.workdir / "coturn.log"
 
     def argv(self, binary: str) -> list[str]:
         low, high = self.relay_ports
@@ -57,17 +49,8 @@ class Coturn:
 
     def start(self, binary: str, timeout: float = 10.0) -> Coturn:
         """Start turnserver and return once it answers a STUN Binding request."""
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(self.argv(binary), stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"turnserver exited with {self.process.returncode}: {self.log_tail()}")
-            if self.answers(0.2):
-                return self
-        self.stop()
-        raise TimeoutError(f"turnserver did not answer on UDP {self.port}: {self.log_tail()}")
+        self.launch(binary, timeout)
+        return self
 
     def answers(self, timeout: float) -> bool:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
@@ -77,17 +60,3 @@ class Coturn:
                 return sock.recv(2048)[:2] == b"\x01\x01"  # Binding success response
             except OSError:
                 return False
-
-    def stop(self, timeout: float = 10.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-    def log_tail(self, lines: int = 20) -> str:
-        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])

@@ -22,7 +22,7 @@ from tests.support.browser import chromium, screenshot
 from tests.support.kamailio import DOMAIN, PASSWORD
 from tests.support.media import capturing, tone_wav, until
 from tests.support.parts import Portal
-from tests.support.phone import RtpCapture, RtpEngine, dominant_hz, finished, free_udp_range, phone, tone_pcap
+from tests.support.phone import RtpCapture, dominant_hz, finished, free_udp_range, phone, rtpengine, tone_pcap
 from tests.support.processes import manage
 from tests.support.services import free_port
 
@@ -32,14 +32,14 @@ CALL_JS = (Path(__file__).parent / "support" / "phone_call.js").read_text()
 
 @pytest.fixture
 def gateway(tmp_path):
-    rtpengine = RtpEngine(tmp_path).start()
-    yield rtpengine
-    rtpengine.stop()
+    process = rtpengine(tmp_path)
+    yield process
+    process.stop()
 
 
 @pytest.fixture
 def portal(fresh_database, tmp_path, gateway):
-    with Portal(tmp_path, fresh_database, IMS_RTPENGINE_NG=gateway.address) as running:
+    with Portal(tmp_path, fresh_database, IMS_RTPENGINE_NG=":".join(map(str, gateway.address))) as running:
         yield running
 
 
@@ -94,7 +94,11 @@ def _converted(page, state="connected"):
         seen = [{k: v for k, v in e.items() if k != "sdp"} for e in page.evaluate("phoneCall.call.events")]
         raise AssertionError(f"{missing}; the page's socket had {seen}") from None
     assert (event["media"], event["codec"]) == ("converted", "PCMU")
-    remote = until(lambda: page.evaluate("phoneCall.call.pc.remoteDescription?.sdp"), 5, "the answer applied")
+    try:
+        remote = until(lambda: page.evaluate("phoneCall.call.pc.remoteDescription?.sdp"), 5, "the answer applied")
+    except AssertionError as missing:
+        errors = page.evaluate("phoneCall.call.events.filter((e) => e.type === 'page.error')")
+        raise AssertionError(f"{missing}: {errors}") from None
     assert "UDP/TLS/RTP/SAVPF" in remote  # DTLS-SRTP with ICE toward the browser
     assert "opus/48000" in remote
 
@@ -103,7 +107,7 @@ def _anchored(gateway, key):
     """What rtpengine holds of the call (its call-id is the portal's key for the call), or None."""
     with ThreadPoolExecutor(1) as thread:  # Playwright's own loop runs in this one
         try:
-            return thread.submit(asyncio.run, NgClient("127.0.0.1", gateway.ng).query(key)).result()
+            return thread.submit(asyncio.run, NgClient(*gateway.address).query(key)).result()
         except RtpEngineError:
             return None
 

@@ -100,13 +100,29 @@ def test_jane_adds_audio_to_her_chat_and_both_hear_each_other(demo_on_kamailio, 
     assert re.search(r"Voice call · \d+:\d\d · opus · passed through · You hung up", bubble), bubble
 
 
-def test_the_advisor_calls_jane_and_hangs_up(demo_on_kamailio, two_voices):
-    jane, desk, pane = _in_conversation(demo_on_kamailio, *two_voices)
+def test_the_advisor_calls_jane_in_the_demo_and_hangs_up(demo_server, two_voices):
+    """`make run` as it is: embedded defaults, the stand-in core, no TURN or media gateway needed."""
+    jane, desk, pane = _in_conversation(demo_server, *two_voices)
     pane.get_by_role("button", name="Call", exact=True).click()
     jane.get_by_role("button", name="Answer").click()
     _connected(jane, desk)
     _hears(jane, ADVISOR_HZ)
+    _hears(desk, JANE_HZ)
+    screenshot(jane, "demo-call-jane")
+    screenshot(desk, "demo-call-advisor")
     pane.get_by_role("button", name="Hang up").click()
     jane.get_by_role("status").filter(has_text="The other side hung up.").wait_for()
     bubble = pane.locator(".call-bubble").last.text_content() or ""
     assert re.search(r"Voice call · \d+:\d\d · .*You hung up", bubble), bubble
+
+
+def test_a_voice_request_rings_the_advisor_as_a_call_with_chat_beside_it(demo_server, two_voices):
+    jane_browser, advisor_browser = two_voices
+    desk = advisor_desk(advisor_browser, demo_server)
+    jane = jane_asks_for_chat(jane_browser, demo_server, mode="Voice")
+    desk.locator("#ringing button", has_text="Accept").click()
+    pane = desk.locator(".conversation").last
+    pane.get_by_role("button", name="Answer").click()  # Jane's page called as soon as it opened
+    _connected(jane, desk)
+    send(jane, "I rang about my pension.")
+    pane.locator(".message.in .body", has_text="I rang about my pension.").wait_for()

@@ -52,7 +52,7 @@ def gateway(request, settings):
 
 async def _until_ended(receive):
     """The call's events up to its end: (the states seen before, the "ended" event)."""
-    seen = []
+    seen: list[str] = []
     while True:
         event = await asyncio.wait_for(receive(), 10)
         if event["type"] == "ims.call" and event["state"] == "ended":

@@ -101,10 +101,16 @@ def test_it_estimates_the_wait_from_recent_conversations():
     assert actions.expected_wait(queue, 3) == 2 * actions.DEFAULT_HANDLING_SECONDS
 
 
-def test_it_never_turns_a_secure_or_voice_request_into_a_chat_the_server_can_read():
+def test_it_never_turns_a_secure_request_into_a_chat_the_server_can_read():
     queue = make_queue(allows_voice=True, allows_secure_chat=True)
     with pytest.raises(actions.HelpRefused, match="secure line is not available yet"):
         _ask(queue, secure=True)
-    with pytest.raises(actions.HelpRefused, match="Voice is not available yet"):
-        _ask(queue, mode="voice")
     assert not HelpRequest.objects.exists()
+    assert _ask(queue, mode="voice").mode == "voice"  # a call, with chat beside it
+
+
+def test_it_refuses_what_the_agreement_does_not_offer():
+    queue = make_queue(allows_voice=False, allows_video=False)
+    for mode in ("voice", "video"):
+        with pytest.raises(actions.HelpRefused, match=f"does not offer {mode}"):
+            _ask(queue, mode=mode)

@@ -22,8 +22,8 @@ def advisor_desk(browser: Any, base: str, login: tuple[str, str] = DEMO_ADVISOR)
     return page
 
 
-def jane_asks_for_chat(browser: Any, base: str) -> Any:
-    """From the tax site's HELP button to her request's page."""
+def jane_asks_for_chat(browser: Any, base: str, mode: str = "Chat") -> Any:
+    """From the tax site's HELP button to her request's page (chat, or Voice or Video)."""
     context = browser.new_context()
     site = context.new_page()
     site.goto(base + "/demo/tax-site/")
@@ -31,7 +31,7 @@ def jane_asks_for_chat(browser: Any, base: str) -> Any:
         site.locator("#portal-help-button").click()
     help_page = opened.value
     help_page.wait_for_load_state()
-    help_page.get_by_label("Chat").check()
+    help_page.get_by_label(mode).check()
     help_page.get_by_role("button", name="Connect me").click()
     help_page.wait_for_url("**/help/request/*/")
     help_page.wait_for_selector("body[data-live=yes]")

@@ -60,7 +60,8 @@ def heard(page: Any, selector: str = "audio.remote-audio") -> dict[str, float]:
 
 def _call(page: Any, script: str) -> Any:
     """Evaluate `script` (a function of the page's one live call) in the page."""
-    return page.evaluate(f"() => {{ const call = [...globalThis.portalCalls.values()].at(-1); return ({script})(call); }}")
+    latest = "[...globalThis.portalCalls.values()].at(-1)"
+    return page.evaluate(f"() => ({script})({latest})")
 
 
 def connection_state(page: Any) -> str:

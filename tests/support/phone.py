@@ -12,12 +12,12 @@ import socket
 import struct
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
 
-from tests.support.services import free_port, require_binary
+from ims.gateway import RtpEngineProcess
+from tests.support.services import require_binary
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "sipp"
 PCMU_RATE = 8000
@@ -182,54 +182,13 @@ def free_udp_range(size: int = 40) -> tuple[int, int]:
     raise RuntimeError("no free run of UDP ports")
 
 
-class RtpEngine:
-    """rtpengine in userspace (--table=-1) on loopback, its NG port and media ports its own."""
+def rtpengine(workdir: Path) -> RtpEngineProcess:
+    """A media gateway of the test's own: its NG port, its media ports; a deleted call goes at once."""
+    gateway = RtpEngineProcess(workdir, free_udp_port(), free_udp_range(), delete_delay=0)
+    return gateway.start(require_binary("rtpengine"))
 
-    def __init__(self, workdir: Path) -> None:
-        self.binary = require_binary("rtpengine")
-        self.workdir, self.ng, self.cli = workdir, free_port(), free_port()
-        self.ports = free_udp_range()
-        self.process: subprocess.Popen[bytes] | None = None
 
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.ng}"
-
-    def start(self) -> RtpEngine:
-        argv = [self.binary, "--config-file=none", "--interface=127.0.0.1", f"--listen-ng=127.0.0.1:{self.ng}"]
-        argv += [f"--listen-cli=127.0.0.1:{self.cli}", "--foreground", "--log-stderr", "--log-level=6", "--table=-1"]
-        argv += [f"--port-min={self.ports[0]}", f"--port-max={self.ports[1]}"]
-        argv += [f"--pidfile={self.workdir / 'rtpengine.pid'}", "--delete-delay=0"]  # a deleted call goes at once
-        log = (self.workdir / "rtpengine.log").open("ab")
-        self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
-        self._wait_ready()
-        return self
-
-    def _wait_ready(self, timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            sock.settimeout(0.3)
-            while time.monotonic() < deadline:
-                assert self.process is not None
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"rtpengine exited: {self.log_tail()}")
-                sock.sendto(b"ready d7:command4:pinge", ("127.0.0.1", self.ng))
-                try:
-                    if b"pong" in sock.recv(1024):
-                        return
-                except OSError:
-                    time.sleep(0.1)
-        raise TimeoutError(f"rtpengine did not answer ping on {self.ng}: {self.log_tail()}")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def log_tail(self, lines: int = 40) -> str:
-        path = self.workdir / "rtpengine.log"
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

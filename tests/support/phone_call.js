@@ -12,6 +12,7 @@ window.phoneCall = (() => {
       ws.onmessage = (message) => {
         const event = JSON.parse(message.data);
         call.events.push(event);
+        if (event.type === "call.placed") call.key = event.call;  // before any event of the call
         if (event.type === "ims.call") onCall(event).catch((error) => call.events.push({ type: "page.error", error: String(error) }));
       };
     });
@@ -65,12 +66,10 @@ window.phoneCall = (() => {
       await pc.setLocalDescription(await pc.createOffer());
       await gathered(pc);
       call.ws.send(JSON.stringify({ type: "call.start", to, sdp: pc.localDescription.sdp, ref: 1 }));
-      const placed = await new Promise((resolve) => {
+      return await new Promise((resolve) => {
         const check = () => { const e = call.events.find((e) => e.type === "call.placed" || e.type === "error"); e ? resolve(e) : setTimeout(check, 50); };
         check();
       });
-      call.key = placed.call || null;
-      return placed;
     },
     async listenForCalls() {
       call.ws = await connect();

@@ -20,8 +20,11 @@ from typing import Any, cast
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from ims.gateway import DEMO_MEDIA_PORTS, RtpEngineProcess
+from ims.rtpengine import use_local_gateway
 from portal import turn
-from portal.coturn import DEMO_RELAY_PORTS, Coturn, free_udp_port
+from portal.coturn import DEMO_RELAY_PORTS, Coturn
+from portal.daemons import free_udp_port
 from portal.env import env_int
 
 
@@ -43,6 +46,7 @@ class Command(BaseCommand):
 
         worker = None if settings.CELERY_TASK_ALWAYS_EAGER else self._start_worker()
         relay = self._start_relay()
+        gateway = None if options["no_ims"] else self._start_gateway()
         stop = asyncio.Event()
         if not options["no_ims"]:
             cast(Any, reactor).callWhenRunning(self._start, stop, defer, "ims.service")
@@ -61,6 +65,9 @@ class Command(BaseCommand):
             if relay is not None:
                 relay.stop()
                 shutil.rmtree(relay.workdir, ignore_errors=True)
+            if gateway is not None:
+                gateway.stop()
+                shutil.rmtree(gateway.workdir, ignore_errors=True)
 
     def _start(self, stop: asyncio.Event, defer: Any, module: str) -> None:
         """Run `module.run(stop)` on the server's loop until the reactor shuts down."""
@@ -91,6 +98,23 @@ class Command(BaseCommand):
         turn.use_local_relay(relay.urls, relay.secret)
         self.stdout.write(f"TURN relay (coturn) at {relay.urls[0]}, log in {relay.log_path}")
         return relay
+
+    def _start_gateway(self) -> RtpEngineProcess | None:
+        """Where rtpengine is installed and none is configured, the demo runs its own on loopback
+        for calls that need their media converted; pass-through calls work without it."""
+        binary = shutil.which("rtpengine")
+        if binary is None or settings.IMS_RTPENGINE_NG:
+            return None
+        workdir = Path(tempfile.mkdtemp(prefix="portal-rtpengine-"))
+        gateway = RtpEngineProcess(workdir, free_udp_port(), DEMO_MEDIA_PORTS)
+        try:
+            gateway.start(binary)
+        except (OSError, RuntimeError, TimeoutError) as error:
+            self.stderr.write(f"rtpengine did not start, the demo converts no media: {error}")
+            return None
+        use_local_gateway(gateway.address)
+        self.stdout.write(f"Media gateway (rtpengine) at 127.0.0.1:{gateway.ng_port}, log in {gateway.log_path}")
+        return gateway
 
     def _start_worker(self) -> subprocess.Popen[bytes]:
         self.stdout.write("Starting a Celery worker with beat")
