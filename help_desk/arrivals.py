@@ -22,7 +22,7 @@ def _conversations_of(messages: list[PagerMessage]) -> dict[int, tuple[HelpReque
     """By id() of each message between the two identities of an open conversation: that
     conversation (the oldest, should there be two) and whether its advisor sent the message.
     One query for the batch: the open conversations among its identities (the expression index
-    open_between), locked in id order as posting locks them, so the two cannot deadlock."""
+    open_between), locked in id order as chat.post_messages locks them, so the two cannot deadlock."""
     impus = list({impu.upper() for m in messages for impu in (m.local_impu, m.remote_uri)})
     by_pair: dict[tuple[str, str], HelpRequest] = {}
     open_among = (

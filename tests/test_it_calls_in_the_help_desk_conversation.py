@@ -61,7 +61,7 @@ def _hears(page, hz):
     until(tone, what=f"{hz} Hz heard")
 
 
-def test_jane_adds_audio_to_her_chat_and_both_hear_each_other(demo_on_kamailio, kamailio, two_voices):
+def test_it_lets_jane_add_audio_to_her_chat_and_both_hear_each_other(demo_on_kamailio, kamailio, two_voices):
     jane, desk, pane = _in_conversation(demo_on_kamailio, *two_voices)
     jane.get_by_role("button", name="Call", exact=True).click()
     pane.get_by_role("button", name="Answer").click()
@@ -100,11 +100,11 @@ def test_jane_adds_audio_to_her_chat_and_both_hear_each_other(demo_on_kamailio, 
     assert re.search(r"Voice call · \d+:\d\d · opus · passed through · You hung up", bubble), bubble
 
 
-def test_the_advisor_calls_jane_in_the_demo_and_hangs_up(demo_server, two_voices):
+def test_it_lets_jane_call_in_the_demo_and_the_advisor_hang_up(demo_server, two_voices):
     """`make run` as it is: embedded defaults, the stand-in core, no TURN or media gateway needed."""
     jane, desk, pane = _in_conversation(demo_server, *two_voices)
-    pane.get_by_role("button", name="Call", exact=True).click()
-    jane.get_by_role("button", name="Answer").click()
+    jane.get_by_role("button", name="Call", exact=True).click()
+    pane.get_by_role("button", name="Answer").click()
     _connected(jane, desk)
     _hears(jane, ADVISOR_HZ)
     _hears(desk, JANE_HZ)
@@ -116,7 +116,7 @@ def test_the_advisor_calls_jane_in_the_demo_and_hangs_up(demo_server, two_voices
     assert re.search(r"Voice call · \d+:\d\d · .*You hung up", bubble), bubble
 
 
-def test_a_voice_request_rings_the_advisor_as_a_call_with_chat_beside_it(demo_server, two_voices):
+def test_it_rings_the_advisor_for_a_voice_request_with_chat_beside_it(demo_server, two_voices):
     jane_browser, advisor_browser = two_voices
     desk = advisor_desk(advisor_browser, demo_server)
     jane = jane_asks_for_chat(jane_browser, demo_server, mode="Voice")

@@ -1,7 +1,6 @@
 """Jane and an advisor chat in Chromium on the portal with PostgreSQL and the Redis channel layer
-(the production shape: each socket takes its events from one queue, help_desk.sockets), where
-chat does not cross the IMS: each message is numbered and stored by the one-statement post
-(help_desk.posting) and shows on both screens, in order, read by the other side."""
+(the production shape), where chat does not cross the IMS: each message is numbered and stored
+at once and shows on both screens, in order, read by the other side."""
 
 import psycopg
 
