@@ -136,8 +136,8 @@ async def _warm(traffic: load.Traffic) -> None:
     been serving, not one that just took 2,000 sockets at once. A server's first minute after
     such a rush holds its longest garbage collections (the sockets' objects, promoted to the
     oldest generation: 60 to 320 ms in daphne, 100 to 140 ms in the IMS side while it registers
-    its identities), and one such pause fails a 4 s step (over the IMS at 100 msg/s, p50 7 ms
-    and p99 169 ms, in the first full run of session 13)."""
+    its identities), and one such pause fails a 4 s step (seen over the IMS at 100 msg/s: p50
+    7 ms, p99 169 ms)."""
     step = await traffic.step(WARM_RATE, len(traffic.pairs) / WARM_RATE)
     log(f"warm-up, one message a conversation: {step.summary()}")
     await traffic.settle(2.0)

@@ -10,19 +10,17 @@ from channels.db import database_sync_to_async
 
 from help_desk import calls
 from help_desk.actions import NotYours
+from help_desk.consumers import HolderConsumer
 from help_desk.models import HelpRequest
-from help_desk.sockets import EventConsumer, Handler
+from help_desk.sockets import Handler
 from identity_blocks.events import IMS_GROUP
-from identity_blocks.holders import Holder
 from ims import actions as ims_actions
 
 # What the holder's browser may ask of a call it holds; the IMS side checks that it does.
 CONTROLS = ("answer", "decline", "hangup", "update", "update_answer")
 
 
-class CallMixin(EventConsumer):
-    holder: Holder | None
-
+class CallMixin(HolderConsumer):
     def request_id(self, content: dict[str, Any]) -> int | None:
         raise NotImplementedError
 
@@ -48,14 +46,6 @@ class CallMixin(EventConsumer):
         start.update(assignment=placed.assignment_id, to=placed.to, sdp=str(content.get("sdp", "")))
         await self.send_event({"type": "call.placed", "ref": content.get("ref"), "call": key, "request": request_id})
         await self.channel_layer.group_send(IMS_GROUP, start)
-
-    async def call_control(self, content: dict[str, Any]) -> None:
-        """To whichever IMS-side process holds the call; it checks the call is this holder's."""
-        assert self.holder is not None
-        action = str(content["type"]).removeprefix("call.")
-        event = {"type": "ims.call.control", "call": str(content.get("call", "")), "action": action}
-        event.update(holder=self.holder.group, sdp=str(content.get("sdp", "")), reason=str(content.get("reason", "")))
-        await self.channel_layer.group_send(IMS_GROUP, event)
 
     async def call_quality(self, content: dict[str, Any]) -> None:
         """The browser's summary of a call it held (getStats), kept with the call's record."""

@@ -68,6 +68,14 @@ class HolderConsumer(EventConsumer):
             await self.channel_layer.group_discard(self.holder.group, self.channel_name)
             await database_sync_to_async(identity_actions.session_closed)(self.holder, self.channel_name)
 
+    async def call_control(self, content: dict[str, Any]) -> None:
+        """To whichever IMS-side process holds the call; it checks the call is this holder's."""
+        assert self.holder is not None
+        action = str(content["type"]).removeprefix("call.")
+        event = {"type": "ims.call.control", "call": str(content.get("call", "")), "action": action}
+        event.update(holder=self.holder.group, sdp=str(content.get("sdp", "")))
+        await self.channel_layer.group_send(IMS_GROUP, event)
+
     async def send_identity(self) -> None:
         """Whatever changed before this socket joined (or while it was away) starts from here."""
         assert self.holder is not None
@@ -134,11 +142,3 @@ class ClientConsumer(HolderConsumer):
         event.update(assignment=current["assignment"], sdp=str(content.get("sdp", "")))
         await self.channel_layer.group_send(IMS_GROUP, event)
         await self.send_event({"type": "call.placed", "ref": content.get("ref"), "call": key})
-
-    async def call_control(self, content: dict[str, Any]) -> None:
-        """To whichever IMS-side process holds the call; it checks the call is this holder's."""
-        assert self.holder is not None
-        action = str(content["type"]).removeprefix("call.")
-        event = {"type": "ims.call.control", "call": str(content.get("call", "")), "action": action}
-        event.update(holder=self.holder.group, sdp=str(content.get("sdp", "")))
-        await self.channel_layer.group_send(IMS_GROUP, event)

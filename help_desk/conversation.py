@@ -9,7 +9,7 @@ from channels.db import database_sync_to_async
 
 from help_desk import actions, chat, events
 from help_desk.call_socket import CallMixin
-from help_desk.consumers import HolderConsumer, current_identity, holder_of
+from help_desk.consumers import current_identity, holder_of
 from help_desk.models import Advisor, ChatMessage, HelpRequest, RequestStatus
 from help_desk.sockets import Handler
 from identity_blocks.holders import Holder
@@ -31,7 +31,7 @@ def _request_for(request_id: int, holder: Holder) -> HelpRequest | None:
     return request
 
 
-class ChatMixin(CallMixin, HolderConsumer):
+class ChatMixin(CallMixin):
     """chat.send / chat.resume / chat.read / chat.typing for a request this socket may use."""
 
     def request_id(self, content: dict[str, Any]) -> int | None:

@@ -165,7 +165,12 @@ class CallDesk:
         self._end(call, str(refused))
 
     def _response(self, call: Call, status: int, reason: str, sdp: str = "") -> Response:
-        response = call.agent.response(call.invite, status, reason, to_tag=call.local_tag)
+        """To the call's INVITE."""
+        return self._response_to(call, call.invite, sdp, status, reason)
+
+    def _response_to(self, call: Call, request: Request, sdp: str, status: int = 200, reason: str = "OK") -> Response:
+        """To a request of the call's dialog (the INVITE, or a re-INVITE), from this side."""
+        response = call.agent.response(request, status, reason, to_tag=call.local_tag)
         if status < 300:
             response.add("Contact", call.contact)
         if sdp:
@@ -228,14 +233,6 @@ class CallDesk:
             request, transaction = call.reoffered
             call.reoffered = None
             transaction.respond(call.agent.response(request, 503, str(refused)[:100], to_tag=call.local_tag))
-
-    def _response_to(self, call: Call, request: Request, sdp: str, status: int = 200, reason: str = "OK") -> Response:
-        response = call.agent.response(request, status, reason, to_tag=call.local_tag)
-        response.add("Contact", call.contact)
-        if sdp:
-            response.add("Content-Type", "application/sdp")
-            response.body = sdp.encode()
-        return response
 
     def bye(self, request: Request, transaction: ServerTransaction) -> bool:
         call = self._find(request)

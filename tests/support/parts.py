@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -129,10 +130,10 @@ def _pings(url: str) -> bool:
         return False
 
 
-def _until(condition: object, what: str, timeout: float = 15.0) -> None:
+def _until(condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if callable(condition) and condition():
+        if condition():
             return
         time.sleep(0.1)
     raise TimeoutError(f"{what} did not come up")
