@@ -54,6 +54,7 @@ class StandInCore:
 
     async def start(self, host: str, port: int) -> StandInCore:
         self.ua = UserAgent(await UdpTransport().start(host, port), self.handle)
+        self.ua.on_ack = self._forward_ack
         log.info("stand-in IMS core (development only) on udp:%s:%s", *self.ua.transport.local)
         return self
 
@@ -149,6 +150,17 @@ class StandInCore:
             forwarded, binding.peer, lambda early: transaction.respond(self._upstream(early))
         )
         return self._upstream(answer)
+
+    def _forward_ack(self, ack: Request) -> None:
+        """The ACK of a 2xx is a transaction of its own, with no answer (§17.1.1.3): passed on to
+        the far end as it came, so that the callee knows its answer arrived."""
+        assert self.ua is not None
+        binding = self.location.get(aor(ack.uri)) or self._bound_at(ack.uri)
+        if binding is None:
+            return
+        headers = [(name, value) for name, value in ack.headers if not self._routes_here(name, value)]
+        forwarded = Request(method="ACK", uri=binding.contact, headers=headers, body=ack.body)
+        self.ua.send_soon(forwarded.to_bytes(), binding.peer, None)
 
     def _bound_at(self, uri: str) -> Binding | None:
         """An in-dialog request is sent to the far end's contact, not its identity."""

@@ -106,6 +106,8 @@ def test_it_lets_jane_call_in_the_demo_and_the_advisor_hang_up(demo_server, two_
     jane.get_by_role("button", name="Call", exact=True).click()
     pane.get_by_role("button", name="Answer").click()
     _connected(jane, desk)
+    # The advisor's side knows the media path once the ACK of its answer came through the core.
+    pane.locator(".call-bubble", has_text="passed through").wait_for()
     _hears(jane, ADVISOR_HZ)
     _hears(desk, JANE_HZ)
     screenshot(jane, "demo-call-jane")
