@@ -12,10 +12,11 @@ from django.db.models import F, QuerySet
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from identity_blocks import claims, events
+from identity_blocks import claims, credentials, events
 from identity_blocks.credentials import digest_secret
 from identity_blocks.holders import Holder
 from identity_blocks.models import (
+    AuthScheme,
     BlockStatus,
     FreeIdentity,
     HolderSession,
@@ -329,22 +330,59 @@ def set_block_credentials(block_id: int, *, username: str, password: str) -> Non
     )
 
 
-def set_identity_credentials(block_id: int, *, impu: str, username: str, password: str) -> IdentityCredential:
+def set_block_password(block_id: int, password: str) -> None:
+    """The block's password, kept as its scheme needs: hashed under the block's one user name, or
+    sealed for each identity's own."""
     block = IdentityBlock.objects.select_related("operator").get(pk=block_id)
-    if block.definition().index_of(impu) is None:
-        raise InvalidDefinition(f"{impu} is not an identity of block {block.name!r}")
-    secret = digest_secret(username, block.operator.realm, password)
-    credential, _ = IdentityCredential.objects.update_or_create(
-        block=block,
-        impu=impu,
-        defaults={
-            "username": username,
-            "ha1_md5": secret.ha1_md5,
-            "ha1_sha256": secret.ha1_sha256,
-            "realm": secret.realm,
-        },
-    )
-    return credential
+    if block.auth_scheme == AuthScheme.DIGEST_BLOCK:
+        set_block_credentials(block_id, username=block.auth_username, password=password)
+    elif block.auth_scheme == AuthScheme.DIGEST_SHARED:
+        sealed = credentials.seal(password)
+        IdentityBlock.objects.filter(pk=block_id).update(sealed_password=sealed, credentials_realm=block.operator.realm)
+    else:
+        raise ValueError(f"a block using {block.get_auth_scheme_display()!r} has no block password")
+
+
+def set_identity_credentials(block_id: int, *, impu: str, username: str, password: str) -> IdentityCredential:
+    import_identity_credentials(block_id, [credentials.CredentialRow(1, impu, username, password)])
+    return IdentityCredential.objects.get(block_id=block_id, impu=impu)
+
+
+def import_identity_credentials(block_id: int, rows: list[credentials.CredentialRow]) -> int:
+    """Each identity's own Digest credentials, all or none: raises CredentialsRejected naming every
+    line that is not an identity of the block, lacks a user name or password, or repeats one."""
+    block = IdentityBlock.objects.select_related("operator").get(pk=block_id)
+    errors = credential_errors(block, rows)
+    if errors:
+        raise credentials.CredentialsRejected(errors)
+    made = [_credential(block, row) for row in rows]
+    with transaction.atomic():
+        IdentityCredential.objects.bulk_create(
+            made, batch_size=1000, update_conflicts=True, unique_fields=["block", "impu"],
+            update_fields=["username", "ha1_md5", "ha1_sha256", "realm"],
+        )  # fmt: skip
+    return len(made)
+
+
+def credential_errors(block: IdentityBlock, rows: list[credentials.CredentialRow]) -> list[str]:
+    definition, seen, errors = block.definition(), set(), []
+    for row in rows:
+        if not row.username or not row.password:
+            errors.append(f"line {row.line}: a user name and a password are needed")
+        elif definition.index_of(row.impu) is None:
+            errors.append(f"line {row.line}: {row.impu} is not an identity of block {block.name!r}")
+        elif row.impu in seen:
+            errors.append(f"line {row.line}: {row.impu} appears twice")
+        seen.add(row.impu)
+    return errors if rows else ["no credentials given"]
+
+
+def _credential(block: IdentityBlock, row: credentials.CredentialRow) -> IdentityCredential:
+    secret = digest_secret(row.username, block.operator.realm, row.password)
+    return IdentityCredential(
+        block=block, impu=row.impu, username=row.username, ha1_md5=secret.ha1_md5, ha1_sha256=secret.ha1_sha256,
+        realm=secret.realm,
+    )  # fmt: skip
 
 
 def _release_all(block_id: int, reason: str) -> None:

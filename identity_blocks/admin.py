@@ -4,10 +4,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import URLPattern, path
 
-from identity_blocks import actions
+from identity_blocks import actions, credentials
 from identity_blocks.models import (
     AuthScheme,
     IdentityAssignment,
@@ -40,7 +43,10 @@ class BlockForm(forms.ModelForm[IdentityBlock]):
     password = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False),
-        help_text="Digest password for the whole block, stored only as its hashes; empty keeps the current one.",
+        help_text=(
+            "Digest password for the whole block: under one user name stored only as its hash, under each "
+            "identity's own user name sealed (encrypted). Empty keeps the current one."
+        ),
     )
 
     class Meta:
@@ -59,13 +65,25 @@ class BlockForm(forms.ModelForm[IdentityBlock]):
             actions.check_block(self.instance)
         except actions.InvalidDefinition as error:
             self.add_error(None, str(error))
-        if self.instance.auth_scheme != AuthScheme.DIGEST_BLOCK:
-            return
+        if self.instance.auth_scheme == AuthScheme.DIGEST_BLOCK:
+            self._clean_block_credential()
+        elif self.instance.auth_scheme == AuthScheme.DIGEST_SHARED:
+            self._clean_shared_password()
+
+    def _clean_block_credential(self) -> None:
         # Only the hash of username, realm and password is kept, so one username serves the block.
         if not self.instance.auth_username:
             self.add_error("auth_username", "A block-wide Digest credential needs its private identity (IMPI).")
         if not self.instance.ha1_md5 and not self.cleaned_data.get("password"):
             self.add_error("password", "A block-wide Digest credential needs a password.")
+
+    def _clean_shared_password(self) -> None:
+        try:
+            credentials.check_username_template(self.instance.auth_username)
+        except ValueError as error:
+            self.add_error("auth_username", str(error))
+        if not self.instance.sealed_password and not self.cleaned_data.get("password"):
+            self.add_error("password", "One password for the block's identities is needed.")
 
 
 @admin.register(IdentityBlock)
@@ -93,7 +111,7 @@ class BlockAdmin(admin.ModelAdmin[IdentityBlock]):
     def save_model(self, request: HttpRequest, obj: IdentityBlock, form: Any, change: bool) -> None:
         actions.save_block(obj)
         if form.cleaned_data.get("password"):
-            actions.set_block_credentials(obj.pk, username=obj.auth_username, password=form.cleaned_data["password"])
+            actions.set_block_password(obj.pk, form.cleaned_data["password"])
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         waiting = IdentityWait.objects.filter(served_at=None).count()
@@ -124,12 +142,64 @@ class CredentialForm(forms.ModelForm[IdentityCredential]):
         model = IdentityCredential
         fields = ["block", "impu", "username"]
 
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        if data.get("block") and data.get("password"):
+            row = credentials.CredentialRow(1, data.get("impu", ""), data.get("username", ""), data["password"])
+            for error in actions.credential_errors(data["block"], [row]):
+                self.add_error(None, error.removeprefix("line 1: "))
+        return data
+
+
+class CredentialsImportForm(forms.Form):
+    block = forms.ModelChoiceField(IdentityBlock.objects.unexpired().order_by("name"))
+    file = forms.FileField(
+        max_length=255, help_text="CSV with the header impu,username,password; one identity per line, UTF-8."
+    )
+
+    def clean_file(self) -> list[credentials.CredentialRow]:
+        upload = self.cleaned_data["file"]
+        if upload.size > 20 * 1024 * 1024:
+            raise forms.ValidationError("The file is larger than 20 MB.")
+        try:
+            return credentials.parse_csv(upload.read().decode("utf-8"))
+        except UnicodeDecodeError:
+            raise forms.ValidationError("The file is not UTF-8 text.") from None
+        except credentials.CredentialsRejected as rejected:
+            raise forms.ValidationError(rejected.errors) from None
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        if isinstance(data.get("file"), list) and data.get("block"):
+            for error in actions.credential_errors(data["block"], data["file"]):
+                self.add_error("file", error)
+        return data
+
 
 @admin.register(IdentityCredential)
 class CredentialAdmin(admin.ModelAdmin[IdentityCredential]):
     form = CredentialForm
     list_display = ["impu", "username", "block", "realm"]
     search_fields = ["impu", "username"]
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view(self.import_view)
+        return [path("import/", view, name="identity_blocks_identitycredential_import"), *super().get_urls()]
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_add_permission(request) or not self.has_change_permission(request):
+            raise PermissionDenied
+        form = CredentialsImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            block = form.cleaned_data["block"]
+            count = actions.import_identity_credentials(block.pk, form.cleaned_data["file"])
+            self.message_user(request, f"Imported the credentials of {count:,} identities of {block}.")
+            return redirect("admin:identity_blocks_identitycredential_changelist")
+        context = {**self.admin_site.each_context(request), "form": form, "opts": self.opts}
+        context["title"] = "Import identity credentials"
+        return render(request, "admin/identity_blocks/import_credentials.html", context)
 
     def save_model(self, request: HttpRequest, obj: IdentityCredential, form: Any, change: bool) -> None:
         saved = actions.set_identity_credentials(

@@ -7,11 +7,14 @@ from typing import Any
 from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from identity_blocks import actions
+from identity_blocks import actions, credentials
 from identity_blocks.holders import Holder
 from identity_blocks.models import IdentityAssignment, IdentityBlock, Operator, ServiceAgreement
 
@@ -31,25 +34,64 @@ class AgreementSerializer(serializers.ModelSerializer[ServiceAgreement]):
 
 class BlockSerializer(serializers.ModelSerializer[IdentityBlock]):
     assigned = serializers.IntegerField(read_only=True, help_text="identities assigned now")
+    password = serializers.CharField(
+        write_only=True, required=False, max_length=255, help_text="the block's Digest password"
+    )
 
     class Meta:
         model = IdentityBlock
-        exclude = ["ha1_md5", "ha1_sha256", "credentials_realm"]
+        exclude = ["ha1_md5", "ha1_sha256", "credentials_realm", "sealed_password"]
         read_only_fields = ["size", "next_index", "status", "assigned"]
 
-    def _save(self, block: IdentityBlock) -> IdentityBlock:
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if data.get("auth_scheme", getattr(self.instance, "auth_scheme", "")) == "digest_shared":
+            try:
+                credentials.check_username_template(data.get("auth_username", ""))
+            except ValueError as error:
+                raise serializers.ValidationError({"auth_username": [str(error)]}) from None
+        return data
+
+    def _save(self, block: IdentityBlock, password: str | None) -> IdentityBlock:
         try:
-            return actions.save_block(block)
+            with transaction.atomic():
+                saved = actions.save_block(block)
+                if password:
+                    actions.set_block_password(saved.pk, password)
         except actions.InvalidDefinition as error:
             raise serializers.ValidationError({"definition": [str(error)]}) from None
+        except ValueError as error:
+            raise serializers.ValidationError({"password": [str(error)]}) from None
+        return saved
 
     def create(self, validated_data: dict[str, Any]) -> IdentityBlock:
-        return self._save(IdentityBlock(**validated_data))
+        password = validated_data.pop("password", None)
+        return self._save(IdentityBlock(**validated_data), password)
 
     def update(self, instance: IdentityBlock, validated_data: dict[str, Any]) -> IdentityBlock:
+        password = validated_data.pop("password", None)
         for name, value in validated_data.items():
             setattr(instance, name, value)
-        return self._save(instance)
+        return self._save(instance, password)
+
+
+class CsvParser(BaseParser):
+    media_type = "text/csv"
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> dict[str, str]:
+        try:
+            return {"csv": stream.read().decode("utf-8")}
+        except UnicodeDecodeError:
+            raise ParseError("the CSV file is not UTF-8 text") from None
+
+
+class CredentialSerializer(serializers.Serializer[Any]):
+    impu = serializers.CharField(max_length=255)
+    username = serializers.CharField(max_length=255)
+    password = serializers.CharField(max_length=255, write_only=True)
+
+
+class ImportedSerializer(serializers.Serializer[Any]):
+    imported = serializers.IntegerField(help_text="identities whose credentials were stored")
 
 
 class OperatorViewSet(viewsets.ModelViewSet[Operator]):
@@ -74,6 +116,40 @@ class BlockViewSet(viewsets.ModelViewSet[IdentityBlock]):
             actions.expire_block(instance.pk, reason="block deleted")
             if not instance.assignments.exists():
                 instance.delete()
+
+    @extend_schema(
+        request={"text/csv": str, "application/json": CredentialSerializer(many=True)},
+        responses={200: ImportedSerializer, 400: OpenApiResponse(description="every line that was refused")},
+    )
+    @action(detail=True, methods=["post"], parser_classes=[CsvParser, JSONParser])
+    def credentials(self, request: Request, pk: str) -> Response:
+        """Each identity's own Digest credentials, as a CSV file (impu,username,password) or a JSON list;
+        all lines or none."""
+        block = self.get_object()
+        try:
+            rows = _credential_rows(request.data)
+            count = actions.import_identity_credentials(block.pk, rows)
+        except credentials.CredentialsRejected as rejected:
+            return Response({"errors": rejected.errors}, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"imported": count})
+
+
+def _said(problem: Any) -> str:
+    if isinstance(problem, dict):
+        return "; ".join(f"{field}: {' '.join(map(str, said))}" for field, said in problem.items())
+    return str(problem)
+
+
+def _credential_rows(data: Any) -> list[credentials.CredentialRow]:
+    if isinstance(data, dict) and isinstance(data.get("csv"), str):
+        return credentials.parse_csv(data["csv"])
+    listed = CredentialSerializer(data=data, many=True)
+    if not listed.is_valid():
+        found = listed.errors
+        by_index = found.items() if isinstance(found, dict) else enumerate(found)
+        errors = [f"line {index + 1}: {_said(problem)}" for index, problem in by_index if isinstance(index, int)]
+        raise credentials.CredentialsRejected(errors or ["a list of {impu, username, password} is expected"])
+    return [credentials.CredentialRow(n, **row) for n, row in enumerate(listed.validated_data, 1)]
 
 
 class IdentitySerializer(serializers.ModelSerializer[IdentityAssignment]):

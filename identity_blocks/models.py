@@ -107,6 +107,7 @@ class BlockStatus(models.TextChoices):
 
 class AuthScheme(models.TextChoices):
     DIGEST_BLOCK = "digest_block", "Digest, one credential for the block"
+    DIGEST_SHARED = "digest_shared", "Digest, one password for the block; each identity its own user name"
     DIGEST_IDENTITY = "digest_identity", "Digest, a credential per identity"
     BEARER = "bearer", "Bearer token issued by the portal (RFC 8898)"
 
@@ -170,12 +171,18 @@ class IdentityBlock(models.Model):
     auth_username = models.CharField(
         max_length=255,
         blank=True,
-        help_text="Block-wide Digest: the private identity (IMPI) that every identity of the block registers with.",
+        help_text=(
+            "One credential for the block: the private identity (IMPI) every identity registers with. "
+            "One password, own user names: each identity's user name, from {user} (the URI's user part or "
+            "number), {host} and {impu}; empty means {user}."
+        ),
     )
     # Digest needs only H(username:realm:password), so the password itself is never stored.
     ha1_md5 = models.CharField(max_length=32, blank=True, editable=False)
     ha1_sha256 = models.CharField(max_length=64, blank=True, editable=False)
     credentials_realm = models.CharField(max_length=253, blank=True, editable=False)
+    # One password under each identity's own user name needs the password itself: sealed, never in clear.
+    sealed_password = models.TextField(blank=True, editable=False)
     size = models.BigIntegerField(editable=False)
     # Identities below this index have been handed out at least once; released ones wait in
     # FreeIdentity, so a block of a million needs no million rows.

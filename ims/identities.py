@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.core import signing
 
+from identity_blocks import credentials
 from identity_blocks.models import AuthScheme, IdentityAssignment, IdentityBlock, IdentityCredential, RegistrationState
 from ims.registration import IdentityConfig
 from sip.digest import DigestCredentials
 from sip.transport import Peer
 from sip.uri import InvalidUri, SipUri, parse_uri
 
+log = logging.getLogger(__name__)
 _DEFAULT_PORTS = {"UDP": 5060, "TCP": 5060, "TLS": 5061, "WS": 80, "WSS": 443}
 TOKEN_SALT = "ims.bearer"  # noqa: S105 (a signing salt, not a secret)
 
@@ -59,6 +63,14 @@ def _credentials(assignment: IdentityAssignment) -> DigestCredentials | None:
     if block.auth_scheme == AuthScheme.DIGEST_BLOCK and block.ha1_md5:
         ha1 = {"MD5": block.ha1_md5, "SHA-256": block.ha1_sha256}
         return DigestCredentials(block.auth_username, block.credentials_realm, ha1)
+    if block.auth_scheme == AuthScheme.DIGEST_SHARED and block.sealed_password:
+        try:
+            password = credentials.unseal(block.sealed_password)
+        except ValueError as unreadable:
+            log.error("block %s: %s", block.pk, unreadable)
+            return None
+        username = credentials.username_for(block.auth_username, assignment.impu)
+        return DigestCredentials.from_password(username, block.credentials_realm, password)
     return None
 
 
@@ -97,4 +109,11 @@ def stored_ha1(username: str, realm: str) -> dict[str, str] | None:
     if block is not None and block.ha1_md5:
         return {"MD5": block.ha1_md5, "SHA-256": block.ha1_sha256}
     own = IdentityCredential.objects.filter(username=username, realm=realm).first()
-    return {"MD5": own.ha1_md5, "SHA-256": own.ha1_sha256} if own else None
+    if own is not None:
+        return {"MD5": own.ha1_md5, "SHA-256": own.ha1_sha256}
+    shared = IdentityBlock.objects.unexpired().filter(auth_scheme=AuthScheme.DIGEST_SHARED, credentials_realm=realm)
+    block = shared.exclude(sealed_password="").first()
+    if block is None:
+        return None
+    secret = credentials.digest_secret(username, realm, credentials.unseal(block.sealed_password))
+    return {"MD5": secret.ha1_md5, "SHA-256": secret.ha1_sha256}

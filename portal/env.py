@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -85,6 +86,17 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     value = os.environ.get(name, default).strip().lower()
     if value not in choices:
         raise ImproperlyConfigured(f"{name}={value!r}: expected one of {', '.join(choices)}")
+    return value
+
+
+def env_fernet_key(name: str) -> str:
+    """A Fernet key (32 url-safe base64-encoded bytes), or empty when unset."""
+    value = os.environ.get(name, "").strip()
+    if value:
+        try:
+            Fernet(value)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: expected a Fernet key (32 url-safe base64-encoded bytes)") from None
     return value
 
 

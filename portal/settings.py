@@ -17,6 +17,7 @@ from portal.env import (
     env_address,
     env_bool,
     env_choice,
+    env_fernet_key,
     env_float,
     env_int,
     env_list,
@@ -43,6 +44,9 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must name the portal's host(s) when DEBUG is false")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Seals a block's shared Digest password (a Fernet key); empty: derived from SECRET_KEY. Changing
+# either means entering such passwords again.
+CREDENTIALS_KEY = env_fernet_key("CREDENTIALS_KEY")
 SITE_NAME = env_str("SITE_NAME", "WebRTC IMS portal")
 
 INSTALLED_APPS = [
@@ -145,7 +149,6 @@ if IMS_STANDIN and IMS_OUTBOUND_PROXY:
     raise ImproperlyConfigured("IMS_STANDIN is a development stand-in; it cannot run with IMS_OUTBOUND_PROXY set")
 IMS_LISTEN_HOST = env_str("IMS_LISTEN_HOST", "127.0.0.1")
 IMS_LISTEN_PORT = env_int("IMS_LISTEN_PORT", 0, minimum=0, maximum=65535)
-IMS_TRANSPORT = env_choice("IMS_TRANSPORT", "udp", ("udp", "tcp", "tls", "ws", "wss"))
 IMS_TLS_CA_FILE = env_path("IMS_TLS_CA_FILE")
 IMS_TLS_CERT_FILE = env_path("IMS_TLS_CERT_FILE")
 IMS_TLS_KEY_FILE = env_path("IMS_TLS_KEY_FILE")

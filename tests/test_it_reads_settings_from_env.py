@@ -1,7 +1,16 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import check_redis_url, env_address, env_bool, env_choice, env_int, env_list, parse_database_url
+from portal.env import (
+    check_redis_url,
+    env_address,
+    env_bool,
+    env_choice,
+    env_fernet_key,
+    env_int,
+    env_list,
+    parse_database_url,
+)
 
 
 def test_it_reads_typed_values(monkeypatch):
@@ -26,6 +35,7 @@ def test_it_reads_typed_values(monkeypatch):
         ("MODE", "carrier-pigeon", lambda: env_choice("MODE", "udp", ("udp", "tcp"))),
         ("NG", "127.0.0.1", lambda: env_address("NG")),
         ("NG", "127.0.0.1:99999", lambda: env_address("NG")),
+        ("KEY", "not-a-key", lambda: env_fernet_key("KEY")),
     ],
 )
 def test_it_fails_loudly_on_bad_values(monkeypatch, name, value, read):
