@@ -3,6 +3,7 @@ and Celery tasks all come through here."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 
@@ -119,10 +120,33 @@ def _assign_from(holder: Holder, blocks: Iterable[IdentityBlock] | None) -> Iden
 
 
 def _welcome_back(assignment: IdentityAssignment) -> IdentityAssignment:
-    if assignment.release_after is not None:
-        IdentityAssignment.objects.filter(pk=assignment.pk).update(release_after=None)
-        assignment.release_after = None
-    return assignment
+    """The holder is here: no release or rest is due, and an identity at rest registers again."""
+    if assignment.release_after is None and assignment.rest_after is None and not assignment.resting:
+        return assignment
+    with transaction.atomic():
+        current = IdentityAssignment.objects.select_for_update().get(pk=assignment.pk)
+        woken = current.resting
+        current.release_after = current.rest_after = None
+        current.resting = False
+        current.save(update_fields=["release_after", "rest_after", "resting"])
+        if woken and current.registration_state in (RegistrationState.UNREGISTERED, RegistrationState.FAILED):
+            events.reregistration_requested(current)  # one still de-registering comes back when done
+    return current
+
+
+def retry_after() -> int:
+    return int(settings.IDENTITY_RETRY_AFTER_SECONDS)
+
+
+def live_identity(holder: Holder) -> IdentityAssignment | None:
+    """The holder's live identity, if any; assigns nothing."""
+    return _live(holder)
+
+
+def place_in_line(holder: Holder) -> int | None:
+    """The holder's place among those waiting for an identity, if it waits."""
+    wait = IdentityWait.objects.filter(served_at=None, **holder.fields).first()
+    return None if wait is None else int(_line(holder.is_member).filter(id__lte=wait.pk).count())
 
 
 # The waiting line ------------------------------------------------------------------------
@@ -168,7 +192,12 @@ def release_identity(assignment_id: int, *, reason: str, serve_line: bool = True
     `serve_line=False` leaves the waiting line to the caller, which releases many at once."""
     with transaction.atomic():
         assignment = IdentityAssignment.objects.select_for_update().get(pk=assignment_id)
-        if not assignment.is_live or assignment.registration_state == RegistrationState.DEREGISTERING:
+        if not assignment.is_live or assignment.release_requested_at is not None:
+            return assignment
+        if assignment.registration_state == RegistrationState.DEREGISTERING:  # going to rest: leave instead
+            assignment.release_requested_at = timezone.now()
+            assignment.release_reason = reason
+            assignment.save(update_fields=["release_requested_at", "release_reason"])
             return assignment
         if assignment.registration_state in (RegistrationState.REGISTERED, RegistrationState.REGISTERING):
             assignment.registration_state = RegistrationState.DEREGISTERING
@@ -199,11 +228,57 @@ def _finish_release(assignment: IdentityAssignment, reason: str, *, serve_line: 
 
 
 def holder_left(holder: Holder) -> None:
-    """The holder's last browser session closed: a guest's identity goes after a grace period."""
+    """The holder's last browser session closed: after a grace period a guest's identity goes,
+    a member's rests (de-registered, still hers)."""
     if holder.is_member:
+        grace = timedelta(seconds=settings.IDENTITY_MEMBER_GRACE_SECONDS)
+        IdentityAssignment.objects.awake().of(holder).update(rest_after=timezone.now() + grace)
         return
     grace = timedelta(seconds=settings.IDENTITY_GUEST_GRACE_SECONDS)
     IdentityAssignment.objects.live().of(holder).update(release_after=timezone.now() + grace)
+
+
+def member_logged_in(holder: Holder, *, administers_only: bool = False) -> None:
+    """Her identity is assigned, or woken, at log-in; when none is free she waits in line. One who
+    only administers the portal is given none unless she held one before (the desk and the
+    identity page give one on demand)."""
+    if administers_only and _live(holder) is None:
+        return
+    with contextlib.suppress(NoIdentityFree):
+        assign_identity(holder)
+
+
+def member_logged_out(holder: Holder) -> None:
+    assignment = _live(holder)
+    if assignment is not None:
+        rest_identity(assignment.pk)
+
+
+def rest_identity(assignment_id: int) -> None:
+    """De-register a member's identity and keep it hers."""
+    with transaction.atomic():
+        assignment = IdentityAssignment.objects.select_for_update().get(pk=assignment_id)
+        if not assignment.is_live or assignment.resting:
+            return
+        assignment.resting, assignment.rest_after = True, None
+        registered = assignment.registration_state in (RegistrationState.REGISTERED, RegistrationState.REGISTERING)
+        if assignment.registration_state != RegistrationState.DEREGISTERING:
+            assignment.registration_state = (
+                RegistrationState.DEREGISTERING if registered else RegistrationState.UNREGISTERED
+            )
+            assignment.registration_changed_at = timezone.now()
+        assignment.save()
+        if registered:
+            events.deregistration_requested(assignment)
+        else:
+            events.identity_changed(assignment)
+
+
+def rest_due_identities() -> int:
+    due = list(IdentityAssignment.objects.due_for_rest().values_list("pk", flat=True))
+    for pk in due:
+        rest_identity(pk)
+    return len(due)
 
 
 def release_due_identities() -> int:
@@ -224,6 +299,9 @@ def finish_stuck_deregistrations() -> int:
             if assignment.is_live:
                 assignment.registration_error = "de-registration not confirmed in time"
                 _finish_release(assignment, "de-registration timed out", serve_line=False)
+    resting = IdentityAssignment.objects.stuck_resting(before).values_list("pk", flat=True)
+    for pk in list(resting):
+        _set_state(pk, RegistrationState.UNREGISTERED, registration_error="de-registration not confirmed in time")
     serve_waiting_line()
     return len(stuck)
 
@@ -275,10 +353,16 @@ def mark_deregistered(assignment_id: int) -> IdentityAssignment | None:
     """The IMS no longer holds a binding: finish a pending release, or just record it."""
     with transaction.atomic():
         assignment = IdentityAssignment.objects.select_for_update().filter(pk=assignment_id).first()
-        if assignment is not None and assignment.registration_state == RegistrationState.DEREGISTERING:
+        if assignment is None:
+            return None
+        leaving = assignment.registration_state == RegistrationState.DEREGISTERING
+        if leaving and assignment.release_requested_at is not None:
             _finish_release(assignment, assignment.release_reason)
             return assignment
-    return _set_state(assignment_id, RegistrationState.UNREGISTERED, registered_until=None)
+        done = _set_state(assignment_id, RegistrationState.UNREGISTERED, registered_until=None)
+        if leaving and done is not None and not done.resting:
+            events.reregistration_requested(done)  # woken while it was going to rest
+    return done
 
 
 def request_reregistration(assignment_id: int) -> None:
@@ -422,7 +506,9 @@ def expire_ended_blocks() -> int:
 
 def session_opened(holder: Holder, channel_name: str) -> None:
     HolderSession.objects.get_or_create(channel_name=channel_name, defaults=holder.fields)
-    IdentityAssignment.objects.live().of(holder).filter(release_after__isnull=False).update(release_after=None)
+    assignment = _live(holder)
+    if assignment is not None:
+        _welcome_back(assignment)
 
 
 def session_closed(holder: Holder, channel_name: str) -> None:

@@ -6,3 +6,6 @@ class IdentityBlocksConfig(AppConfig):
 
     name = "identity_blocks"
     verbose_name = "Identity blocks"
+
+    def ready(self) -> None:
+        from identity_blocks import signals  # noqa: F401  (connects the log-in receivers)

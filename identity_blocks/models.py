@@ -281,6 +281,14 @@ class IdentityAssignmentQuerySet(models.QuerySet["IdentityAssignment"]):
     def for_shard(self, index: int, count: int) -> IdentityAssignmentQuerySet:
         return self.annotate(shard=F("id") % count).filter(shard=index)
 
+    def awake(self) -> IdentityAssignmentQuerySet:
+        """Live and meant to be registered: not a member's identity at rest."""
+        return self.live().filter(resting=False)
+
+    def due_for_rest(self) -> IdentityAssignmentQuerySet:
+        present = Exists(HolderSession.objects.present().of_outer())
+        return self.awake().filter(rest_after__lte=timezone.now()).exclude(present)
+
     def due_for_release(self) -> IdentityAssignmentQuerySet:
         # A holder present again (a session opened while its grace period was being set) keeps it.
         present = Exists(HolderSession.objects.present().of_outer())
@@ -288,6 +296,10 @@ class IdentityAssignmentQuerySet(models.QuerySet["IdentityAssignment"]):
 
     def stuck_deregistering(self, before: object) -> IdentityAssignmentQuerySet:
         return self.live().filter(registration_state=RegistrationState.DEREGISTERING, release_requested_at__lte=before)
+
+    def stuck_resting(self, before: object) -> IdentityAssignmentQuerySet:
+        going = self.live().filter(registration_state=RegistrationState.DEREGISTERING, release_requested_at=None)
+        return going.filter(registration_changed_at__lte=before)
 
 
 class IdentityAssignment(models.Model):
@@ -300,6 +312,10 @@ class IdentityAssignment(models.Model):
     sticky = models.BooleanField()
     assigned_at = models.DateTimeField(default=timezone.now)
     release_after = models.DateTimeField(null=True, blank=True, help_text="Ephemeral: released at this time.")
+    # A member's identity stays hers while she is away (logged out, every window closed for the
+    # grace period) but is not registered: at rest. Logging in or opening a window wakes it.
+    resting = models.BooleanField(default=False, help_text="Kept for its member but not registered.")
+    rest_after = models.DateTimeField(null=True, blank=True, help_text="Sticky: de-registered at this time.")
     release_requested_at = models.DateTimeField(null=True, blank=True)
     released_at = models.DateTimeField(null=True, blank=True, db_index=True)
     release_reason = models.CharField(max_length=200, blank=True)

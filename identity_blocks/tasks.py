@@ -28,3 +28,8 @@ def serve_waiting_line() -> int:
 @shared_task
 def expire_stale_sessions() -> int:
     return actions.expire_stale_sessions()
+
+
+@shared_task
+def rest_due_identities() -> int:
+    return actions.rest_due_identities()

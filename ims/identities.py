@@ -75,9 +75,11 @@ def _credentials(assignment: IdentityAssignment) -> DigestCredentials | None:
 
 
 def identity_config(assignment_id: int) -> IdentityConfig | None:
-    """None when the assignment is gone or released."""
+    """None when the assignment is gone, released or at rest."""
     assignment = (
-        IdentityAssignment.objects.live().select_related("block__operator", "block__agreement").filter(pk=assignment_id)
+        IdentityAssignment.objects.awake()
+        .select_related("block__operator", "block__agreement")
+        .filter(pk=assignment_id)
     ).first()
     if assignment is None:
         return None
@@ -99,7 +101,7 @@ def identity_config(assignment_id: int) -> IdentityConfig | None:
 def live_assignments(shard_index: int, shard_count: int) -> list[int]:
     """This shard's assignments to keep registered: live and not on their way out (a de-registration
     requested is the IMS side's to finish, or finish_stuck_deregistrations')."""
-    live = IdentityAssignment.objects.live().for_shard(shard_index, shard_count)
+    live = IdentityAssignment.objects.awake().for_shard(shard_index, shard_count)
     return list(live.exclude(registration_state=RegistrationState.DEREGISTERING).values_list("pk", flat=True))
 
 

@@ -2,7 +2,8 @@
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
 
 from identity_blocks import actions
 from identity_blocks.holders import Holder
@@ -11,17 +12,28 @@ from ims.models import PagerMessage
 
 
 @login_required
+@require_http_methods(["GET", "HEAD"])
 def my_identity(request: HttpRequest) -> HttpResponse:
-    """The IMS identity the portal gives the logged-in user, or their place in line."""
+    """The IMS identity the portal gave the logged-in user at log-in, or their place in line."""
     holder = Holder.member(request.user)
-    try:
-        assignment = actions.assign_identity(holder)
-    except actions.NoIdentityFree as full:
-        context: dict[str, object] = {"position": full.position, "retry_after": full.retry_after}
-        response = render(request, "ims/my_identity.html", context, status=503)
-        response["Retry-After"] = str(full.retry_after)
+    assignment = actions.live_identity(holder)
+    if assignment is None:
+        position = actions.place_in_line(holder)
+        context: dict[str, object] = {"position": position, "retry_after": actions.retry_after()}
+        response = render(request, "ims/my_identity.html", context, status=503 if position else 200)
+        if position:
+            response["Retry-After"] = str(context["retry_after"])
         return response
     mine = IdentityAssignment.objects.of(holder)
     messages = PagerMessage.objects.filter(assignment__in=mine).order_by("-created_at")[:50]
     context = {"assignment": assignment, "messages": reversed(list(messages))}
     return render(request, "ims/my_identity.html", context)
+
+
+@login_required
+@require_POST
+def ask_for_identity(request: HttpRequest) -> HttpResponse:
+    """For one whose identity went (its block expired) or who logged in before identities were
+    given at log-in: an identity now, or a place in line."""
+    actions.member_logged_in(Holder.member(request.user))
+    return redirect("my-identity-page")

@@ -130,6 +130,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "release-due-identities": {"task": "identity_blocks.tasks.release_due_identities", "schedule": 30.0},
+    "rest-due-identities": {"task": "identity_blocks.tasks.rest_due_identities", "schedule": 15.0},
     "expire-ended-blocks": {"task": "identity_blocks.tasks.expire_ended_blocks", "schedule": 60.0},
     "finish-stuck-deregistrations": {"task": "identity_blocks.tasks.finish_stuck_deregistrations", "schedule": 30.0},
     "serve-waiting-line": {"task": "identity_blocks.tasks.serve_waiting_line", "schedule": 15.0},
@@ -264,6 +265,8 @@ HELP_CHAT_OVER_IMS = env_bool("HELP_CHAT_OVER_IMS", True)
 # Identity blocks ---------------------------------------------------------------------------
 # A guest's ephemeral identity is released this long after its last browser session closed.
 IDENTITY_GUEST_GRACE_SECONDS = env_int("IDENTITY_GUEST_GRACE_SECONDS", 300, minimum=0)
+# A member's identity is de-registered (kept hers) this long after her last window closed.
+IDENTITY_MEMBER_GRACE_SECONDS = env_int("IDENTITY_MEMBER_GRACE_SECONDS", 120, minimum=0)
 # Retry-After of a 503 when every identity is taken.
 IDENTITY_RETRY_AFTER_SECONDS = env_int("IDENTITY_RETRY_AFTER_SECONDS", 30, minimum=1)
 # How long a release waits for the IMS side to confirm de-registration before going ahead.

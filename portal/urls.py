@@ -2,13 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from ims.views import my_identity
+from ims.views import ask_for_identity, my_identity
 from portal import health
 
 urlpatterns = [
     path("", include("help_desk.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("identity/", my_identity, name="my-identity-page"),
+    path("identity/ask/", ask_for_identity, name="ask-for-identity"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/", include("identity_blocks.urls")),
