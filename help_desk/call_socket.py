@@ -10,14 +10,10 @@ from channels.db import database_sync_to_async
 
 from help_desk import calls
 from help_desk.actions import NotYours
-from help_desk.consumers import HolderConsumer
+from help_desk.consumers import CALL_CONTROLS, HolderConsumer
 from help_desk.models import HelpRequest
 from help_desk.sockets import Handler
 from identity_blocks.events import IMS_GROUP
-from ims import actions as ims_actions
-
-# What the holder's browser may ask of a call it holds; the IMS side checks that it does.
-CONTROLS = ("answer", "decline", "hangup", "update", "update_answer")
 
 
 class CallMixin(HolderConsumer):
@@ -25,7 +21,7 @@ class CallMixin(HolderConsumer):
         raise NotImplementedError
 
     def call_handlers(self) -> dict[str, Handler]:
-        controls = {f"call.{action}": self.call_control for action in CONTROLS}
+        controls = {f"call.{action}": self.call_control for action in CALL_CONTROLS}
         return {"call.start": self.call_start, "call.quality": self.call_quality, **controls}
 
     async def call_start(self, content: dict[str, Any]) -> None:
@@ -46,16 +42,6 @@ class CallMixin(HolderConsumer):
         start.update(assignment=placed.assignment_id, to=placed.to, sdp=str(content.get("sdp", "")))
         await self.send_event({"type": "call.placed", "ref": content.get("ref"), "call": key, "request": request_id})
         await self.channel_layer.group_send(IMS_GROUP, start)
-
-    async def call_quality(self, content: dict[str, Any]) -> None:
-        """The browser's summary of a call it held (getStats), kept with the call's record."""
-        summary = content.get("summary")
-        if self.holder is None or not isinstance(summary, dict):
-            await self.error("a summary is an object", content.get("ref"))
-            return
-        call = str(content.get("call", ""))
-        if not await database_sync_to_async(ims_actions.call_quality)(call, self.holder, summary):
-            await self.error("no such call of yours", content.get("ref"))
 
     async def ims_call(self, event: dict[str, Any]) -> None:
         """A call of the holder's identity: to the page, with the conversation it belongs to."""

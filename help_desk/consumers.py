@@ -18,6 +18,9 @@ from ims import actions as ims_actions
 from portal import turn
 from sip.uri import InvalidUri, parse_uri
 
+# What the holder's browser may ask of a call it holds; the IMS side checks that it does.
+CALL_CONTROLS = ("answer", "decline", "hangup", "update", "update_answer")
+
 
 def current_identity(holder: Holder) -> dict[str, Any] | None:
     assignment = IdentityAssignment.objects.live().of(holder).first()
@@ -76,6 +79,16 @@ class HolderConsumer(EventConsumer):
         event.update(holder=self.holder.group, sdp=str(content.get("sdp", "")))
         await self.channel_layer.group_send(IMS_GROUP, event)
 
+    async def call_quality(self, content: dict[str, Any]) -> None:
+        """The browser's summary of a call it held (getStats), kept with the call's record."""
+        summary = content.get("summary")
+        if self.holder is None or not isinstance(summary, dict):
+            await self.error("a summary is an object", content.get("ref"))
+            return
+        call = str(content.get("call", ""))
+        if not await database_sync_to_async(ims_actions.call_quality)(call, self.holder, summary):
+            await self.error("no such call of yours", content.get("ref"))
+
     async def send_identity(self) -> None:
         """Whatever changed before this socket joined (or while it was away) starts from here."""
         assert self.holder is not None
@@ -108,9 +121,8 @@ class ClientConsumer(HolderConsumer):
         return {
             "message.send": self.message_send,
             "call.start": self.call_start,
-            "call.answer": self.call_control,
-            "call.decline": self.call_control,
-            "call.hangup": self.call_control,
+            "call.quality": self.call_quality,
+            **{f"call.{action}": self.call_control for action in CALL_CONTROLS},
         }
 
     async def message_send(self, content: dict[str, Any]) -> None:

@@ -5,29 +5,29 @@ the phone plays 1 kHz; the browser's received audio (Web Audio) peaks at 1 kHz a
 phone received decodes to 440 Hz. The call is reported `converted`, PCMU on the IMS side.
 
 Everything real: rtpengine (userspace, its own ports), Kamailio as the core, the portal in its
-production shape (PostgreSQL, Redis, daphne, `run_ims`), Chromium with Mary's page, sipp."""
+production shape (PostgreSQL, Redis, daphne, `run_ims`), Chromium with Mary's page driven as she
+would (Call to, Call, Answer, Hang up), sipp."""
 
 from __future__ import annotations
 
 import asyncio
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from ims.rtpengine import RtpEngine as NgClient
 from ims.rtpengine import RtpEngineError
 from tests.support.browser import chromium, screenshot
 from tests.support.kamailio import DOMAIN, PASSWORD
-from tests.support.media import capturing, tone_wav, until
+from tests.support.media import capturing, connection_state, heard, inbound_audio, remote_description, tone_wav, until
 from tests.support.parts import Portal
 from tests.support.phone import RtpCapture, dominant_hz, finished, free_udp_range, phone, rtpengine, tone_pcap
 from tests.support.processes import manage
 from tests.support.services import free_port
 
 BROWSER_HZ, PHONE_HZ = 440.0, 1000.0
-CALL_JS = (Path(__file__).parent / "support" / "phone_call.js").read_text()
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def mary(portal, tmp_path):
         page.get_by_label("Password").fill("mary-pass-123")
         page.get_by_role("button", name="Log in").click()
         page.locator("#registration-state", has_text="Registered").wait_for(timeout=20_000)
-        page.add_script_tag(content=CALL_JS)
+        page.locator("body[data-live=yes]").wait_for()
         yield page
 
 
@@ -76,9 +76,9 @@ def _near(peak, hz):
 
 def _hears_the_phone(page):
     """ICE and DTLS up, Opus arriving, and in it the phone's 1 kHz."""
-    until(lambda: page.evaluate("phoneCall.connection()") == "connected", 20, "the browser's ICE/DTLS to rtpengine")
-    until(lambda: _near(page.evaluate("phoneCall.peak()"), PHONE_HZ), 20, "1 kHz in the browser's received audio")
-    assert page.evaluate("phoneCall.codec()")["codec"] == "audio/opus"
+    until(lambda: connection_state(page) == "connected", 20, "the browser's ICE/DTLS to rtpengine")
+    until(lambda: _near(heard(page), PHONE_HZ), 20, "1 kHz in the browser's received audio")
+    assert inbound_audio(page)["codec"] == "audio/opus"
 
 
 def _phone_heard_the_browser(capture):
@@ -87,20 +87,17 @@ def _phone_heard_the_browser(capture):
     assert abs(dominant_hz(received[-2 * 8000 :]) - BROWSER_HZ) < 10
 
 
-def _converted(page, state="connected"):
-    try:
-        event = until(lambda: page.evaluate(f"phoneCall.state('{state}')"), 20, f"the call {state}")
-    except AssertionError as missing:
-        seen = [{k: v for k, v in e.items() if k != "sdp"} for e in page.evaluate("phoneCall.call.events")]
-        raise AssertionError(f"{missing}; the page's socket had {seen}") from None
-    assert (event["media"], event["codec"]) == ("converted", "PCMU")
-    try:
-        remote = until(lambda: page.evaluate("phoneCall.call.pc.remoteDescription?.sdp"), 5, "the answer applied")
-    except AssertionError as missing:
-        errors = page.evaluate("phoneCall.call.events.filter((e) => e.type === 'page.error')")
-        raise AssertionError(f"{missing}: {errors}") from None
+def _converted(page):
+    """The call's bubble in Mary's call log says so, and the browser's side is WebRTC's."""
+    expect(page.locator(".call-status")).to_have_text("Call in progress", timeout=20_000)
+    expect(page.locator(".call-bubble")).to_contain_text("converted to PCMU")
+    remote = remote_description(page)
     assert "UDP/TLS/RTP/SAVPF" in remote  # DTLS-SRTP with ICE toward the browser
     assert "opus/48000" in remote
+
+
+def _key(page):
+    return page.evaluate("[...globalThis.portalCalls.keys()].at(-1)")
 
 
 def _anchored(gateway, key):
@@ -125,37 +122,37 @@ def test_it_calls_a_g711_phone_from_the_browser(portal, gateway, mary, phone_lin
     register = phone("register", fields=[DOMAIN, "phone"], auth=(f"phone@{DOMAIN}", PASSWORD), talk_ms=0, **common)
     finished(register, tmp_path)
     answering = phone("answer_and_play", fields=[], talk_ms=0, **common)
-    placed = mary.evaluate("to => phoneCall.place(to)", f"sip:phone@{DOMAIN}")
-    assert placed["type"] == "call.placed", placed
+    mary.get_by_label("Call to").fill(f"phone@{DOMAIN}")
+    mary.get_by_role("button", name="Call", exact=True).click()
     _converted(mary)
     _hears_the_phone(mary)
     until(lambda: len(capture.pcmu()) >= 3 * 8000, 15, "3 s of PCMU at the phone")
-    _through_the_gateway(gateway, placed["call"])
+    key = _key(mary)
+    _through_the_gateway(gateway, key)
     screenshot(mary, "g711-phone-called-from-the-browser")
-    mary.evaluate("phoneCall.hangUp()")
+    mary.get_by_role("button", name="Hang up").click()
     finished(answering, tmp_path)  # the phone got the offer, the ACK and the BYE
+    expect(mary.locator(".call-bubble")).to_contain_text(f"to sip:phone@{DOMAIN}")
     _phone_heard_the_browser(capture)
-    until(lambda: _anchored(gateway, placed["call"]) is None, 10, "the call deleted from rtpengine")
+    until(lambda: _anchored(gateway, key) is None, 10, "the call deleted from rtpengine")
 
 
 def test_it_rings_the_browser_for_a_g711_phone(portal, gateway, mary, phone_line, tmp_path):
     sip_port, media_port, capture, pcap = phone_line
     impu = mary.locator("#impu").inner_text()
     user, domain = impu.removeprefix("sip:").split("@")
-    mary.evaluate("phoneCall.listenForCalls()")
     calling = phone(
         "call_and_play", core_port=portal.core.udp, sip_port=sip_port, media_port=media_port, workdir=tmp_path,
         pcap=pcap, talk_ms=10_000, service=user, fields=[domain, "", "phone"],
     )  # fmt: skip
-    ringing = until(lambda: mary.evaluate("phoneCall.call.incoming"), 20, "the browser ringing")
-    assert "UDP/TLS/RTP/SAVPF" in ringing["sdp"]
-    assert "a=fingerprint" in ringing["sdp"]  # rtpengine's DTLS toward the browser
-    mary.evaluate("phoneCall.answer()")
+    expect(mary.locator(".call-status")).to_have_text("Incoming call", timeout=20_000)
+    mary.get_by_role("button", name="Answer").click()
     _converted(mary)
+    assert "a=fingerprint" in remote_description(mary)  # rtpengine's DTLS toward the browser
     _hears_the_phone(mary)
     until(lambda: len(capture.pcmu()) >= 3 * 8000, 15, "3 s of PCMU at the phone")
-    _through_the_gateway(gateway, ringing["call"])
+    _through_the_gateway(gateway, _key(mary))
+    expect(mary.locator(".call-bubble")).to_contain_text("from sip:phone@")
     finished(calling, tmp_path)  # the phone hangs up after talking
-    ended = until(lambda: mary.evaluate("phoneCall.state('ended')"), 10, "the call ended")
-    assert ended["reason"] == "the other side hung up"
+    expect(mary.locator(".call-status")).to_have_text("The other side hung up.", timeout=10_000)
     _phone_heard_the_browser(capture)

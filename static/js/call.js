@@ -65,7 +65,9 @@ export class Call {
   }
 
   connection() {
-    const pc = new RTCPeerConnection({ iceServers, bundlePolicy: "max-bundle", rtcpMuxPolicy: "require" });
+    // "balanced", not "max-bundle": a media gateway's offer or answer (rtpengine's) may carry no
+    // BUNDLE group, which max-bundle refuses; between browsers BUNDLE is negotiated all the same.
+    const pc = new RTCPeerConnection({ iceServers, bundlePolicy: "balanced", rtcpMuxPolicy: "require" });
     pc.addEventListener("track", ({ track }) => { this.remoteStream.addTrack(track); this.onChange(this); });
     pc.addEventListener("connectionstatechange", () => this.watch());
     this.pc = pc;

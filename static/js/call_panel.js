@@ -33,11 +33,13 @@ function clock(ms) {
 
 export class CallPanel {
   // root: the conversation's element; list: its message list (for the bubble); send(event): the
-  // page's socket, with the conversation's request id added; allows: {audio, video}.
-  constructor(root, { list, send, allows, stats = false }) {
+  // page's socket, with the conversation's request id added; allows: {audio, video}. Where the
+  // page dials (Mary's), address() gives whom to call, or throws an Error saying what is wrong.
+  constructor(root, { list, send, allows, stats = false, address = null }) {
     this.list = list;
     this.send = send;
     this.allows = allows;
+    this.address = address;
     this.call = null;
     this.offer = null;
     this.ring = ringer();
@@ -103,10 +105,18 @@ export class CallPanel {
 
   async start(video) {
     if (this.call && this.call.state !== "ended") return;
+    let to = null;
+    try {
+      to = this.address ? this.address() : null;
+    } catch (problem) {
+      this.error(problem.message);
+      return;
+    }
     const call = this.newCall(video);
+    call.remote = to;
     try {
       const sdp = await call.start();
-      this.send({ type: "call.start", sdp, video });
+      this.send(to ? { type: "call.start", sdp, video, to } : { type: "call.start", sdp, video });
     } catch (problem) {
       call.ended(mediaError(problem));
     }
@@ -137,11 +147,17 @@ export class CallPanel {
       update_failed: () => call.updateFailed(event.status),
       ended: () => { this.ring.stop(); if (call.state !== "ended") call.ended(ending(event.reason)); },
     };
-    await handlers[event.state]?.();
+    try {
+      await handlers[event.state]?.();
+    } catch (problem) {
+      // An SDP the browser cannot take: end the call, saying so, rather than ring forever.
+      if (call.state !== "ended") call.failed(`The call could not be set up: ${problem?.message || problem}`);
+    }
   }
 
   async connected(call, event) {
     if (event.media) call.media_path = event.media;
+    if (event.codec) call.farCodec = event.codec; // what the other side speaks, where converted
     if (event.sdp && call.pc.signalingState === "have-local-offer") await call.answered(event.sdp);
     this.connecting(call);
   }
@@ -159,6 +175,8 @@ export class CallPanel {
     }
     const call = this.newCall(this.allows.video && /\nm=video [1-9]/.test(event.sdp));
     call.key = event.call;
+    call.remote = event.caller || null;
+    call.incoming = true;
     calls.set(event.call, call);
     this.offer = event.sdp;
     call.changed("incoming");
@@ -232,9 +250,11 @@ export class CallPanel {
 
   summary(call) {
     const parts = [call.video ? "Video call" : "Voice call"];
+    if (call.remote && this.address) parts.push(`${call.incoming ? "from" : "to"} ${call.remote}`); // a dialling page's log
     if (call.connectedAt) parts.push(clock((call.endedAt || Date.now()) - call.connectedAt));
     if (call.codec) parts.push(call.codec);
-    if (call.media_path) parts.push(call.media_path === "passthrough" ? "passed through" : "converted");
+    if (call.media_path === "passthrough") parts.push("passed through");
+    else if (call.media_path) parts.push(call.farCodec ? `converted to ${call.farCodec}` : "converted");
     parts.push(call.state === "ended" ? call.reason : this.describe(call));
     return parts.join(" · ");
   }

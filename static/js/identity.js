@@ -1,4 +1,5 @@
-// Mary's identity page: the registration state and pager messages, live.
+// Mary's identity page: the registration state, pager messages and calls, live.
+import { CallPanel } from "./call_panel.js";
 import { setIceServers } from "./ice.js";
 import { PortalSocket } from "./socket.js";
 
@@ -10,6 +11,7 @@ const STATES = { unregistered: "Unregistered", registering: "Registering", regis
   deregistering: "Deregistering", failed: "Failed", unreachable: "The core is unreachable" };
 // identity_blocks.actions.UNREACHABLE: the IMS side cannot reach the core and keeps trying.
 const UNREACHABLE = "the core is unreachable";
+let starting = null; // the socket's ref of the last call.start, whose refusal ends that call
 const STATUS = { pending: "sending…", sent: "sent", delivered: "received", failed: "not delivered" };
 
 function render(message) {
@@ -35,7 +37,10 @@ const socket = new PortalSocket()
   })
   .on("ims.message", (event) => render(event.message))
   .on("ice.servers", ({ servers, expires }) => setIceServers(servers, expires))
-  .on("error", (event) => { error.textContent = event.reason; })
+  .on("error", (event) => {
+    if (event.ref === starting) panel.refused(event);  // the call asked for ends, saying why
+    else error.textContent = event.reason;
+  })
   .on("socket.open", () => { document.body.dataset.live = "yes"; })
   .on("socket.closed", () => { document.body.dataset.live = "no"; });
 
@@ -44,4 +49,42 @@ form.addEventListener("submit", (submitted) => {
   error.textContent = "";
   socket.send({ type: "message.send", to: form.elements.to.value, body: form.elements.body.value });
   form.elements.body.value = "";
+});
+
+// Calls: a SIP or tel URI, a phone number or name@domain typed or dialled, through the IMS.
+const impu = document.getElementById("impu").textContent.trim();
+const callTo = document.getElementById("call-to");
+
+// Whom to call, from what Mary typed: a SIP or tel URI as it is, an international number as a tel
+// URI, a local one as a phone number in her operator's domain, name@domain as a SIP URI.
+export function addressOf(text, ownDomain) {
+  const value = text.trim();
+  if (!value) throw new Error("Enter whom to call: a SIP address or a phone number.");
+  if (/^(sips?|tel):/i.test(value)) return value;
+  const digits = value.replace(/[\s\-().]/g, "");
+  if (/^\+\d{1,15}$/.test(digits)) return `tel:${digits}`;
+  if (/^[\d*#]{1,32}$/.test(digits)) return `sip:${digits.replaceAll("#", "%23")}@${ownDomain};user=phone`;
+  if (/^[^@\s:]+@[^@\s]+$/.test(value)) return `sip:${value}`;
+  throw new Error("That is neither a SIP address (name@domain) nor a phone number.");
+}
+
+const panel = new CallPanel(document.getElementById("calls-panel"), {
+  list: document.getElementById("call-log"),
+  send: (event) => {
+    const ref = socket.send(event);
+    if (event.type === "call.start") starting = ref;
+  },
+  allows: { audio: true, video: true },
+  stats: true,
+  address: () => addressOf(callTo.value, impu.split("@").pop()),
+});
+socket
+  .on("ims.call", (event) => panel.handle(event))
+  .on("call.placed", (event) => panel.placed(event));
+
+for (const key of document.querySelectorAll(".dial-pad button")) {
+  key.addEventListener("click", () => { callTo.value += key.dataset.key; callTo.focus(); });
+}
+callTo.addEventListener("keydown", (pressed) => {
+  if (pressed.key === "Enter") { pressed.preventDefault(); panel.start(false); }
 });

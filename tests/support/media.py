@@ -88,6 +88,10 @@ def fingerprints(page: Any) -> tuple[str, str]:
     return own[1], received[1]
 
 
+def remote_description(page: Any) -> str:
+    return str(_call(page, "(call) => call.pc.remoteDescription?.sdp || ''"))
+
+
 def directions(page: Any) -> list[str]:
     return list(_call(page, "(call) => call.pc.getTransceivers().map((t) => `${t.mid}:${t.currentDirection}`)"))
 
