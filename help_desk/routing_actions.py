@@ -213,7 +213,8 @@ def _count_answer(advisor_id: int, *, missed: bool) -> None:
         return
     advisor.missed_rings += 1
     if advisor.missed_rings >= settings.HELP_MISSED_RINGS_AWAY and advisor.presence == Presence.AVAILABLE:
-        reason = f"You missed {advisor.missed_rings} requests in a row, so you are now away."
+        rings = f"{advisor.missed_rings} requests in a row" if advisor.missed_rings > 1 else "a request"
+        reason = f"You missed {rings}, so you are now away."
         advisor.presence, advisor.missed_rings = Presence.AWAY, 0
         events.presence(advisor_id, Presence.AWAY, reason)
         transaction.on_commit(lambda: withdraw_rings(advisor_id, "away"))
