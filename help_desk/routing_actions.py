@@ -89,13 +89,22 @@ def _ring_free_advisors(queue: Queue) -> int:
         slot = next((s for s in room if s.free > 0 and s.advisor.pk not in cooling[request.pk]), None)
         if slot is None:
             continue
-        advisor, slot.free = slot.advisor, slot.free - 1
-        request.status, request.ringing_advisor = RequestStatus.RINGING, advisor
-        request.ring_until = timezone.now() + timedelta(seconds=settings.HELP_RING_SECONDS)
-        request.save(update_fields=["status", "ringing_advisor", "ring_until"])
-        events.ringing(advisor, request)
-        rung += 1
+        if _ring(request, slot.advisor):
+            slot.free -= 1
+            rung += 1
     return rung
+
+
+def _ring(request: HelpRequest, advisor: Advisor) -> bool:
+    """Only if it still waits with her page open: the customer may have closed it, or left, since
+    the line was read (the update waits for her request's lock and looks again)."""
+    ring_until = timezone.now() + timedelta(seconds=settings.HELP_RING_SECONDS)
+    still = HelpRequest.objects.filter(pk=request.pk).ready_to_ring()
+    if not still.update(status=RequestStatus.RINGING, ringing_advisor=advisor, ring_until=ring_until):
+        return False
+    request.status, request.ringing_advisor, request.ring_until = RequestStatus.RINGING, advisor, ring_until
+    events.ringing(advisor, request)
+    return True
 
 
 # What the people in line are told ---------------------------------------------------------
@@ -151,11 +160,6 @@ def _tell_line(queue: Queue) -> None:
     for place, request in enumerate(line, 1):
         events.position(request.pk, place, estimate.seconds(place))
     events.line(queue.pk, line)
-
-
-def tell_line(queue_id: int) -> None:
-    with transaction.atomic():
-        _tell_line(Queue.objects.get(pk=queue_id))
 
 
 # Presence --------------------------------------------------------------------------------------
