@@ -145,7 +145,11 @@ const socket = new PortalSocket("/ws/desk/")
     setRinging(request, false);
     document.getElementById("ring-notice").textContent = `#${request.id} stopped ringing: ${RING_OVER[reason] || reason}.`;
   })
-  .on("help.conversation", ({ request }) => { setRinging(request, false); pane(request); })
+  .on("help.conversation", ({ request }) => {
+    setRinging(request, false);
+    pane(request);
+    document.getElementById("ring-notice").textContent = "";  // what stopped ringing before is answered
+  })
   .on("help.request", ({ request }) => {
     customerLeft(request);
     if (request.status === "closed" || request.status === "abandoned") {
