@@ -1,23 +1,22 @@
-"""Every state change of the help desk: requests, routing to advisors, conversations."""
+"""State changes of the help desk's requests and conversations. Routing to advisors is in
+help_desk.routing_actions, advisors' and customers' presence in help_desk.presence."""
 
 from __future__ import annotations
 
-import math
-from datetime import timedelta
-
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Avg, F, Q
 from django.utils import timezone
 
 from help_desk import events
-from help_desk.models import Advisor, HelpRequest, OfflineMessage, Presence, Queue, RequestStatus
+from help_desk.models import Advisor, HelpRequest, OfflineMessage, Queue, RequestStatus
+from help_desk.routing_actions import DEFAULT_HANDLING_SECONDS as DEFAULT_HANDLING_SECONDS
+from help_desk.routing_actions import decline_request as decline_request
+from help_desk.routing_actions import expected_wait as expected_wait
+from help_desk.routing_actions import expire_rings as expire_rings
+from help_desk.routing_actions import position as position
+from help_desk.routing_actions import put_back, route_queue
+from help_desk.routing_actions import set_presence as set_presence
 from identity_blocks.actions import assign_identity
 from identity_blocks.holders import Holder
-from portal.locks import advisory_lock
-
-ROUTING_LOCK = 0x4E1D
-DEFAULT_HANDLING_SECONDS = 180
 
 
 class HelpRefused(ValueError):
@@ -77,93 +76,12 @@ def on_duty(queue: Queue) -> bool:
     return Advisor.objects.on_duty().filter(queues=queue).exists()
 
 
-# Routing -----------------------------------------------------------------------------------
+def taking_requests(queue: Queue) -> bool:
+    """Someone would be rung now: on duty is not enough, a Busy advisor takes no new requests."""
+    return Advisor.objects.taking_requests().filter(queues=queue).exists()
 
 
-def _load(advisor_ids: list[int]) -> dict[int, int]:
-    """Conversations and rings each advisor has now: both count against capacity."""
-    busy = HelpRequest.objects.filter(
-        Q(advisor_id__in=advisor_ids, status=RequestStatus.ACTIVE)
-        | Q(ringing_advisor_id__in=advisor_ids, status=RequestStatus.RINGING)
-    )
-    load: dict[int, int] = dict.fromkeys(advisor_ids, 0)
-    for advisor_id, ringing_id in busy.values_list("advisor_id", "ringing_advisor_id"):
-        who = advisor_id or ringing_id
-        if who in load:
-            load[who] += 1
-    return load
-
-
-def _free_advisor(queue: Queue, passed_over: set[int]) -> Advisor | None:
-    """The available advisor of the queue idle the longest, with room for one more."""
-    candidates = list(
-        Advisor.objects.filter(queues=queue, presence=Presence.AVAILABLE)
-        .exclude(pk__in=passed_over)
-        .order_by("idle_since")
-    )
-    load = _load([a.pk for a in candidates])
-    return next((a for a in candidates if load[a.pk] < a.capacity), None)
-
-
-def route_queue(queue_id: int) -> None:
-    """Ring a free advisor for each waiting request, oldest first; tell everyone still waiting
-    their place. Serialized: two routings at once could ring one advisor past capacity."""
-    with transaction.atomic():
-        advisory_lock(ROUTING_LOCK)
-        queue = Queue.objects.select_related("agreement").get(pk=queue_id)
-        for request in HelpRequest.objects.filter(queue=queue, status=RequestStatus.WAITING).order_by(
-            "created_at", "id"
-        ):
-            advisor = _free_advisor(queue, set(request.passed_over.values_list("pk", flat=True)))
-            if advisor is None:
-                continue
-            request.status, request.ringing_advisor = RequestStatus.RINGING, advisor
-            request.ring_until = timezone.now() + timedelta(seconds=settings.HELP_RING_SECONDS)
-            request.save(update_fields=["status", "ringing_advisor", "ring_until"])
-            events.ringing(advisor, request)
-        _tell_positions(queue)
-
-
-def _tell_positions(queue: Queue) -> None:
-    waiting = list(HelpRequest.objects.filter(queue=queue).waiting().values_list("pk", flat=True)[:200])
-    for place, request_id in enumerate(waiting, 1):
-        events.position(request_id, place, expected_wait(queue, place))
-
-
-def expected_wait(queue: Queue, place: int) -> int:
-    """Seconds: the recent average handling time, times how many rounds of advisors are ahead."""
-    recent = HelpRequest.objects.filter(queue=queue, status=RequestStatus.CLOSED, accepted_at__isnull=False)
-    recent = recent.order_by("-closed_at")[:20]
-    average = HelpRequest.objects.filter(pk__in=recent).aggregate(seconds=Avg(F("closed_at") - F("accepted_at")))[
-        "seconds"
-    ]
-    handling = average.total_seconds() if average else DEFAULT_HANDLING_SECONDS
-    advisors = Advisor.objects.on_duty().filter(queues=queue).count()
-    if advisors == 0:
-        return 0
-    return int(handling * math.ceil((place - 1) / advisors)) if place > advisors else 0
-
-
-def position(request: HelpRequest) -> int:
-    ahead = HelpRequest.objects.filter(queue=request.queue_id).waiting()
-    return ahead.filter(
-        Q(created_at__lt=request.created_at) | Q(created_at=request.created_at, pk__lte=request.pk)
-    ).count()
-
-
-# Advisors ----------------------------------------------------------------------------------
-
-
-def set_presence(advisor: Advisor, presence: str) -> None:
-    Advisor.objects.filter(pk=advisor.pk).update(presence=presence)
-    if presence == Presence.AVAILABLE:
-        queue_ids = list(advisor.queues.values_list("pk", flat=True))
-        transaction.on_commit(lambda: _route_all(queue_ids))
-
-
-def _route_all(queue_ids: list[int]) -> None:
-    for queue_id in queue_ids:
-        route_queue(queue_id)
+# Conversations -------------------------------------------------------------------------------
 
 
 def accept_request(advisor: Advisor, request_id: int) -> HelpRequest:
@@ -173,6 +91,8 @@ def accept_request(advisor: Advisor, request_id: int) -> HelpRequest:
     advisor_identity = assign_identity(Holder.member(advisor.user))
     with transaction.atomic():
         request = HelpRequest.objects.select_for_update().select_related("queue").get(pk=request_id)
+        if request.customer_left_at is not None:
+            raise NotYours("The customer left.")
         if request.status != RequestStatus.RINGING or request.ringing_advisor_id != advisor.pk:
             raise NotYours("This request is no longer ringing for you.")
         customer = IdentityAssignment.objects.live().of(holder_of(request)).first()
@@ -181,49 +101,26 @@ def accept_request(advisor: Advisor, request_id: int) -> HelpRequest:
         request.customer_impu = customer.impu if customer else ""
         request.advisor_impu = advisor_identity.impu
         request.save()
+        Advisor.objects.filter(pk=advisor.pk, missed_rings__gt=0).update(missed_rings=0)
         events.conversation_started(request)
     transaction.on_commit(lambda: route_queue(request.queue_id))
     return request
 
 
-def _pass_over(request_id: int, advisor_id: int | None) -> None:
-    with transaction.atomic():
-        request = HelpRequest.objects.select_for_update().get(pk=request_id)
-        if request.status != RequestStatus.RINGING or request.ringing_advisor_id != advisor_id:
-            return
-        if advisor_id is not None:
-            request.passed_over.add(advisor_id)
-            events.ring_over(advisor_id, request)
-        request.status, request.ringing_advisor, request.ring_until = RequestStatus.WAITING, None, None
-        request.save(update_fields=["status", "ringing_advisor", "ring_until"])
-    transaction.on_commit(lambda: route_queue(request.queue_id))
-
-
-def decline_request(advisor: Advisor, request_id: int) -> None:
-    _pass_over(request_id, advisor.pk)
-
-
-def expire_rings() -> int:
-    """Rings nobody answered in time go to the next advisor."""
-    late = list(
-        HelpRequest.objects.filter(status=RequestStatus.RINGING, ring_until__lt=timezone.now()).values_list(
-            "pk", "ringing_advisor_id"
-        )
-    )
-    for request_id, advisor_id in late:
-        _pass_over(request_id, advisor_id)
-    return len(late)
-
-
 def close_request(request_id: int, *, advisor: Advisor | None = None, wrap_up: str = "") -> HelpRequest:
-    """The advisor closes the conversation (with a wrap-up note), or the customer leaves."""
+    """The advisor closes the conversation (with a wrap-up note), or the customer leaves (a
+    request still waiting is withdrawn)."""
     with transaction.atomic():
         request = HelpRequest.objects.select_for_update().get(pk=request_id)
         if advisor is not None and request.advisor_id != advisor.pk:
             raise NotYours("This conversation is not yours.")
         if request.status in (RequestStatus.CLOSED, RequestStatus.ABANDONED):
             return request
+        if advisor is None:
+            request.customer_left_at = request.customer_left_at or timezone.now()
         was_active = request.status == RequestStatus.ACTIVE
+        if not was_active:
+            put_back(request, "left")  # a ringing desk stops ringing: nobody is there
         request.status = RequestStatus.CLOSED if was_active else RequestStatus.ABANDONED
         request.closed_at, request.wrap_up = timezone.now(), wrap_up.strip() or request.wrap_up
         request.save()

@@ -11,7 +11,7 @@ class QueueAdmin(admin.ModelAdmin[Queue]):
 
 @admin.register(Advisor)
 class AdvisorAdmin(admin.ModelAdmin[Advisor]):
-    list_display = ["user", "presence", "capacity", "idle_since"]
+    list_display = ["user", "presence", "capacity", "idle_since", "desk_closed_at", "missed_rings"]
     list_filter = ["presence", "queues"]
     filter_horizontal = ["queues"]
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
-from help_desk import actions, chat, events
+from help_desk import actions, chat, events, routing_actions
+from help_desk import presence as presence_actions
 from help_desk.call_socket import CallMixin
 from help_desk.consumers import current_identity, holder_of
 from help_desk.models import Advisor, ChatMessage, HelpRequest, RequestStatus
@@ -116,6 +117,8 @@ class HelpConsumer(ChatMixin):
         self.request_pk, self.customer = request_id, holder
         await self.channel_layer.group_add(events.request_group(request_id), self.channel_name)
         await self.join(holder)
+        # After join: the process's heartbeat vouches for the socket from then on.
+        await database_sync_to_async(presence_actions.page_opened)(request_id, self.channel_name)
         await self.accept()
         described = await database_sync_to_async(events.describe)(request)
         await self.send_event({"type": "help.request", "request": described})
@@ -127,6 +130,7 @@ class HelpConsumer(ChatMixin):
     async def disconnect(self, code: int) -> None:
         if getattr(self, "request_pk", None) is not None:
             await self.channel_layer.group_discard(events.request_group(self.request_pk), self.channel_name)
+            await database_sync_to_async(presence_actions.page_closed)(self.request_pk, self.channel_name)
         await super().disconnect(code)
 
     def request_id(self, content: dict[str, Any]) -> int | None:
@@ -139,7 +143,12 @@ class HelpConsumer(ChatMixin):
         await database_sync_to_async(actions.close_request)(self.request_pk)
 
 
-def _desk_state(advisor: Advisor) -> dict[str, Any]:
+def _line(queue_ids: list[int]) -> list[dict[str, Any]]:
+    waiting = HelpRequest.objects.filter(queue_id__in=queue_ids).waiting()
+    return [events.in_line(r) for r in waiting.select_related("user", "ringing_advisor__user")[:200]]
+
+
+def _desk_state(advisor: Advisor, queue_ids: list[int]) -> dict[str, Any]:
     mine = HelpRequest.objects.select_related("queue__agreement", "advisor__user").filter(
         advisor=advisor, status=RequestStatus.ACTIVE
     )
@@ -151,14 +160,17 @@ def _desk_state(advisor: Advisor) -> dict[str, Any]:
         "presence": advisor.presence,
         "conversations": [events.describe(r) for r in mine],
         "ringing": [events.describe(r) for r in ringing],
+        "line": _line(queue_ids),
     }
 
 
 class DeskConsumer(ChatMixin):
     """/ws/desk/: an advisor's dashboard: presence, rings, and every conversation of theirs."""
 
-    forwarded = CHAT_EVENTS | {"help.ringing", "help.ring_over", "identity.changed"}
+    forwarded = CHAT_EVENTS | {"help.ringing", "help.ring_over", "help.presence", "help.line", "identity.changed"}
     advisor: Advisor
+    desk_of: int | None = None  # the advisor's id, once the desk counts as open
+    queue_ids: list[int]
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -169,13 +181,27 @@ class DeskConsumer(ChatMixin):
             return
         self.advisor = advisor
         await self.channel_layer.group_add(events.advisor_group(advisor.pk), self.channel_name)
-        state = await database_sync_to_async(_desk_state)(advisor)
+        self.queue_ids = await database_sync_to_async(routing_actions.queues_of)(advisor.pk)
+        for queue_id in self.queue_ids:
+            await self.channel_layer.group_add(events.queue_group(queue_id), self.channel_name)
+        await self.join(Holder.member(user))
+        # After join: the process's heartbeat vouches for the socket from then on.
+        await database_sync_to_async(presence_actions.desk_opened)(advisor.pk, self.channel_name)
+        self.desk_of = advisor.pk
+        state = await database_sync_to_async(_desk_state)(advisor, self.queue_ids)
         for conversation in state["conversations"]:
             await self.channel_layer.group_add(events.request_group(conversation["id"]), self.channel_name)
-        await self.join(Holder.member(user))
         await self.accept()
         await self.send_event(state)
         await self.send_identity()
+
+    async def disconnect(self, code: int) -> None:
+        if self.desk_of is not None:
+            await database_sync_to_async(presence_actions.desk_closed)(self.desk_of, self.channel_name)
+            await self.channel_layer.group_discard(events.advisor_group(self.desk_of), self.channel_name)
+            for queue_id in self.queue_ids:
+                await self.channel_layer.group_discard(events.queue_group(queue_id), self.channel_name)
+        await super().disconnect(code)
 
     def request_id(self, content: dict[str, Any]) -> int | None:
         value = content.get("request")

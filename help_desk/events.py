@@ -17,6 +17,11 @@ def advisor_group(advisor_id: int) -> str:
     return f"help.advisor.{advisor_id}"
 
 
+def queue_group(queue_id: int) -> str:
+    """The desks of the queue's advisors: they see its waiting line."""
+    return f"help.queue.{queue_id}"
+
+
 def describe(request: HelpRequest) -> dict[str, Any]:
     return {
         "id": request.pk,
@@ -26,6 +31,7 @@ def describe(request: HelpRequest) -> dict[str, Any]:
         "status": request.status,
         "advisor": str(request.advisor) if request.advisor_id else None,
         "created_at": request.created_at.isoformat(),
+        "customer_left": request.customer_left_at is not None,
         # What a call in the conversation may carry (the service agreement's say).
         "calls": {"audio": request.queue.agreement.allows_voice, "video": request.queue.agreement.allows_video},
     }
@@ -43,6 +49,25 @@ def message(chat: ChatMessage) -> dict[str, Any]:
     }
 
 
+def who(request: HelpRequest) -> str:
+    user = request.user
+    return (user.get_full_name() or user.get_username()) if user is not None else "Guest"
+
+
+def in_line(request: HelpRequest) -> dict[str, Any]:
+    """A waiting request as the desks show it: who, since when, what they asked for."""
+    return {
+        "id": request.pk,
+        "queue": request.queue_id,
+        "who": who(request),
+        "mode": request.mode,
+        "secure": request.secure,
+        "since": request.created_at.isoformat(),
+        "ringing": str(request.ringing_advisor) if request.ringing_advisor_id else None,
+        "here": request.customer_away_since is None,
+    }
+
+
 def request_changed(request: HelpRequest, **extra: Any) -> None:
     broadcast.after_commit(request_group(request.pk), {"type": "help.request", "request": describe(request), **extra})
 
@@ -51,8 +76,20 @@ def ringing(advisor: Advisor, request: HelpRequest) -> None:
     broadcast.after_commit(advisor_group(advisor.pk), {"type": "help.ringing", "request": describe(request)})
 
 
-def ring_over(advisor_id: int, request: HelpRequest) -> None:
-    broadcast.after_commit(advisor_group(advisor_id), {"type": "help.ring_over", "request": describe(request)})
+def ring_over(advisor_id: int, request: HelpRequest, reason: str) -> None:
+    """`reason`: missed, declined, left (the customer), or why the advisor stopped taking requests."""
+    event = {"type": "help.ring_over", "request": describe(request), "reason": reason}
+    broadcast.after_commit(advisor_group(advisor_id), event)
+
+
+def presence(advisor_id: int, presence: str, reason: str = "") -> None:
+    """To every desk of the advisor: their presence, and why when the portal changed it."""
+    broadcast.after_commit(advisor_group(advisor_id), {"type": "help.presence", "presence": presence, "reason": reason})
+
+
+def line(queue_id: int, waiting: list[HelpRequest]) -> None:
+    event = {"type": "help.line", "queue": queue_id, "line": [in_line(r) for r in waiting]}
+    broadcast.after_commit(queue_group(queue_id), event)
 
 
 def conversation_started(request: HelpRequest) -> None:
@@ -63,7 +100,8 @@ def conversation_started(request: HelpRequest) -> None:
     request_changed(request)
 
 
-def position(request_id: int, place: int, wait_seconds: int) -> None:
+def position(request_id: int, place: int, wait_seconds: int | None) -> None:
+    """`expected_wait` is None while no advisor takes requests."""
     event = {"type": "help.position", "position": place, "expected_wait": wait_seconds}
     broadcast.after_commit(request_group(request_id), event)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 
@@ -49,7 +49,15 @@ class Presence(models.TextChoices):
 
 class AdvisorQuerySet(models.QuerySet["Advisor"]):
     def on_duty(self) -> AdvisorQuerySet:
+        """Available or Busy: someone is at the desk, whether or not they take new requests."""
         return self.filter(presence__in=[Presence.AVAILABLE, Presence.BUSY])
+
+    def taking_requests(self) -> AdvisorQuerySet:
+        """Available with the desk open: the only advisors a request rings."""
+        return self.filter(presence=Presence.AVAILABLE, desk_closed_at__isnull=True)
+
+    def without_desk(self) -> AdvisorQuerySet:
+        return self.exclude(Exists(HelpSocket.objects.filter(advisor=OuterRef("pk"))))
 
 
 class Advisor(models.Model):
@@ -59,6 +67,11 @@ class Advisor(models.Model):
     capacity = models.PositiveSmallIntegerField(default=3, help_text="Conversations at once.")
     # Who has waited longest since their last conversation gets the next one.
     idle_since = models.DateTimeField(default=timezone.now)
+    # Set when the last desk socket closed; on duty past HELP_DESK_GRACE_SECONDS of it, the
+    # advisor is set offline. Empty while a desk is open.
+    desk_closed_at = models.DateTimeField(null=True, blank=True)
+    # Rings let run out since the advisor last answered one; HELP_MISSED_RINGS_AWAY sets them away.
+    missed_rings = models.PositiveSmallIntegerField(default=0)
 
     objects = AdvisorQuerySet.as_manager()
 
@@ -80,6 +93,13 @@ class HelpRequestQuerySet(models.QuerySet["HelpRequest"]):
 
     def waiting(self) -> HelpRequestQuerySet:
         return self.filter(status__in=[RequestStatus.WAITING, RequestStatus.RINGING]).order_by("created_at", "id")
+
+    def ready_to_ring(self) -> HelpRequestQuerySet:
+        """Waiting with the customer's page open: a closed window is never rung."""
+        return self.filter(status=RequestStatus.WAITING, customer_away_since__isnull=True).order_by("created_at", "id")
+
+    def without_sockets(self) -> HelpRequestQuerySet:
+        return self.exclude(Exists(HelpSocket.objects.filter(request=OuterRef("pk"))))
 
     def open_between(self, one: str, other: str) -> HelpRequestQuerySet:
         """Active conversations whose two identities are these, whichever side is which (the core
@@ -103,9 +123,6 @@ class HelpRequest(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     ringing_advisor = models.ForeignKey(Advisor, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     ring_until = models.DateTimeField(null=True, blank=True)
-    passed_over = models.ManyToManyField(
-        Advisor, blank=True, related_name="+", help_text="Declined or let it ring out."
-    )
     advisor = models.ForeignKey(Advisor, null=True, blank=True, on_delete=models.PROTECT, related_name="conversations")
     accepted_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -114,6 +131,11 @@ class HelpRequest(models.Model):
     # The two identities the chat crosses the IMS between, fixed when the advisor accepts.
     customer_impu = models.CharField(max_length=255, blank=True)
     advisor_impu = models.CharField(max_length=255, blank=True)
+    # Her help page has had no socket open since then (empty while it is open, and before it
+    # first connects); past HELP_CUSTOMER_GRACE_SECONDS she has left.
+    customer_away_since = models.DateTimeField(null=True, blank=True)
+    # She left: pressed Leave, or her page stayed closed past the grace.
+    customer_left_at = models.DateTimeField(null=True, blank=True)
 
     objects = HelpRequestQuerySet.as_manager()
 
@@ -127,6 +149,43 @@ class HelpRequest(models.Model):
 
     def __str__(self) -> str:
         return f"help request #{self.pk}"
+
+
+class RingPass(models.Model):
+    """An advisor let the request ring out or declined it, last at `passed_at`: they are not rung
+    for it again until HELP_RING_COOLDOWN_SECONDS later."""
+
+    request = models.ForeignKey(HelpRequest, on_delete=models.CASCADE, related_name="passes")
+    advisor = models.ForeignKey(Advisor, on_delete=models.CASCADE, related_name="+")
+    passed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["request", "advisor"], name="one_pass_per_advisor")]
+
+    def __str__(self) -> str:
+        return f"#{self.request_id} passed by {self.advisor_id}"
+
+
+class HelpSocket(models.Model):
+    """An open WebSocket of an advisor's desk or of a customer's help page, on whichever ASGI
+    process holds it (the process's session heartbeat vouches for it)."""
+
+    channel_name = models.CharField(max_length=200, unique=True)
+    advisor = models.ForeignKey(Advisor, null=True, blank=True, on_delete=models.CASCADE, related_name="sockets")
+    request = models.ForeignKey(HelpRequest, null=True, blank=True, on_delete=models.CASCADE, related_name="sockets")
+    opened_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(advisor__isnull=True, request__isnull=False)
+                | Q(advisor__isnull=False, request__isnull=True),
+                name="a_desk_or_a_help_page",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.channel_name
 
 
 class ChatMessage(models.Model):

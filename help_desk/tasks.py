@@ -1,8 +1,18 @@
 from celery import shared_task
 
-from help_desk import actions
+from help_desk import presence, routing_actions
 
 
 @shared_task
 def expire_rings() -> int:
-    return actions.expire_rings()
+    return routing_actions.expire_rings()
+
+
+@shared_task
+def offer_again() -> int:
+    return routing_actions.offer_again()
+
+
+@shared_task
+def sweep_presence() -> int:
+    return presence.sweep()

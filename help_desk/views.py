@@ -71,6 +71,8 @@ def help_page(request: HttpRequest) -> HttpResponse:
         "modes": modes,
         "privacy_modes": privacy if agreement.allows_secure_chat else privacy[:1],
         "on_duty": actions.on_duty(queue),
+        # On duty but Busy (or their desk reloading): she may wait in line or leave a message.
+        "taking_requests": actions.taking_requests(queue),
     }
     return render(request, "help_desk/help.html", context)
 

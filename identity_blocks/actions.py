@@ -522,6 +522,12 @@ def has_open_session(holder: Holder) -> bool:
     return HolderSession.objects.present().of(holder).exists()
 
 
+def present_channels(channel_names: list[str]) -> set[str]:
+    """Which of these sockets a process still vouches for: the others died with their process."""
+    present = HolderSession.objects.present().filter(channel_name__in=channel_names)
+    return set(present.values_list("channel_name", flat=True))
+
+
 def sessions_seen(sessions: Mapping[str, Holder], still_open: Callable[[str], bool]) -> None:
     """One process's heartbeat: its open sessions, in one UPDATE. A row the sweep took while the
     process could not reach the database comes back, for a socket `still_open` (not closed

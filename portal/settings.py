@@ -135,6 +135,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "finish-stuck-deregistrations": {"task": "identity_blocks.tasks.finish_stuck_deregistrations", "schedule": 30.0},
     "serve-waiting-line": {"task": "identity_blocks.tasks.serve_waiting_line", "schedule": 15.0},
     "expire-rings": {"task": "help_desk.tasks.expire_rings", "schedule": 2.0},
+    "offer-waiting-requests-again": {"task": "help_desk.tasks.offer_again", "schedule": 2.0},
+    "sweep-help-desk-presence": {"task": "help_desk.tasks.sweep_presence", "schedule": 2.0},
 }
 
 # IMS side (the ims app) ------------------------------------------------------------------
@@ -259,6 +261,15 @@ RELAY_BASELINE = env_bool("RELAY_BASELINE", False)
 # Help desk -------------------------------------------------------------------------------
 # How long a request rings one advisor before it goes to the next.
 HELP_RING_SECONDS = env_int("HELP_RING_SECONDS", 20, minimum=5)
+# An advisor who declined a request or let it ring out is rung for it again after this long.
+HELP_RING_COOLDOWN_SECONDS = env_int("HELP_RING_COOLDOWN_SECONDS", 30, minimum=0)
+# Rings let run out in a row after which an advisor is set away.
+HELP_MISSED_RINGS_AWAY = env_int("HELP_MISSED_RINGS_AWAY", 3, minimum=1)
+# An advisor on duty whose last desk closed is set offline after this long (a reload comes back).
+HELP_DESK_GRACE_SECONDS = env_int("HELP_DESK_GRACE_SECONDS", 20, minimum=0)
+# A request whose help page closed is withdrawn after this long; in a conversation, the advisor
+# is told the customer left.
+HELP_CUSTOMER_GRACE_SECONDS = env_int("HELP_CUSTOMER_GRACE_SECONDS", 30, minimum=0)
 # Unsecured chat travels as SIP MESSAGE through the IMS core (use case H.6); off, it stays inside.
 HELP_CHAT_OVER_IMS = env_bool("HELP_CHAT_OVER_IMS", True)
 

@@ -94,9 +94,11 @@ def test_it_returns_the_open_request_when_asked_again():
     assert actions.request_help(jane, queue, "chat", False).pk == first.pk
 
 
-def test_it_estimates_the_wait_from_recent_conversations():
+def test_it_estimates_the_wait_from_the_advisors_taking_requests():
     queue = make_queue()
-    make_advisor("alex", queue, presence="busy")
+    alex = make_advisor("alex", queue, presence="busy", capacity=1)
+    assert actions.expected_wait(queue, 1) is None  # nobody takes new requests: no number would be true
+    actions.set_presence(alex, "available")
     assert actions.expected_wait(queue, 1) == 0
     assert actions.expected_wait(queue, 3) == 2 * actions.DEFAULT_HANDLING_SECONDS
 

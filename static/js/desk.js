@@ -9,6 +9,42 @@ const nothing = document.getElementById("nothing-ringing");
 const presence = document.getElementById("presence");
 const template = document.getElementById("conversation-template");
 const panes = new Map(); // request id -> { root, chat, typingTimer }
+const lines = new Map(); // queue id -> the requests waiting in it
+const RING_OVER = { missed: "you missed it", declined: "you declined it", left: "the customer left",
+  away: "you are away", busy: "you are busy", offline: "you are offline", "desk closed": "your desk closed" };
+
+function waited(since) {
+  const minutes = Math.floor((Date.now() - Date.parse(since)) / 60000);
+  return minutes < 1 ? "less than a minute" : `${minutes} min`;
+}
+
+// Who is waiting in the advisor's queues, for how long, and for what.
+function showLine() {
+  const list = document.getElementById("line");
+  const waiting = [...lines.values()].flat().sort((a, b) => Date.parse(a.since) - Date.parse(b.since));
+  list.replaceChildren(...waiting.map((entry) => {
+    const item = document.createElement("li");
+    item.dataset.request = entry.id;
+    const state = entry.ringing ? ` · ringing ${entry.ringing}` : (entry.here ? "" : " · page closed");
+    item.textContent = `#${entry.id} · ${entry.who} · ${entry.mode}${entry.secure ? " (secure)" : ""}`
+      + ` · waiting ${waited(entry.since)}${state}`;
+    return item;
+  }));
+  document.getElementById("nobody-in-line").hidden = waiting.length > 0;
+}
+setInterval(showLine, 15000);
+
+function showPresence(value, reason) {
+  presence.value = value;
+  const notice = document.getElementById("presence-notice");
+  notice.textContent = reason || "";
+  notice.hidden = !reason;
+}
+
+function customerLeft(request) {
+  const entry = panes.get(request.id);
+  if (entry) entry.root.querySelector(".customer-left").hidden = !request.customer_left;
+}
 
 function stopTyping(entry) {
   clearTimeout(entry.typingTimer);
@@ -78,14 +114,20 @@ const socket = new PortalSocket("/ws/desk/")
   .on("socket.closed", () => { document.body.dataset.live = "no"; })
   .on("desk.state", (state) => {
     presence.value = state.presence;
+    lines.clear();
+    for (const entry of state.line) lines.set(entry.queue, [...(lines.get(entry.queue) || []), entry]);
+    showLine();
     for (const request of state.ringing) setRinging(request, true);
     for (const request of state.conversations) {
       const entry = panes.get(request.id);
       if (entry) syncPane(request.id, entry);
       else pane(request);
+      customerLeft(request);
     }
   })
-  .on("presence", (event) => { presence.value = event.presence; })
+  .on("presence", (event) => showPresence(event.presence, ""))
+  .on("help.presence", (event) => showPresence(event.presence, event.reason))
+  .on("help.line", ({ queue, line }) => { lines.set(queue, line); showLine(); })
   .on("ice.servers", ({ servers, expires }) => setIceServers(servers, expires))
   .on("call.placed", (event) => panes.get(event.request)?.calls.placed(event))
   .on("call.refused", (event) => panes.get(event.request)?.calls.refused(event))
@@ -99,9 +141,17 @@ const socket = new PortalSocket("/ws/desk/")
     state.className = `state state-${unreachable ? "unreachable" : event.state}`;
   })
   .on("help.ringing", ({ request }) => setRinging(request, true))
-  .on("help.ring_over", ({ request }) => setRinging(request, false))
-  .on("help.conversation", ({ request }) => { setRinging(request, false); pane(request); })
+  .on("help.ring_over", ({ request, reason }) => {
+    setRinging(request, false);
+    document.getElementById("ring-notice").textContent = `#${request.id} stopped ringing: ${RING_OVER[reason] || reason}.`;
+  })
+  .on("help.conversation", ({ request }) => {
+    setRinging(request, false);
+    pane(request);
+    document.getElementById("ring-notice").textContent = "";  // what stopped ringing before is answered
+  })
   .on("help.request", ({ request }) => {
+    customerLeft(request);
     if (request.status === "closed" || request.status === "abandoned") {
       const entry = panes.get(request.id);
       if (entry) entry.root.classList.add("ended");

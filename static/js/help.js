@@ -52,7 +52,11 @@ const socket = new PortalSocket(`/ws/help/${requestId}/`)
   .on("ims.call", (event) => calls?.handle(event))
   .on("help.position", ({ position, expected_wait }) => {
     if (root.dataset.status === "active") return;
-    status.textContent = `You are number ${position} in line. Expected wait: ${minutes(expected_wait)}.`;
+    // No estimate while nobody takes new requests: a number would not be true.
+    const wait = expected_wait === null
+      ? "No advisor is taking new requests right now; you keep your place."
+      : `Expected wait: ${minutes(expected_wait)}.`;
+    status.textContent = `You are number ${position} in line. ${wait}`;
   })
   .on("chat.message", ({ message }) => {
     chat.show(message);
