@@ -17,7 +17,9 @@ from help_desk.models import ChatMessage, HelpRequest, RequestStatus
 from identity_blocks.holders import Holder
 from ims import actions as ims_actions
 
-MAX_CHARS = 4000
+# A long explanation fits (a 5,000-character one is ordinary); in UTF-8 at most 40 kB, inside the
+# SIP body limit (IMS_MAX_MESSAGE_BYTES), so any message the chat takes the IMS can carry.
+MAX_CHARS = 10_000
 MAX_PENDING = 200  # client ids a resume may ask about
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from help_desk import actions
+from help_desk import actions, chat
 from help_desk.chat import side_of
 from help_desk.models import Advisor, ChatMessage, HelpRequest, Queue
 from identity_blocks.actions import NoIdentityFree, assign_identity
@@ -118,7 +118,7 @@ def request_page(request: HttpRequest, request_id: int) -> HttpResponse:
     help_request, is_advisor = _conversation(request, request_id)
     if is_advisor:
         return redirect("desk")
-    return render(request, "help_desk/request.html", {"help_request": help_request})
+    return render(request, "help_desk/request.html", {"help_request": help_request, "max_chars": chat.MAX_CHARS})
 
 
 def transcript(request: HttpRequest, request_id: int) -> HttpResponse:
@@ -146,7 +146,8 @@ def desk(request: HttpRequest) -> HttpResponse:
         assign_identity(Holder.member(request.user))
     except NoIdentityFree as full:
         identity_error = str(full)
-    return render(request, "help_desk/desk.html", {"advisor": advisor, "identity_error": identity_error})
+    context = {"advisor": advisor, "identity_error": identity_error, "max_chars": chat.MAX_CHARS}
+    return render(request, "help_desk/desk.html", context)
 
 
 def tax_site(request: HttpRequest) -> HttpResponse:

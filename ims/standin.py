@@ -20,7 +20,7 @@ from sip.digest import Answer, AuthError, expected_response
 from sip.headers import NameAddr
 from sip.message import Request, Response
 from sip.transaction import ServerTransaction
-from sip.transport import Peer, UdpTransport
+from sip.transport import Peer, StreamTransport, UdpTransport
 from sip.ua import UserAgent
 
 log = logging.getLogger(__name__)
@@ -51,16 +51,21 @@ class StandInCore:
         self.secret = secrets.token_bytes(16)
         self.location: dict[str, Binding] = {}
         self.ua: UserAgent | None = None
+        self.stream_ua: UserAgent | None = None
 
     async def start(self, host: str, port: int) -> StandInCore:
         self.ua = UserAgent(await UdpTransport().start(host, port), self.handle)
         self.ua.on_ack = self._forward_ack
-        log.info("stand-in IMS core (development only) on udp:%s:%s", *self.ua.transport.local)
+        # TCP on the same port, as a core listens: a request too large for UDP comes that way.
+        self.stream_ua = UserAgent(await StreamTransport().listen(host, self.ua.transport.local[1]), self.handle)
+        self.stream_ua.on_ack = self._forward_ack
+        log.info("stand-in IMS core (development only) on udp and tcp:%s:%s", *self.ua.transport.local)
         return self
 
     def close(self) -> None:
-        if self.ua is not None:
-            self.ua.close()
+        for ua in (self.ua, self.stream_ua):
+            if ua is not None:
+                ua.close()
 
     # Nonces carry their own time and a MAC, so no state is kept per challenge.
     def _nonce(self) -> str:

@@ -1,4 +1,4 @@
-"""Transports: UDP, TCP, TLS and WebSocket (RFC 7118, client side). Each turns bytes into messages
+"""Transports: UDP, TCP, TLS (which can also listen) and WebSocket (RFC 7118, client side). Each
 and hands them to the user agent with the peer they came from, which is where answers go back."""
 
 from __future__ import annotations
@@ -220,6 +220,24 @@ class StreamTransport(ConnectedTransport):
     ) -> None:
         super().__init__(received, malformed, tls)
         self.name = "TLS" if tls else "TCP"
+        self._server: asyncio.Server | None = None
+
+    async def listen(self, host: str, port: int) -> StreamTransport:
+        """Take connections as well (a registrar or proxy: the stand-in core). Each accepted one is a
+        flow like one opened: answers to its peer go back on it (RFC 3261 §18.2.2)."""
+        self._server = await asyncio.start_server(self._accepted, host, port, ssl=self.tls)
+        self.local = self._server.sockets[0].getsockname()[:2]
+        return self
+
+    async def _accepted(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        host, port = writer.get_extra_info("peername")[:2]
+        self._connections[(host, port)] = (reader, writer)
+        await self._reading((reader, writer), Peer(self.name, host, port))
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        super().close()
 
     async def _open(self, peer: Peer) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         reader, writer = await asyncio.open_connection(peer.host, peer.port, ssl=self.tls)

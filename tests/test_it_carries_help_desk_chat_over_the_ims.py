@@ -91,11 +91,25 @@ async def test_it_numbers_messages_as_they_arrive_through_the_ims(ims):
     assert await sync_to_async(chat.mark_read)(request_id, advisor, 1) == 1
 
 
+async def test_it_carries_a_long_message_over_tcp_through_the_core(ims):
+    """Too large for UDP (RFC 3261 §18.1.1), it goes over TCP, which the stand-in core takes too."""
+    request_id, jane, _ = await sync_to_async(_conversation)()
+    await until(lambda: set(IdentityAssignment.objects.values_list("registration_state", flat=True)) == {"registered"})
+    layer = get_channel_layer()
+    screen = await layer.new_channel()
+    await layer.group_add(request_group(request_id), screen)
+    long = ("Where do I enter my pension? " * 200)[:5000]
+    await sync_to_async(chat.post_message)(request_id, jane, long, "j1")
+    [shown] = await _numbered(lambda: layer.receive(screen), 1)
+    assert shown["body"] == long
+    assert shown["via_ims"]
+
+
 async def test_it_refuses_a_stranger_and_a_closed_conversation(ims):
     request_id, jane, _ = await sync_to_async(_conversation)()
     with pytest.raises(actions.NotYours):
         await sync_to_async(chat.post_message)(request_id, Holder.guest(Holder.new_guest_key()), "hi", "x1")
-    with pytest.raises(chat.ChatRefused, match="1 to 4000"):
+    with pytest.raises(chat.ChatRefused, match="1 to 10000"):
         await sync_to_async(chat.post_message)(request_id, jane, "   ", "j2")
     await sync_to_async(actions.close_request)(request_id)
     with pytest.raises(chat.ChatRefused, match="not open"):
