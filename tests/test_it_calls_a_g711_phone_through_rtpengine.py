@@ -10,24 +10,21 @@ production shape (PostgreSQL, Redis, daphne, `run_ims`), Chromium with Mary's pa
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
 from ims.rtpengine import RtpEngine as NgClient
 from ims.rtpengine import RtpEngineError
 from tests.support.browser import chromium, screenshot
+from tests.support.identity_page import identity_page
 from tests.support.kamailio import DOMAIN, PASSWORD
 from tests.support.media import capturing, tone_wav, until
 from tests.support.parts import Portal
 from tests.support.phone import RtpCapture, dominant_hz, finished, free_udp_range, phone, rtpengine, tone_pcap
-from tests.support.processes import manage
 from tests.support.services import free_port
 
 BROWSER_HZ, PHONE_HZ = 440.0, 1000.0
-CALL_JS = (Path(__file__).parent / "support" / "phone_call.js").read_text()
 
 
 @pytest.fixture
@@ -46,18 +43,9 @@ def portal(fresh_database, tmp_path, gateway):
 @pytest.fixture
 def mary(portal, tmp_path):
     """Mary's /identity/ page in a Chromium whose microphone plays 440 Hz, her identity registered."""
-    create = "from django.contrib.auth.models import User; User.objects.create_user('mary', password='mary-pass-123')"
-    subprocess.run(manage("shell", "-c", create), env=portal.env, check=True, capture_output=True)
     wav = tone_wav(tmp_path / "browser.wav", BROWSER_HZ, seconds=10)
     with chromium(*capturing(wav), "--allow-loopback-in-peer-connection") as browser:
-        page = browser.new_context().new_page()
-        page.goto(portal.base + "/accounts/login/?next=/identity/")
-        page.get_by_label("User name").fill("mary")
-        page.get_by_label("Password").fill("mary-pass-123")
-        page.get_by_role("button", name="Log in").click()
-        page.locator("#registration-state", has_text="Registered").wait_for(timeout=20_000)
-        page.add_script_tag(content=CALL_JS)
-        yield page
+        yield identity_page(browser, portal, "mary", "mary-pass-123")
 
 
 @pytest.fixture
