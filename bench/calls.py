@@ -1,6 +1,6 @@
 """Calls of the IMS side against Kamailio, beside sipp running the same calls against the same
 Kamailio in the same run: calls set up and torn down per second (INVITE, 180, 200, ACK, BYE, 200)
-to sipp's built-in `uas`, the IMS side's CPU per call, passed through and converted by rtpengine;
+to a sipp phone, the IMS side's CPU per call, passed through and converted by rtpengine;
 then how many converted calls rtpengine carries at once with under 1 % loss (bench/rtp_load.py)."""
 
 from __future__ import annotations
@@ -87,17 +87,18 @@ def _caller_scenario(workdir: Path) -> Path:
     return path
 
 
-async def _sipp_calls(core: Kamailio, workdir: Path) -> float:
-    """sipp calling sipp's built-in `uas` through the core: the baseline."""
-    answering = await _phone(core, workdir, "uas-sipp", CALLS)
+async def _sipp_calls(core: Kamailio, workdir: Path, name: str) -> float:
+    """sipp calling a sipp phone through the core: the baseline."""
+    answering = await _phone(core, workdir, name, CALLS)
     await asyncio.sleep(0.3)
     scenario = _caller_scenario(workdir)
     started = time.perf_counter()
-    options = ("-sf", str(scenario), "-inf", str(workdir / "invite_bye.csv"), "-s", "uas-sipp", "-m", str(CALLS))
+    options = ("-sf", str(scenario), "-inf", str(workdir / "invite_bye.csv"), "-s", name, "-m", str(CALLS))
     calling = await _sipp(free_port(), workdir, *options, *SIPP_LOAD, core=core)
     await finished(calling, workdir, timeout=240)
     rate = CALLS / (time.perf_counter() - started)
     await finished(answering, workdir, timeout=30)
+    print(f"calls: sipp to sipp, {rate:,.0f} calls/s", flush=True)
     return rate
 
 
@@ -131,21 +132,21 @@ async def _connector_calls(core: Kamailio, workdir: Path, media: MediaPolicy, na
     check(all(records.states[state] == n for state, n in wanted.items()), f"calls went wrong: {records.states}")
     await finished(answering, workdir, timeout=30)  # every call ACKed and its BYE answered at the phone
     agent.close()
+    print(f"calls: IMS side to {name}, {CALLS / elapsed:,.0f} calls/s, {1000 * spent / CALLS:.2f} ms CPU a call")
     return CALLS / elapsed, spent / CALLS
 
 
 async def _measure() -> dict[str, float]:
     tune_gc()  # as run_ims sets up the IMS side it measures
     with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
+        workdir, figures = Path(tmp), dict[str, float]()
         core, gateway = Kamailio(workdir).start(), rtp_load.gateway(workdir, 4 * IN_FLIGHT + 100)
         try:
-            figures = {"sipp": await _sipp_calls(core, workdir)}
-            figures["passed"], figures["passed CPU"] = await _connector_calls(core, workdir, PassThrough(), "uas-pass")
-            converting = PerCall(RtpEngine(*gateway.address))
-            figures["converted"], figures["converted CPU"] = await _connector_calls(
-                core, workdir, converting, "uas-conv"
-            )
+            sipp_before = await _sipp_calls(core, workdir, "uas-sipp-1")
+            for path, media in (("passed", PassThrough()), ("converted", PerCall(RtpEngine(*gateway.address)))):
+                figures[path], figures[path + " CPU"] = await _connector_calls(core, workdir, media, "uas-" + path)
+            # sipp before and after: the machine's drift over the suite moves the baseline too.
+            figures["sipp"] = (sipp_before + await _sipp_calls(core, workdir, "uas-sipp-2")) / 2
         finally:
             gateway.stop()
             core.stop()

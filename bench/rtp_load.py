@@ -198,7 +198,8 @@ def _cpu(engine: RtpEngineProcess) -> float:
 
 
 def _loss(sent: int, received: int) -> float:
-    return 1 - received / sent if sent else 1.0
+    """A backlog from before the window that arrives in it makes no negative loss."""
+    return max(0.0, 1 - received / sent) if sent else 1.0
 
 
 def _step(engine: RtpEngineProcess, count: int, opus: list[bytes]) -> Step:
