@@ -132,8 +132,9 @@ async def _connector_calls(core: Kamailio, workdir: Path, media: MediaPolicy, na
     check(all(records.states[state] == n for state, n in wanted.items()), f"calls went wrong: {records.states}")
     await finished(answering, workdir, timeout=30)  # every call ACKed and its BYE answered at the phone
     agent.close()
-    print(f"calls: IMS side to {name}, {CALLS / elapsed:,.0f} calls/s, {1000 * spent / CALLS:.2f} ms CPU a call")
-    return CALLS / elapsed, spent / CALLS
+    rate, cpu = CALLS / elapsed, spent / CALLS
+    print(f"calls: IMS side to {name}, {rate:,.0f} calls/s, {1000 * cpu:.2f} ms CPU a call", flush=True)
+    return rate, cpu
 
 
 async def _measure() -> dict[str, float]:
