@@ -34,7 +34,9 @@ from tests.support.services import require_binary
 
 FIRST = 25
 MOST = 800  # the ramp stops here: more than this machine could carry
-WARM, WINDOW, GRACE = 2.0, 10.0, 0.06  # seconds; GRACE: a jitter buffer's  # seconds before counting, and counted
+# Seconds: sent before the window, the window counted, and how late a packet may come (a jitter
+# buffer's allowance) and still count.
+WARM, WINDOW, GRACE = 2.0, 10.0, 0.06
 TICK = 0.02
 LOSS = 0.01
 BROWSER_PT, PHONE_PT = 111, 0
@@ -67,9 +69,8 @@ class Leg:
 
     sock: socket.socket
     frames: list[bytes] = field(default_factory=list)
-    pt: int = 0  # what it sends
+    pt: int = 0  # its codec, both ways: what it receives is converted from the other leg's
     to: int = 0  # rtpengine's port for it
-    hears: int = 0  # what it is to receive: the other codec, or rtpengine did not convert
     sent: int = 0
     received: int = 0
 
@@ -110,7 +111,7 @@ def _drain(selector: selectors.BaseSelector, timeout: float, keep: list[bytes] |
                 data = leg.sock.recv(2048)
             except BlockingIOError:
                 break
-            if len(data) > 12 and data[1] & 0x7F == leg.hears:  # RTP of the converted codec
+            if len(data) > 12 and data[1] & 0x7F == leg.pt:  # RTP in its codec (not RTCP, not unconverted)
                 leg.received += 1
                 if keep is not None:
                     keep.append(data[12:])
@@ -143,10 +144,7 @@ def _stream(
 
 async def _calls(address: tuple[str, int], count: int, opus: list[bytes], tag: str) -> list[tuple[Leg, Leg]]:
     pcmu, ng = _tone_frames(), RtpEngine(*address, timeout=5.0, attempts=3)
-    calls = [
-        (Leg(_socket(), opus, BROWSER_PT, hears=BROWSER_PT), Leg(_socket(), pcmu, PHONE_PT, hears=PHONE_PT))
-        for _ in range(count)
-    ]
+    calls = [(Leg(_socket(), opus, BROWSER_PT), Leg(_socket(), pcmu, PHONE_PT)) for _ in range(count)]
     try:
         await asyncio.gather(*(_set_up(ng, f"{tag}-{n}", *legs) for n, legs in enumerate(calls)))
     finally:
