@@ -28,14 +28,15 @@ def _setup_django(database_url: str) -> None:
 
 
 def main() -> None:
-    """`python -m bench [suite ...]`: every suite, or the ones named (assignments, ims, chat, browser)."""
+    """`python -m bench [suite ...]`: every suite, or the ones named (assignments, ims, calls, chat, browser)."""
     started = time.monotonic()
     with common.scratch_database() as url:
         _setup_django(url)
-        from bench import assignments, browser, chat, ims
+        from bench import assignments, browser, calls, chat, ims
 
         suites: dict[str, Callable[[], list[common.Result]]] = {
-            "assignments": assignments.run, "ims": ims.run, "chat": chat.run, "browser": browser.run
+            "assignments": assignments.run, "ims": ims.run, "calls": calls.run, "chat": chat.run,
+            "browser": browser.run,
         }  # fmt: skip
         chosen = sys.argv[1:] or list(suites)
         results = [result for name in chosen for result in suites[name]()]

@@ -32,6 +32,12 @@ class Result:
         return self.value / self.baseline_value if self.baseline_value else None
 
 
+def check(condition: bool, failure: str) -> None:
+    """A figure from a run that went wrong is no figure: stop the benchmark."""
+    if not condition:
+        raise RuntimeError(failure)
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values)
 

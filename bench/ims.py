@@ -11,7 +11,7 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-from bench.common import Result
+from bench.common import Result, check
 from ims.registration import IdentityConfig, Registration
 from portal.runtime import tune_gc
 from sip.digest import DigestCredentials
@@ -31,12 +31,6 @@ KEPT = 10_000
 KEEP_EXPIRES = 20  # refreshed every 10 s, so the window below holds two rounds
 WINDOW = 25.0
 SIPP_LOAD = ("-r", "20000", "-l", "64")  # as many at once as the connector keeps in flight
-
-
-def _check(condition: bool, failure: str) -> None:
-    """A figure from a run that went wrong is no figure: stop the benchmark."""
-    if not condition:
-        raise RuntimeError(failure)
 
 
 class Tally:
@@ -73,7 +67,7 @@ async def _connector_registers(core: Kamailio) -> float:
     for registration in registrations:
         registration.stop()
     agent.close()
-    _check(tally.counts["registered"] == REGISTERS, f"registrations went wrong: {tally.counts}")
+    check(tally.counts["registered"] == REGISTERS, f"registrations went wrong: {tally.counts}")
     return REGISTERS / elapsed
 
 
@@ -121,7 +115,7 @@ async def _connector_messages(core: Kamailio, workdir: Path) -> float:
     await asyncio.gather(*(one(n) for n in range(MESSAGES)))
     elapsed = time.perf_counter() - started
     agent.close()
-    _check(statuses == Counter({200: MESSAGES}), f"messages went wrong: {statuses}")
+    check(statuses == Counter({200: MESSAGES}), f"messages went wrong: {statuses}")
     await finished(receiver, workdir)
     return MESSAGES / elapsed
 
@@ -146,7 +140,7 @@ async def _kept_registered(core: Kamailio) -> tuple[float, float]:
     for registration in registrations:
         registration.stop()
     agent.close()
-    _check(tally.counts["failed"] == 0 and refreshes >= KEPT, f"refreshes went wrong: {tally.counts}")
+    check(tally.counts["failed"] == 0 and refreshes >= KEPT, f"refreshes went wrong: {tally.counts}")
     return refreshes, spent
 
 

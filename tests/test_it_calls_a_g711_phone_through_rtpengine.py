@@ -11,7 +11,6 @@ would (Call to, Call, Answer, Hang up), sipp."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -20,11 +19,11 @@ from playwright.sync_api import expect
 from ims.rtpengine import RtpEngine as NgClient
 from ims.rtpengine import RtpEngineError
 from tests.support.browser import chromium, screenshot
+from tests.support.identity_page import identity_page
 from tests.support.kamailio import DOMAIN, PASSWORD
 from tests.support.media import capturing, connection_state, heard, inbound_audio, remote_description, tone_wav, until
 from tests.support.parts import Portal
 from tests.support.phone import RtpCapture, dominant_hz, finished, free_udp_range, phone, rtpengine, tone_pcap
-from tests.support.processes import manage
 from tests.support.services import free_port
 
 BROWSER_HZ, PHONE_HZ = 440.0, 1000.0
@@ -46,18 +45,9 @@ def portal(fresh_database, tmp_path, gateway):
 @pytest.fixture
 def mary(portal, tmp_path):
     """Mary's /identity/ page in a Chromium whose microphone plays 440 Hz, her identity registered."""
-    create = "from django.contrib.auth.models import User; User.objects.create_user('mary', password='mary-pass-123')"
-    subprocess.run(manage("shell", "-c", create), env=portal.env, check=True, capture_output=True)
     wav = tone_wav(tmp_path / "browser.wav", BROWSER_HZ, seconds=10)
     with chromium(*capturing(wav), "--allow-loopback-in-peer-connection") as browser:
-        page = browser.new_context().new_page()
-        page.goto(portal.base + "/accounts/login/?next=/identity/")
-        page.get_by_label("User name").fill("mary")
-        page.get_by_label("Password").fill("mary-pass-123")
-        page.get_by_role("button", name="Log in").click()
-        page.locator("#registration-state", has_text="Registered").wait_for(timeout=20_000)
-        page.locator("body[data-live=yes]").wait_for()
-        yield page
+        yield identity_page(browser, portal, "mary", "mary-pass-123")
 
 
 @pytest.fixture

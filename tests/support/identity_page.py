@@ -1,0 +1,23 @@
+"""A holder's /identity/ page as she opens it: logged in, its identity registered, its socket live."""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+from tests.support.parts import Portal
+from tests.support.processes import manage
+
+
+def identity_page(browser: Any, portal: Portal, user: str, password: str) -> Any:
+    """`user` made, logged in in a fresh context of `browser`, registered; her page."""
+    create = f"from django.contrib.auth.models import User; User.objects.create_user({user!r}, password={password!r})"
+    subprocess.run(manage("shell", "-c", create), env=portal.env, check=True, capture_output=True)
+    page = browser.new_context().new_page()
+    page.goto(portal.base + "/accounts/login/?next=/identity/")
+    page.get_by_label("User name").fill(user)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.locator("#registration-state", has_text="Registered").wait_for(timeout=20_000)
+    page.locator("body[data-live=yes]").wait_for()
+    return page
