@@ -188,11 +188,45 @@ def messages_after(request_id: int, holder: Holder, after: int, pending: list[st
     request = HelpRequest.objects.select_related("advisor").get(pk=request_id)
     from_advisor = side_of(request, holder)
     missed = list(ChatMessage.objects.filter(request=request, seq__gt=after).order_by("seq"))
+    undelivered = ChatMessage.objects.filter(request=request, from_advisor=from_advisor, seq__isnull=True).exclude(
+        failed=""
+    )
+    if after == 0:  # a page loaded afresh: its own messages that failed keep showing, to retry
+        return missed + list(undelivered.order_by("created_at"))
     if pending:
         ids = [client_id for client_id in pending[:MAX_PENDING] if isinstance(client_id, str)]
-        failed = ChatMessage.objects.filter(request=request, from_advisor=from_advisor, client_id__in=ids)
-        missed += failed.filter(seq__isnull=True).exclude(failed="")
+        missed += undelivered.filter(client_id__in=ids)
     return missed
+
+
+def retry_message(request_id: int, holder: Holder, client_id: str) -> ChatMessage:
+    """One of the holder's messages that was not delivered, sent again: a new SIP MESSAGE, the same
+    message in the chat (numbered when it arrives). Raises NotYours or ChatRefused."""
+    with transaction.atomic():
+        locked = HelpRequest.objects.select_for_update(of=("self",)).select_related("advisor")
+        request = locked.get(pk=request_id)
+        from_advisor = side_of(request, holder)
+        if request.status != RequestStatus.ACTIVE:
+            raise ChatRefused("the conversation is not open")
+        mine = ChatMessage.objects.filter(request=request, from_advisor=from_advisor, client_id=client_id)
+        failed = mine.filter(seq__isnull=True).exclude(failed="").first()
+        if failed is None:
+            raise ChatRefused("no message of yours waits to be sent again under that client_id")
+        refused = _send_over_ims_again(failed, request, holder)
+        if refused is not None:
+            raise refused
+        events.chat_messages([failed])
+    return failed
+
+
+def _send_over_ims_again(chat: ChatMessage, request: HelpRequest, holder: Holder) -> ChatRefused | None:
+    to = request.customer_impu if chat.from_advisor else request.advisor_impu
+    [queued] = ims_actions.send_messages([ims_actions.Outgoing(holder, to, chat.body)])
+    if isinstance(queued, Exception):
+        return ChatRefused(str(queued))
+    chat.sent_as, chat.failed = queued, ""
+    chat.save(update_fields=["sent_as", "failed"])
+    return None
 
 
 def mark_read(request_id: int, holder: Holder, up_to: int) -> int:

@@ -33,7 +33,7 @@ def _request_for(request_id: int, holder: Holder) -> HelpRequest | None:
 
 
 class ChatMixin(CallMixin):
-    """chat.send / chat.resume / chat.read / chat.typing for a request this socket may use."""
+    """chat.send / chat.retry / chat.resume / chat.read / chat.typing for a request this socket may use."""
 
     def request_id(self, content: dict[str, Any]) -> int | None:
         raise NotImplementedError
@@ -41,6 +41,7 @@ class ChatMixin(CallMixin):
     def chat_handlers(self) -> dict[str, Handler]:
         return {
             "chat.send": self.chat_send,
+            "chat.retry": self.chat_retry,
             "chat.resume": self.chat_resume,
             "chat.read": self.chat_read,
             "chat.typing": self.chat_typing,
@@ -74,6 +75,10 @@ class ChatMixin(CallMixin):
         # one still crossing the IMS is acknowledged now and numbered when it arrives.
         if sent is not None and sent.seq is None:
             await self.send_event({"type": "chat.accepted", "ref": content.get("ref"), "client_id": sent.client_id})
+
+    async def chat_retry(self, content: dict[str, Any]) -> None:
+        """Send again one of this side's messages that was not delivered; it shows as sending."""
+        await self._call(content, chat.retry_message, str(content.get("client_id", "")))
 
     async def chat_resume(self, content: dict[str, Any]) -> None:
         """Everything numbered after `after`, in order, and which of its `pending` messages failed:

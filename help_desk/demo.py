@@ -5,17 +5,18 @@ from __future__ import annotations
 from django.contrib.auth.models import Group, User
 
 DEMO_ACCOUNTS = [
-    # username, password, is_staff/superuser, groups
-    ("admin", "admin-demo", True, []),
-    ("advisor", "advisor-demo", False, ["advisors"]),
+    # username, password, is_staff/superuser, groups, the name customers read
+    ("admin", "admin-demo", True, [], ("", "")),
+    ("advisor", "advisor-demo", False, ["advisors"], ("Alex", "Weber")),
 ]
 
 
-def _account(username: str, password: str, admin: bool, groups: list[str]) -> User:
+def _account(username: str, password: str, admin: bool, groups: list[str], full_name: tuple[str, str]) -> User:
     user, created = User.objects.get_or_create(username=username)
     if created:
         user.set_password(password)
         user.is_staff = user.is_superuser = admin
+        user.first_name, user.last_name = full_name
         user.save()
     for name in groups:
         user.groups.add(Group.objects.get_or_create(name=name)[0])
@@ -33,8 +34,8 @@ def seed() -> list[str]:
                   "embedding_origins": "http://127.0.0.1:8000 http://localhost:8000"},
     )  # fmt: skip
     lines = [f"Help-desk queue: {queue.name} ({queue.slug})", "Demo log-ins:"]
-    for username, password, admin, groups in DEMO_ACCOUNTS:
-        user = _account(username, password, admin, groups)
+    for username, password, admin, groups, name in DEMO_ACCOUNTS:
+        user = _account(username, password, admin, groups, name)
         if "advisors" in groups:
             Advisor.objects.get_or_create(user=user)[0].queues.add(queue)
         role = "admin (also /admin/)" if admin else ", ".join(groups)

@@ -30,6 +30,7 @@ def describe(request: HelpRequest) -> dict[str, Any]:
         "secure": request.secure,
         "status": request.status,
         "advisor": str(request.advisor) if request.advisor_id else None,
+        "advisor_name": request.advisor.display_name if request.advisor is not None else None,
         "created_at": request.created_at.isoformat(),
         "customer_left": request.customer_left_at is not None,
         # What a call in the conversation may carry (the service agreement's say).
@@ -46,6 +47,7 @@ def message(chat: ChatMessage) -> dict[str, Any]:
         "at": chat.created_at.isoformat(),
         "via_ims": chat.pager_message_id is not None,
         "failed": chat.failed,
+        "read": chat.read_at is not None,
     }
 
 

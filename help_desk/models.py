@@ -78,6 +78,11 @@ class Advisor(models.Model):
     def __str__(self) -> str:
         return self.user.get_username()
 
+    @property
+    def display_name(self) -> str:
+        """What customers read: the advisor's name, never the log-in name; empty when none is set."""
+        return self.user.get_full_name()
+
 
 class RequestStatus(models.TextChoices):
     WAITING = "waiting"

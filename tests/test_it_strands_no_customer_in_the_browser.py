@@ -64,12 +64,13 @@ def test_an_advisor_who_closes_the_desk_goes_off_duty_within_the_grace(desk_demo
         help_page.wait_for_timeout(500)
         assert _help_page_state(help_page, desk_demo) == "taking requests"
         desk.context.close()
-        closed, seen = time.monotonic(), list[str]()
-        while not seen or seen[-1] != "nobody on duty":
+        closed, seen = time.monotonic(), list[tuple[float, str]]()
+        while not seen or seen[-1][1] != "nobody on duty":
             assert time.monotonic() - closed < GRACE_SECONDS + 10, seen
-            seen.append(_help_page_state(help_page, desk_demo))
+            seen.append((time.monotonic() - closed, _help_page_state(help_page, desk_demo)))
         # Within the grace it is on duty without a desk (a reload would come back): nothing rings.
-        assert "taking requests" not in seen
+        # A look in the first 2 s may come before the server has seen the socket close.
+        assert [(at, state) for at, state in seen if state == "taking requests" and at > 2] == [], seen
         assert time.monotonic() - closed >= GRACE_SECONDS
         screenshot(help_page, "desk-closed-help-page")
 

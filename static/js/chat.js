@@ -1,9 +1,10 @@
 // One conversation's messages: ordered by the server's sequence, each shown once; the sender's
 // own messages show at once as "sending…" and take their place when the server numbers them.
 export class ChatView {
-  constructor(list, { mine }) {
+  constructor(list, { mine, retry = () => {} }) {
     this.list = list;
     this.mine = mine; // (message) => true for messages this side sent
+    this.retry = retry; // (clientId) => send an undelivered message again
     // The end of the unbroken run from 1, to resume after: numbered messages can arrive out of
     // order, and resuming after a later one would skip a gap for good.
     this.lastSeq = 0;
@@ -31,15 +32,27 @@ export class ChatView {
     item.querySelector(".status").textContent = "sending…";
   }
 
+  // An own message the IMS could not deliver: said plainly, kept (also after a reload), with Retry.
+  failed(message) {
+    this.pending.delete(message.client_id);
+    const item = this.item(`c-${message.client_id}`);
+    item.className = "message out failed";
+    item.querySelector(".who").textContent = "You";
+    item.querySelector(".body").textContent = message.body;
+    const status = item.querySelector(".status");
+    status.textContent = "Not delivered. ";
+    status.title = message.failed; // the network's own words, for whoever asks
+    const again = Object.assign(document.createElement("button"), { type: "button", className: "link", textContent: "Retry" });
+    again.addEventListener("click", () => { again.disabled = true; this.retry(message.client_id); });
+    status.append(again);
+    item.scrollIntoView({ block: "nearest" });
+  }
+
   show(message) {
     const own = this.mine(message);
     if (message.seq === null) {
-      if (message.failed && own) {
-        const item = this.item(`c-${message.client_id}`);
-        item.querySelector(".status").textContent = `not delivered (${message.failed})`;
-        item.classList.add("failed");
-        this.pending.delete(message.client_id);
-      }
+      if (own && message.failed) this.failed(message);
+      else if (own && this.list.querySelector(`[data-key="c-${message.client_id}"].failed`)) this.sending(message.client_id, message.body);
       return;
     }
     if (this.seqs.has(message.seq)) return;
@@ -52,7 +65,7 @@ export class ChatView {
     item.className = `message ${own ? "out" : "in"}`;
     item.querySelector(".who").textContent = own ? "You" : (message.from_advisor ? "Advisor" : "Customer");
     item.querySelector(".body").textContent = message.body;
-    item.querySelector(".status").textContent = message.via_ims ? "via the IMS" : "";
+    item.querySelector(".status").textContent = own ? (message.read ? "read" : "delivered") : "";
     const after = [...this.list.querySelectorAll("[data-seq]")].find((other) => Number(other.dataset.seq) > message.seq);
     if (after) this.list.insertBefore(item, after);
     while (this.seqs.has(this.lastSeq + 1)) this.lastSeq += 1;
@@ -86,6 +99,13 @@ export function clientId() {
 
 // A message form: what is typed shows at once as sending, and goes out under a new client id.
 export function composer(form, chat, send) {
+  // Enter sends, Shift+Enter starts a new line (not while an input method is composing a word).
+  form.elements.body.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const body = form.elements.body.value.trim();

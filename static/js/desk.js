@@ -76,7 +76,10 @@ function pane(request) {
   root.dataset.request = request.id;
   root.querySelector("h2").textContent = `#${request.id} · ${request.queue}`;
   root.querySelector(".transcript").href = `/help/request/${request.id}/transcript.txt`;
-  const chat = new ChatView(root.querySelector(".messages"), { mine: (m) => m.from_advisor });
+  const chat = new ChatView(root.querySelector(".messages"), {
+    mine: (m) => m.from_advisor,
+    retry: (clientId) => socket.send({ type: "chat.retry", request: request.id, client_id: clientId }),
+  });
   const form = root.querySelector(".chat-form");
   composer(form, chat, (id, body) => socket.send({ type: "chat.send", request: request.id, client_id: id, body }));
   const typing = atMostEvery(2000, () => socket.send({ type: "chat.typing", request: request.id }));
@@ -92,6 +95,14 @@ function pane(request) {
   panes.set(request.id, entry);
   socket.send({ type: "chat.resume", request: request.id, after: 0 });
   return entry;
+}
+
+// A conversation that ended takes no more messages: no composer, no Send, a line saying so.
+function ended(entry) {
+  entry.root.classList.add("ended");
+  entry.root.querySelector(".chat-form").hidden = true;
+  entry.root.querySelector(".close-form").hidden = true;
+  entry.root.querySelector(".ended-note").hidden = false;
 }
 
 // Ask for what the pane may have missed, after its unbroken run.
@@ -154,7 +165,7 @@ const socket = new PortalSocket("/ws/desk/")
     customerLeft(request);
     if (request.status === "closed" || request.status === "abandoned") {
       const entry = panes.get(request.id);
-      if (entry) entry.root.classList.add("ended");
+      if (entry) ended(entry);
       setRinging(request, false);
     }
   })

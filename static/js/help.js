@@ -9,7 +9,10 @@ const requestId = Number(root.dataset.request);
 const status = document.getElementById("status");
 const form = document.getElementById("chat-form");
 const typing = document.getElementById("typing");
-const chat = new ChatView(document.getElementById("messages"), { mine: (m) => !m.from_advisor });
+const chat = new ChatView(document.getElementById("messages"), {
+  mine: (m) => !m.from_advisor,
+  retry: (clientId) => socket.send({ type: "chat.retry", client_id: clientId }),
+});
 let typingTimer;
 let calls = null; // the conversation's call panel, once an advisor has taken it
 
@@ -39,11 +42,14 @@ const socket = new PortalSocket(`/ws/help/${requestId}/`)
   .on("socket.closed", () => { document.body.dataset.live = "no"; })
   .on("help.request", ({ request }) => {
     const text = { waiting: "Waiting for an advisor…", ringing: "An advisor is being called…",
-      active: `You are talking with ${request.advisor}.`, closed: "The conversation has ended.",
+      active: request.advisor_name ? `You are talking with ${request.advisor_name}.` : "You are talking with an advisor.",
+      closed: "The conversation has ended.",
       abandoned: "You left the line." }[request.status];
     status.textContent = text;
+    const opening = form.hidden && request.status === "active";
     root.dataset.status = request.status;
     form.hidden = request.status !== "active";
+    if (opening) form.elements.body.focus();
     callPanel(request);
   })
   .on("ice.servers", ({ servers, expires }) => setIceServers(servers, expires))

@@ -46,7 +46,7 @@ def send(page: Any, text: str, scope: Any = None) -> None:
 
 def chat_both_ways(jane: Any, desk: Any, name: str) -> None:
     desk.locator("#ringing button", has_text="Accept").click()
-    jane.locator("#status", has_text="You are talking with advisor").wait_for()
+    jane.locator("#status", has_text="You are talking with Alex Weber").wait_for()
     send(jane, "Where do I enter my pension? <b>bold?</b>")
     pane = desk.locator(".conversation").last
     pane.locator(".message.in .body", has_text="Where do I enter my pension? <b>bold?</b>").wait_for()
