@@ -129,6 +129,9 @@ def test_it_calls_a_g711_phone_from_the_browser(portal, gateway, mary, phone_lin
 
 def test_it_rings_the_browser_for_a_g711_phone(portal, gateway, mary, phone_line, tmp_path):
     sip_port, media_port, capture, pcap = phone_line
+    other_window = mary.context.new_page()
+    other_window.goto(portal.base + "/identity/")
+    other_window.locator("body[data-live=yes]").wait_for()
     impu = mary.locator("#impu").inner_text()
     user, domain = impu.removeprefix("sip:").split("@")
     calling = phone(
@@ -136,7 +139,9 @@ def test_it_rings_the_browser_for_a_g711_phone(portal, gateway, mary, phone_line
         pcap=pcap, talk_ms=10_000, service=user, fields=[domain, "", "phone"],
     )  # fmt: skip
     expect(mary.locator(".call-status")).to_have_text("Incoming call", timeout=20_000)
+    expect(other_window.locator(".call-status")).to_have_text("Incoming call")  # every window of hers rings
     mary.get_by_role("button", name="Answer").click()
+    expect(other_window.locator(".call-status")).to_have_text("Answered in another window.")
     _converted(mary)
     assert "a=fingerprint" in remote_description(mary)  # rtpengine's DTLS toward the browser
     _hears_the_phone(mary)

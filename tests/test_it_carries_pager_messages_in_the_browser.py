@@ -28,7 +28,7 @@ def _registered(page):
 
 
 def _send(page, to, text):
-    page.get_by_label("To").fill(to)
+    page.get_by_label("To", exact=True).fill(to)
     page.get_by_label("Message").fill(text)
     page.get_by_role("button", name="Send").click()
 

@@ -26,6 +26,18 @@ function element(tag, props = {}, ...children) {
   return made;
 }
 
+// A call rings in a tab out of sight: the browser's own notification too, where allowed (asked
+// for on the person's first click in a call panel: browsers grant it only on a gesture).
+function notify(call) {
+  if (!document.hidden || !("Notification" in globalThis) || Notification.permission !== "granted") return;
+  const note = new Notification(call.video ? "Incoming video call" : "Incoming call", { body: call.remote || "", tag: call.key });
+  note.onclick = () => { globalThis.focus(); note.close(); };
+}
+
+function askToNotify() {
+  if ("Notification" in globalThis && Notification.permission === "default") Notification.requestPermission();
+}
+
 function clock(ms) {
   const seconds = Math.max(0, Math.round(ms / 1000));
   return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
@@ -72,6 +84,7 @@ export class CallPanel {
     const bar = element("div", { className: "call-bar" }, ...Object.values(this.buttons), this.devicePicker());
     const media = element("div", { className: "call-media" }, this.remoteVideo, this.localVideo, this.remoteAudio);
     const panel = element("section", { className: "call-panel", ariaLabel: "Call" }, bar, this.status, this.problem, media, this.figures, this.chart);
+    panel.addEventListener("click", askToNotify, { once: true });
     root.querySelector(".messages, #messages").before(panel);
   }
 
@@ -136,7 +149,12 @@ export class CallPanel {
   async handle(event) {
     if (event.direction === "in" && event.state === "ringing") return this.incoming(event);
     const call = this.call;
-    if (!call || call.key !== event.call) return;
+    if (!call || call.key !== event.call || call.state === "ended") return; // over here: later news changes nothing
+    if (call.state === "incoming" && ["answered", "connected"].includes(event.state)) {
+      // Every window of the callee rang; another one answered.
+      this.ring.stop();
+      return call.ended("Answered in another window.");
+    }
     const handlers = {
       calling: () => call.changed("calling"),
       ringing: () => call.changed("ringing"),
@@ -181,6 +199,7 @@ export class CallPanel {
     this.offer = event.sdp;
     call.changed("incoming");
     this.ring.start();
+    notify(call);
   }
 
   async answer() {
