@@ -1,7 +1,16 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import check_redis_url, env_address, env_bool, env_choice, env_int, env_list, parse_database_url
+from portal.env import (
+    check_redis_url,
+    env_address,
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_networks,
+    parse_database_url,
+)
 
 
 def test_it_reads_typed_values(monkeypatch):
@@ -15,6 +24,9 @@ def test_it_reads_typed_values(monkeypatch):
     monkeypatch.setenv("NG", "[::1]:2223")
     assert env_address("NG") == ("::1", 2223)
     assert env_address("UNSET_NG") is None
+    monkeypatch.setenv("PEERS", "192.0.2.10, 198.51.100.0/24,2001:db8::/32")
+    assert env_networks("PEERS") == ["192.0.2.10", "198.51.100.0/24", "2001:db8::/32"]
+    assert env_networks("UNSET_PEERS") == []
 
 
 @pytest.mark.parametrize(
@@ -26,6 +38,7 @@ def test_it_reads_typed_values(monkeypatch):
         ("MODE", "carrier-pigeon", lambda: env_choice("MODE", "udp", ("udp", "tcp"))),
         ("NG", "127.0.0.1", lambda: env_address("NG")),
         ("NG", "127.0.0.1:99999", lambda: env_address("NG")),
+        ("PEERS", "192.0.2.10, pcscf.example", lambda: env_networks("PEERS")),
     ],
 )
 def test_it_fails_loudly_on_bad_values(monkeypatch, name, value, read):
