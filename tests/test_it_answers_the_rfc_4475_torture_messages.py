@@ -14,7 +14,7 @@ from sip.message import Response, parse
 from sip.transport import Peer
 from tests.sip_peers import RawUdp
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("close_sync_thread_connections")]
+pytestmark = pytest.mark.usefixtures("close_sync_thread_connections")
 
 MESSAGES = Path(__file__).parent / "rfc4475"
 ALLOW = ("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE")
@@ -97,7 +97,15 @@ async def _final(core: RawUdp) -> Response:
             return response
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+# The valid INVITEs and MESSAGE reach the IMS side's handler, which looks the called identity up.
+LOOKED_UP = {"esc01", "longreq", "baddate", "inv2543", "mpart01"}
+CASES = [
+    pytest.param(name, marks=[pytest.mark.django_db(transaction=True)] if name in LOOKED_UP else [])
+    for name in sorted(EXPECTED)
+]
+
+
+@pytest.mark.parametrize("name", CASES)
 async def test_it_answers_as_rfc_4475_says(name):
     expected, headers = EXPECTED[name]
     side = ImsSide(trust=TrustedPeers(["127.0.0.1"]))
