@@ -103,7 +103,8 @@ class UdpTransport(Transport):
         self.send_now(data, peer)
 
     def send_now(self, data: bytes, peer: Peer) -> bool:
-        assert self._sock is not None
+        if self._sock is None:  # closed: a transaction's timer may still fire, and its send goes nowhere
+            return True
         if self._backlog:
             self._backlog.append((data, (peer.host, peer.port)))
             return True
