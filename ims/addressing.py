@@ -7,6 +7,10 @@ Contact we registered, `sip:<user part of the identity>@<our address>` (UserAgen
 2. one that is our Contact maps back, by its user part, to the identity that registered it;
 3. else P-Called-Party-ID, where the core states the identity called (RFC 3455 §4.2);
 4. To last.
+
+Who a request is from is what the core asserts in P-Asserted-Identity (RFC 3325), never From, which
+the sender writes as it likes; the IMS side takes requests only from its proxies (ims.trust), so an
+assertion it reads is the core's. A request the core asserted no identity for is from anonymous.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from sip.headers import NameAddr
-from sip.message import Request
+from sip.message import Request, SipParseError
 from sip.uri import InvalidUri, SipUri, parse_uri
 
 
@@ -58,4 +62,23 @@ def called_identity(request: Request, our_host: str, contacts: ContactUsers) -> 
         return target.address_of_record
     elif target.user and (mapped := contacts.identity(target.user)):
         return mapped
-    return NameAddr.parse(request.get("P-Called-Party-ID") or request["To"]).uri
+    try:
+        return NameAddr.parse(request.get("P-Called-Party-ID") or request["To"]).uri
+    except SipParseError:  # To was checked on arrival; a malformed P-Called-Party-ID says nothing
+        return NameAddr.parse(request["To"]).uri
+
+
+ANONYMOUS = "sip:anonymous@anonymous.invalid"  # RFC 3323 §4.1.1.3
+
+
+def asserted_identity(request: Request) -> str:
+    """The sender the core asserts: the first P-Asserted-Identity that parses (a SIP URI before a
+    tel URI where it gives both, RFC 3325 §9.1); anonymous where it asserts none."""
+    asserted: list[str] = []
+    for value in request.get_all("P-Asserted-Identity"):
+        try:
+            asserted.append(NameAddr.parse(value).uri)
+        except SipParseError:
+            continue
+    sip = [uri for uri in asserted if uri.lower().startswith(("sip:", "sips:"))]
+    return (sip or asserted or [ANONYMOUS])[0]

@@ -58,6 +58,7 @@ class Call:
     reoffer: Request | None = None
     reoffered: tuple[Request, ServerTransaction] | None = None
     called: str = ""  # incoming: the identity called, found by the Request-URI (ims.addressing), not To
+    caller: str = ""  # incoming: the identity the core asserts for the caller (ims.addressing), not From
     credentials: DigestCredentials | None = None  # the identity's, for a core that challenges its requests
 
     @property
@@ -68,7 +69,7 @@ class Call:
 
     @property
     def remote_uri(self) -> str:
-        return NameAddr.parse(self.invite["To" if self.outgoing else "From"]).uri
+        return NameAddr.parse(self.invite["To"]).uri if self.outgoing else self.caller
 
     @property
     def media_call(self) -> MediaCall:
@@ -139,11 +140,11 @@ class CallDesk:
 
     async def ring(
         self, key: str, agent: UserAgent, invite: Request, transaction: ServerTransaction, group: str,
-        called: str = "", credentials: DigestCredentials | None = None,
+        called: str = "", credentials: DigestCredentials | None = None, *, caller: str,
     ) -> Call:  # fmt: skip
         called = called or NameAddr.parse(invite["To"]).uri
         call = Call(key, group, agent, invite, transaction.peer, _contact(agent, called), False, new_tag())
-        call.transaction, call.called, call.credentials = transaction, called, credentials
+        call.transaction, call.called, call.credentials, call.caller = transaction, called, credentials, caller
         self.calls[key] = call
         transaction.respond(self._response(call, 180, "Ringing"))
         call.timer = asyncio.get_running_loop().call_later(self.ring_seconds, self._no_answer, key)

@@ -25,7 +25,7 @@ from django.db import close_old_connections
 from identity_blocks import actions
 from identity_blocks.events import IMS_GROUP
 from ims import actions as ims_actions
-from ims.addressing import ContactUsers, called_identity
+from ims.addressing import ContactUsers, asserted_identity, called_identity
 from ims.calls import CallDesk
 from ims.identities import identity_config, live_assignments, stored_ha1, token_identity
 from ims.models import PagerMessage
@@ -33,6 +33,7 @@ from ims.proxies import ProxyTargets
 from ims.recovery import Recovery, every
 from ims.registration import UNREACHABLE, IdentityConfig, Registration
 from ims.standin import StandInCore
+from ims.trust import TrustedPeers
 from portal.batching import Batcher
 from sip import challenges
 from sip.headers import NameAddr
@@ -56,6 +57,10 @@ log = logging.getLogger(__name__)
 OUTCOME_LINGER_SECONDS = 0.05
 # A MESSAGE the core did not answer is sent again after these pauses, doubling, until its deadline.
 RESEND_FIRST_PAUSE, RESEND_MAX_PAUSE = 1.0, 10.0
+# The methods the IMS side serves (§20.5), and those it knows and does not serve (405, not 501).
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE"
+NOT_SERVED = {"REGISTER", "PRACK", "UPDATE", "INFO", "SUBSCRIBE", "NOTIFY", "REFER", "PUBLISH"}
+SDP = "application/sdp"
 
 
 def _db(function: Any) -> Any:
@@ -125,6 +130,8 @@ class ImsSide:
     # The operator's proxies as DNS names them (RFC 3263), and the moves from one that stopped
     # answering to the next.
     proxies: ProxyTargets = field(default_factory=ProxyTargets.from_settings)
+    # Who requests are taken from: those proxies and IMS_TRUSTED_PEERS (ims.trust).
+    trust: TrustedPeers = field(default_factory=TrustedPeers.from_settings)
     failovers: dict[Peer, asyncio.Task[bool]] = field(default_factory=dict)
     # Inbound MESSAGEs are stored in batches: one transaction for all that arrive meanwhile.
     inbox: Batcher[ims_actions.Inbound, ims_actions.Received] = field(
@@ -163,7 +170,7 @@ class ImsSide:
             self.opening.pop(kind, None)  # the next one to ask tries again
 
     async def _open_agent(self, kind: str) -> UserAgent:
-        agent = UserAgent(await self._transport(kind), self.handle, self.timers)
+        agent = UserAgent(await self._transport(kind), self.handle, self.timers, trusted=self.trust)
         agent.on_cancel, agent.on_ack = self.calls.cancelled, self.calls.acknowledged
         self.agents[kind] = agent
         return agent
@@ -178,7 +185,8 @@ class ImsSide:
         return StreamTransport(tls=tls) if kind in ("TCP", "TLS") else WebSocketTransport(tls=tls)
 
     async def handle(self, request: Request, transaction: ServerTransaction) -> None:
-        """Requests from the IMS core to our identities."""
+        """Requests from the IMS core to our identities (the user agent let through only those of
+        a trusted peer, well formed, requiring nothing unsupported)."""
         agent = self.agents[transaction.peer.transport]
         if request.method == "MESSAGE":
             transaction.respond(await self._inbound_message(agent, request))
@@ -188,26 +196,34 @@ class ImsSide:
             if not self.calls.bye(request, transaction):
                 transaction.respond(agent.response(request, 481, "Call/Transaction Does Not Exist"))
         elif request.method == "OPTIONS":
-            response = agent.response(request, 200, "OK")
-            response.add("Allow", "MESSAGE, OPTIONS")
-            transaction.respond(response)
-        else:
-            transaction.respond(agent.response(request, 501, "Not Implemented"))
+            transaction.respond(_with(agent.response(request, 200, "OK"), Allow=ALLOW, Accept=SDP))
+        else:  # §8.2.1: a method known but not served is 405, an unknown one 501; both say what is
+            known = request.method in NOT_SERVED
+            response = agent.response(request, *((405, "Method Not Allowed") if known else (501, "Not Implemented")))
+            transaction.respond(_with(response, Allow=ALLOW))
 
     async def _inbound_message(self, agent: UserAgent, request: Request) -> Response:
-        # The identity called as ims.addressing finds it; the sender in P-Asserted-Identity or From.
+        """Stored for the identity called (as ims.addressing finds it), from the identity the core
+        asserts; From is the sender's own claim and is never taken for who sent it."""
         called = called_identity(request, agent.transport.local[0], self.contact_users)
-        sender = NameAddr.parse(request.get("P-Asserted-Identity") or request["From"]).uri
+        sender = asserted_identity(request)
         content_type = request.get("Content-Type") or "text/plain"
         inbound = ims_actions.Inbound(called, sender, content_type, request.body, request.call_id, request.cseq[0])
         delivery, _ = await self.inbox.submit(inbound)
         status, reason = delivery.value
-        return agent.response(request, status, reason)
+        response = agent.response(request, status, reason)
+        if delivery == ims_actions.Delivery.UNSUPPORTED:
+            response.add("Accept", ", ".join(ims_actions.TEXT_TYPES))  # §21.4.13
+        return response
 
     async def _inbound_call(self, agent: UserAgent, request: Request, transaction: ServerTransaction) -> None:
         if NameAddr.parse(request["To"]).tag:
             if not self.calls.refresh(request, transaction):
                 transaction.respond(agent.response(request, 481, "Call/Transaction Does Not Exist"))
+            return
+        refused = _media_refused(agent, request)
+        if refused is not None:
+            transaction.respond(refused)
             return
         called = called_identity(request, agent.transport.local[0], self.contact_users)
         found = await _db(ims_actions.callee)(called)
@@ -218,7 +234,8 @@ class ImsSide:
         else:
             config = await self.config_of(found[0])  # its credentials, should the core challenge our BYE
             credentials = config.credentials if config else None
-            await self.calls.ring(uuid.uuid4().hex, agent, request, transaction, found[1], called, credentials)
+            call = (uuid.uuid4().hex, agent, request, transaction, found[1], called, credentials)
+            await self.calls.ring(*call, caller=asserted_identity(request))
 
     async def place_call(self, event: dict[str, Any]) -> None:
         """A call from the holder's browser: its SDP offer goes out from the holder's identity."""
@@ -303,9 +320,14 @@ class ImsSide:
         return await self.configuration(assignment_id)
 
     async def configuration(self, assignment_id: int) -> IdentityConfig | None:
-        """The assignment's configuration, its proxy the operator's target in use (RFC 3263)."""
+        """The assignment's configuration, its proxy the operator's target in use (RFC 3263);
+        that target and the others DNS names for the proxy are trusted from now on (ims.trust)."""
         config: IdentityConfig | None = await _db(identity_config)(assignment_id)
-        return None if config is None else await self.proxies.config(config)
+        if config is None:
+            return None
+        config = await self.proxies.config(config)
+        await self.trust.learn([config.proxy, *self.proxies.alternatives(config.proxy)])
+        return config
 
     async def _send_pager(
         self, config: IdentityConfig, to: str, content_type: str, body: str, call_id: str = ""
@@ -476,6 +498,25 @@ class ImsSide:
             registration.stop()
         for agent in self.agents.values():
             agent.close()
+
+
+def _with(response: Response, **headers: str) -> Response:
+    for name, value in headers.items():
+        response.add(name, value)
+    return response
+
+
+def _media_refused(agent: UserAgent, invite: Request) -> Response | None:
+    """An INVITE whose offer is not SDP (415, RFC 4475 §3.3.6), or that accepts no SDP answer
+    (406 with a Warning, §3.3.15); None for one a call can be made of."""
+    content_type = (invite.get("Content-Type") or SDP).partition(";")[0].strip().lower()
+    if invite.body and content_type != SDP:
+        return _with(agent.response(invite, 415, "Unsupported Media Type"), Accept=SDP)
+    accepted = [value.partition(";")[0].strip().lower() for value in invite.get_all("Accept")]
+    if accepted and not {SDP, "application/*", "*/*"} & set(accepted):
+        warning = f'399 {agent.transport.local[0]} "the answer would be {SDP}, which the Accept header excludes"'
+        return _with(agent.response(invite, 406, "Not Acceptable"), Warning=warning)
+    return None
 
 
 async def run(stop: asyncio.Event) -> None:

@@ -147,6 +147,7 @@ class StandInCore:
         # Routes naming this proxy are its own to remove (loose routing, RFC 3261 §16.4).
         headers = [(name, value) for name, value in request.headers if not self._routes_here(name, value)]
         forwarded = Request(method=request.method, uri=binding.contact, headers=headers, body=request.body)
+        self._assert_identity(forwarded, transaction.peer)
         forwards = int(request.get("Max-Forwards", "70") or "70")
         if forwards <= 0:
             return self.ua.response(request, 483, "Too Many Hops")
@@ -155,6 +156,15 @@ class StandInCore:
             forwarded, binding.peer, lambda early: transaction.respond(self._upstream(early))
         )
         return self._upstream(answer)
+
+    def _assert_identity(self, request: Request, peer: Peer) -> None:
+        """As a P-CSCF does (RFC 3325, TS 24.229 §5.2.6.3): a sender's own assertion is removed, and
+        the From identity asserted where the request comes from where that identity registered."""
+        request.remove("P-Asserted-Identity")
+        sender = aor(request["From"])
+        binding = self.location.get(sender)
+        if binding is not None and binding.peer == peer and binding.expires_at >= time.monotonic():
+            request.add("P-Asserted-Identity", f"<{sender}>")
 
     def _forward_ack(self, ack: Request) -> None:
         """The ACK of a 2xx is a transaction of its own, with no answer (§17.1.1.3): passed on to

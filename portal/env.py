@@ -6,6 +6,7 @@ mistyped deployment fails at start-up instead of running on a silent default.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +81,17 @@ def env_uris(name: str, schemes: tuple[str, ...]) -> list[str]:
         if not colon or scheme.lower() not in schemes or not rest.strip("/"):
             raise ImproperlyConfigured(f"{name}: {uri!r} is not a {' or '.join(schemes)} URI")
     return uris
+
+
+def env_networks(name: str) -> list[str]:
+    """A comma-separated list of IP addresses or networks (192.0.2.10, 198.51.100.0/24, 2001:db8::/32)."""
+    networks = env_list(name)
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {network!r} is not an IP address or network") from None
+    return networks
 
 
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:

@@ -21,6 +21,7 @@ from portal.env import (
     env_float,
     env_int,
     env_list,
+    env_networks,
     env_path,
     env_str,
     env_uris,
@@ -150,6 +151,9 @@ IMS_STANDIN_PORT = env_int("IMS_STANDIN_PORT", 5062, minimum=1, maximum=65535)
 IMS_STANDIN = env_bool("IMS_STANDIN", DEBUG and not IMS_OUTBOUND_PROXY)
 if IMS_STANDIN and IMS_OUTBOUND_PROXY:
     raise ImproperlyConfigured("IMS_STANDIN is a development stand-in; it cannot run with IMS_OUTBOUND_PROXY set")
+# Requests are taken only from the outbound proxy's addresses (as DNS names them) and from these
+# addresses or networks (an operator's other CSCFs); anyone else is answered 403 and ignored.
+IMS_TRUSTED_PEERS = env_networks("IMS_TRUSTED_PEERS")
 IMS_LISTEN_HOST = env_str("IMS_LISTEN_HOST", "127.0.0.1")
 IMS_LISTEN_PORT = env_int("IMS_LISTEN_PORT", 0, minimum=0, maximum=65535)
 IMS_TLS_CA_FILE = env_path("IMS_TLS_CA_FILE")

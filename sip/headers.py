@@ -9,7 +9,12 @@ from dataclasses import dataclass, field
 from sip.message import SipParseError
 
 _PARAM = re.compile(r'\s*;\s*([^;=\s]+)(?:\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*))?')
-_VIA = re.compile(r"SIP\s*/\s*2\.0\s*/\s*([A-Za-z]+)\s+([^;\s]+)(.*)", re.DOTALL)
+_TOKEN_CHARS = r"A-Za-z0-9\-.!%*_+`'~"  # noqa: S105 (the characters of a token, §25.1)
+_VIA = re.compile(rf"SIP\s*/\s*2\.0\s*/\s*([{_TOKEN_CHARS}]+)\s+([^;\s]+)(.*)", re.DOTALL)
+# An unquoted display name is tokens separated by LWS (RFC 3261 §25.1); a quoted one may hold anything.
+_DISPLAY_TOKENS = re.compile(rf"[{_TOKEN_CHARS}]+(?:[ \t]+[{_TOKEN_CHARS}]+)*")
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
+_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 _AUTH_PARAM = re.compile(r'\s*([A-Za-z0-9\-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*(?:,|$)')
 MAGIC_COOKIE = "z9hG4bK"
 
@@ -38,20 +43,40 @@ class NameAddr:
 
     @classmethod
     def parse(cls, text: str) -> NameAddr:
+        """name-addr or addr-spec (§20.10); SipParseError for what neither grammar allows: an open
+        quote, an unquoted display name of other than tokens, spaces inside <...>, or a URI with a
+        '?' or ',' not in <...> (RFC 4475 §3.1.2.6, .13, .14, .15)."""
         text = text.strip()
+        if text.startswith('"'):
+            quoted = _QUOTED.match(text)
+            if quoted is None:
+                raise SipParseError(f"unterminated quoted display name in {text[:60]!r}")
+            rest = text[quoted.end() :].lstrip()
+            if not rest.startswith("<"):
+                raise SipParseError(f"no <uri> after the display name in {text[:60]!r}")
+            return cls._bracketed(_ESCAPE.sub(r"\1", quoted[1]), rest, text)
         if "<" in text:
             display, _, rest = text.partition("<")
-            uri, closing, params = rest.partition(">")
-            if not closing or not uri:
-                raise SipParseError(f"unclosed <uri> in {text[:60]!r}")
-            return cls(uri.strip(), display.strip().strip('"'), parse_params(params))
+            display = display.strip()
+            if display and not _DISPLAY_TOKENS.fullmatch(display):
+                raise SipParseError(f"a display name of other than tokens is quoted: {text[:60]!r}")
+            return cls._bracketed(display, "<" + rest, text)
         uri, _, params = text.partition(";")  # addr-spec: parameters belong to the header
-        if not uri or " " in uri:
+        uri = uri.rstrip()
+        if ":" not in uri or any(c in uri for c in ' \t?,"<>'):
             raise SipParseError(f"malformed address {text[:60]!r}")
         return cls(uri, "", parse_params(";" + params) if params else {})
 
+    @classmethod
+    def _bracketed(cls, display: str, rest: str, text: str) -> NameAddr:
+        uri, closing, params = rest[1:].partition(">")
+        if not closing or ":" not in uri or any(c.isspace() or c in '<"' for c in uri):
+            raise SipParseError(f"malformed <uri> in {text[:60]!r}")
+        return cls(uri, display, parse_params(params))
+
     def __str__(self) -> str:
-        display = f'"{self.display}" ' if self.display else ""
+        quoted = self.display.replace("\\", "\\\\").replace('"', '\\"')
+        display = f'"{quoted}" ' if self.display else ""
         return f"{display}<{self.uri}>{format_params(self.params)}"
 
     @property
@@ -79,9 +104,11 @@ class Via:
             port = int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
         elif ":" in sent_by:
             host, _, port_text = sent_by.rpartition(":")
-            if not port_text.isdigit():
+            if not port_text.isdigit() or not 0 < int(port_text) <= 65535:
                 raise SipParseError(f"malformed Via port in {text[:60]!r}")
             port = int(port_text)
+        if not host.strip("[]"):
+            raise SipParseError(f"Via without a host in {text[:60]!r}")
         return cls(match[1].upper(), host, port, parse_params(match[3]))
 
     def __str__(self) -> str:

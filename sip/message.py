@@ -33,20 +33,41 @@ _SPECIAL = {
 LIST_HEADERS = {
     "Via", "Contact", "Route", "Record-Route", "Path", "Service-Route", "Allow", "Supported", "Require",
     "Proxy-Require", "Unsupported", "Accept", "Accept-Encoding", "Accept-Language", "Allow-Events",
-    "Content-Encoding", "In-Reply-To", "P-Associated-URI", "Security-Client", "Security-Server", "Security-Verify",
+    "Content-Encoding", "In-Reply-To", "P-Associated-URI", "P-Asserted-Identity", "Security-Client",
+    "Security-Server", "Security-Verify",
 }  # fmt: skip
 _TOKEN = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
 _REQUEST_LINE = re.compile(r"([A-Za-z0-9\-.!%*_+`'~]+) (\S+) SIP/2\.0")
 _STATUS_LINE = re.compile(r"SIP/2\.0 ([1-6]\d\d) ([^\r\n]*)")
+# What a request line looks like to answer it at all: any spacing, any URI, any version (§21.5.6).
+_LOOSE_REQUEST_LINE = re.compile(r"([A-Za-z0-9\-.!%*_+`'~]+)[ \t]+(.*?)[ \t]+SIP/(\d+\.\d+)[ \t]*")
+_WORD = r"[A-Za-z0-9\-.!%*_+`'~()<>:\\\"/\[\]?{}]+"
+_CALL_ID = re.compile(rf"{_WORD}(?:@{_WORD})?")  # word [ "@" word ] (§25.1)
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+\-.]*")
+# Headers a request carries at most once (§20; RFC 4475 §3.3.8).
+SINGLE_HEADERS = ("To", "From", "Call-ID", "CSeq", "Max-Forwards", "Content-Type", "Expires")
 
 
-class SipParseError(ValueError):
-    """Malformed input. `answerable` is the request when one can still be answered with a 400."""
+class Refusal(ValueError):
+    """A request refused before any handler sees it: the status and phrase of the answer, why (for
+    its Warning), the headers the answer must carry, and the request when it can be answered."""
 
-    def __init__(self, reason: str, *, answerable: Request | None = None) -> None:
+    status, phrase = 400, "Bad Request"
+
+    def __init__(
+        self, reason: str, *, answerable: Request | None = None, status: int = 0, phrase: str = "",
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> None:  # fmt: skip
         super().__init__(reason)
         self.reason = reason
         self.answerable = answerable
+        self.status, self.phrase = status or self.status, phrase or self.phrase
+        self.headers = headers
+
+
+class SipParseError(Refusal):
+    """Malformed input. `answerable` is the request when one can still be answered with a 400
+    (a 505 where only the version is wrong)."""
 
 
 @functools.lru_cache(maxsize=1024)  # a few dozen names recur in every message
@@ -193,11 +214,19 @@ def _parse_headers(block: str, message: Message) -> list[str]:
     return lengths
 
 
-def _start(line: str) -> Request | Response:
+def _start(line: str) -> tuple[Request | Response, SipParseError | None]:
+    """The message the start line begins, and what is wrong with a request line that can still be
+    answered once the headers are read (extra spaces, RFC 4475 §3.1.2.9-10; another version, 505)."""
     if (status := _STATUS_LINE.fullmatch(line)) is not None:
-        return Response(status=int(status[1]), reason=status[2].strip())
+        return Response(status=int(status[1]), reason=status[2].strip()), None
     if (request := _REQUEST_LINE.fullmatch(line)) is not None:
-        return Request(method=request[1], uri=request[2])  # methods are case-sensitive (§7.1)
+        return Request(method=request[1], uri=request[2]), None  # methods are case-sensitive (§7.1)
+    if (loose := _LOOSE_REQUEST_LINE.fullmatch(line)) is not None:
+        message = Request(method=loose[1], uri=loose[2])
+        if loose[3] != "2.0":
+            version = SipParseError(f"SIP/{loose[3]} is not supported", status=505, phrase="Version Not Supported")
+            return message, version
+        return message, SipParseError(f"malformed Request-Line {line[:60]!r}")
     raise SipParseError(f"not a SIP request or status line: {line[:60]!r}")
 
 
@@ -213,9 +242,11 @@ def parse(data: bytes, *, stream: bool = False) -> Request | Response:
     except UnicodeDecodeError:
         raise SipParseError("headers are not UTF-8") from None
     start_line, _, block = text.lstrip("\r\n").partition("\r\n")
-    message = _start(start_line)
+    message, wrong = _start(start_line)
     try:
         message.body = _body(_parse_headers(block, message), body, stream=stream)
+        if wrong is not None:
+            raise wrong
     except SipParseError as error:
         error.answerable = message if isinstance(message, Request) else None
         raise
@@ -227,7 +258,9 @@ def _body(lengths: list[str], rest: bytes, *, stream: bool) -> bytes:
         if stream:
             raise SipParseError("Content-Length is required on stream transports")
         return rest
-    if len(set(lengths)) > 1 or not lengths[0].isdigit():
+    if len(lengths) > 1:
+        raise SipParseError("more than one Content-Length")
+    if not lengths[0].isdigit():
         raise SipParseError("invalid Content-Length")
     length = int(lengths[0])
     if length > len(rest):
@@ -236,16 +269,65 @@ def _body(lengths: list[str], rest: bytes, *, stream: bool) -> bytes:
 
 
 def check_request(request: Request) -> None:
-    """The headers RFC 3261 §8.1.1 requires, well formed; raises SipParseError for a 400."""
+    """The headers RFC 3261 §8.1.1 requires, each well formed and once, and a Request-URI of the
+    SIP grammar; raises SipParseError for a 400 (the answers RFC 4475 §3.1.2 and §3.3 expect)."""
     for name in ("To", "From", "Call-ID", "CSeq", "Via"):
         if name not in request:
             raise SipParseError(f"missing {name} header", answerable=request)
+    for name in SINGLE_HEADERS:
+        if len(request.get_all(name)) > 1:
+            raise SipParseError(f"more than one {name} header", answerable=request)
     number, _, method = request["CSeq"].partition(" ")
     if not number.isdigit() or int(number) >= 2**31 or method.strip() != request.method:
         raise SipParseError("CSeq does not match the request", answerable=request)
     forwards = request.get("Max-Forwards", "70") or ""
     if not forwards.isdigit() or int(forwards) > 255:
         raise SipParseError("invalid Max-Forwards", answerable=request)
+    if not _CALL_ID.fullmatch(request.call_id):
+        raise SipParseError("malformed Call-ID", answerable=request)
+    try:
+        _check_request_uri(request.uri)
+        _check_addresses(request)
+    except SipParseError as error:
+        error.answerable = request
+        raise
+
+
+def _check_request_uri(uri: str) -> None:
+    scheme, colon, _ = uri.partition(":")
+    if not colon or not _SCHEME.fullmatch(scheme):
+        raise SipParseError(f"malformed Request-URI {uri[:60]!r}")
+    if scheme.lower() not in ("sip", "sips"):
+        return  # whether the scheme is served is the user agent's to say (416)
+    from sip.uri import InvalidUri, SipUri, parse_uri
+
+    try:
+        parsed = parse_uri(uri)
+    except InvalidUri as error:
+        raise SipParseError(str(error)) from None
+    if isinstance(parsed, SipUri) and parsed.headers is not None:
+        raise SipParseError("a Request-URI carries no headers (RFC 3261 §19.1.5)")
+
+
+def _check_addresses(request: Request) -> None:
+    """Every Via, To, From and Contact parses (sip.headers); a request is refused for any one."""
+    from sip.headers import MAGIC_COOKIE, NameAddr, Via
+
+    for value in request.get_all("Via"):
+        if Via.parse(value).branch == MAGIC_COOKIE:  # RFC 4475 §3.2.1: a cookie with no identifier
+            raise SipParseError("the Via branch is the magic cookie alone")
+    for name in ("To", "From"):
+        NameAddr.parse(request[name])
+    for value in request.get_all("Contact"):
+        if value.strip() != "*":
+            NameAddr.parse(value)
+
+
+def check_response(response: Response) -> None:
+    """What a response needs to be matched to its transaction; else it is dropped (RFC 4475 §3.1.2.5)."""
+    number, _, method = (response.get("CSeq") or "").partition(" ")
+    if not response.get("Via") or not number.isdigit() or int(number) >= 2**31 or not method.strip():
+        raise SipParseError("a response without a Via or a valid CSeq")
 
 
 class StreamParser:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sip.headers import Via
+from sip.headers import MAGIC_COOKIE, NameAddr, Via
 from sip.message import Request, Response
 from sip.transport import Peer
 
@@ -39,9 +39,16 @@ def client_key(message: Request | Response) -> tuple[str, str]:
 
 
 def server_key(request: Request) -> tuple[str, str, str]:
+    """§17.2.3: the top Via's branch where it has the magic cookie; else, from an RFC 2543 peer,
+    what its requests of one transaction share (RFC 4475 §3.4.1): the branch if any, Call-ID,
+    CSeq number and From tag (not the To tag, which the ACK of a non-2xx adds)."""
     via = Via.parse(request.get_all("Via")[0])
     method = "INVITE" if request.method == "ACK" else request.method
-    return via.branch or "", f"{via.host}:{via.port}", method
+    branch = via.branch or ""
+    if not branch.startswith(MAGIC_COOKIE):
+        from_tag = NameAddr.parse(request["From"]).tag or ""
+        branch = f"{branch} {request.call_id} {request.cseq[0]} {from_tag}"
+    return branch, f"{via.host}:{via.port}", method
 
 
 # A timer may fire this much before its time (the loop's clock resolution and rounding).

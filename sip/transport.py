@@ -50,7 +50,8 @@ class Transport:
     def close(self) -> None:
         raise NotImplementedError
 
-    def _deliver(self, data: bytes, peer: Peer, *, stream: bool = False) -> None:
+    def deliver(self, data: bytes, peer: Peer, *, stream: bool = False) -> None:
+        """One datagram or WebSocket message, as it arrived from `peer`."""
         try:
             message = parse(data, stream=stream)
         except SipParseError as error:
@@ -96,13 +97,14 @@ class UdpTransport(Transport):
                 continue
             data = bytes(self._view[:size])
             if data.strip(b"\r\n"):  # bare CRLFs are keep-alives
-                self._deliver(data, Peer("UDP", str(addr[0]), int(addr[1])))
+                self.deliver(data, Peer("UDP", str(addr[0]), int(addr[1])))
 
     async def send(self, data: bytes, peer: Peer) -> None:
         self.send_now(data, peer)
 
     def send_now(self, data: bytes, peer: Peer) -> bool:
-        assert self._sock is not None
+        if self._sock is None:  # closed: a transaction's timer may still fire, and its send goes nowhere
+            return True
         if self._backlog:
             self._backlog.append((data, (peer.host, peer.port)))
             return True
@@ -292,7 +294,7 @@ class WebSocketTransport(ConnectedTransport):
 
         try:
             async for frame in socket:
-                self._deliver(frame.encode() if isinstance(frame, str) else frame, peer)
+                self.deliver(frame.encode() if isinstance(frame, str) else frame, peer)
         except ConnectionClosed as error:
             log.info("WebSocket to %s:%s closed: %s", peer.host, peer.port, error)
 

@@ -10,7 +10,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sip.headers import NameAddr, Via, new_branch, new_tag
-from sip.message import Request, Response, SipParseError, check_request
+from sip.junk import JunkLog
+from sip.message import Refusal, Request, Response, SipParseError, check_request, check_response, split_list
 from sip.transaction import (
     TIMER_SLACK,
     ClientTransaction,
@@ -25,15 +26,25 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Request, ServerTransaction], Awaitable[None]]
 DialogHook = Callable[[Request], None]
+Trust = Callable[[Peer], bool]
 SERVER = "webrtc-ims-portal"
+# The Request-URI schemes a user agent serves; any other is answered 416 (§8.2.2.1).
+SCHEMES = frozenset({"sip", "sips", "tel"})
 
 
 class UserAgent:
-    def __init__(self, transport: Transport, handler: Handler | None = None, timers: Timers | None = None):
+    def __init__(
+        self, transport: Transport, handler: Handler | None = None, timers: Timers | None = None, *,
+        trusted: Trust | None = None, supported: frozenset[str] = frozenset(),
+    ) -> None:  # fmt: skip
         self.transport = transport
         transport.received, transport.malformed = self._received, self._malformed
         self.handler = handler
         self.timers = timers or Timers()
+        # Whom requests are taken from: anyone, or (the IMS side) only its proxies; others get a 403.
+        self.trusted = trusted
+        self.supported = supported  # option tags a request may Require (§8.2.2.3); others get a 420
+        self.junk = JunkLog()
         self.client_transactions: dict[tuple[str, str], ClientTransaction] = {}
         # Finished client transactions in the order they are to go: they all linger alike (T4).
         self._lingering: deque[tuple[float, tuple[str, str]]] = deque()
@@ -129,21 +140,44 @@ class UserAgent:
 
     # Receiving -------------------------------------------------------------------------
 
+    def trusts(self, peer: Peer) -> bool:
+        return self.trusted is None or self.trusted(peer)
+
     def _received(self, message: Request | Response, peer: Peer) -> None:
         if isinstance(message, Response):
-            transaction = self.client_transactions.get(client_key(message))
-            if transaction is None:
-                self.stats["stray responses"] += 1
-            else:
-                transaction.received(message)
+            self._response_received(message, peer)
+        else:
+            self._request_received(message, peer)
+
+    def _response_received(self, response: Response, peer: Peer) -> None:
+        try:
+            check_response(response)
+        except SipParseError as error:
+            self._junk(peer, "malformed dropped", f"malformed response dropped ({error.reason})")
             return
+        transaction = self.client_transactions.get(client_key(response))
+        if not self.trusts(peer):
+            self._junk(peer, "untrusted response dropped", f"{response.status} from an untrusted address")
+        elif transaction is None:
+            self.stats["stray responses"] += 1
+        else:
+            transaction.received(response)
+
+    def _request_received(self, message: Request, peer: Peer) -> None:
         try:
             check_request(message)
-            key = server_key(message)
         except SipParseError as error:
             self._malformed(error, peer)
             return
+        if not self.trusts(peer):
+            self._forbid(message, peer)
+            return
+        refusal = self._refusal(message)
+        if refusal is not None:
+            self._answer_refusal(refusal, peer)
+            return
         self._note_source(message, peer)
+        key = server_key(message)
         existing = self.server_transactions.get(key)
         if existing is not None:
             existing.retransmitted(message)
@@ -185,7 +219,9 @@ class UserAgent:
             # §17.2.1: stops the previous hop retransmitting while the answer is looked up.
             transaction.respond(self.response(transaction.request, 100, "Trying"))
         if self.handler is None:
-            transaction.respond(self.response(transaction.request, 501, "Not Implemented"))
+            response = self.response(transaction.request, 501, "Not Implemented")
+            response.add("Allow", "ACK, CANCEL")
+            transaction.respond(response)
             return
         task = asyncio.ensure_future(self._handle(transaction))
         self._tasks.add(task)
@@ -213,16 +249,52 @@ class UserAgent:
             via.params["rport"] = str(peer.port)
         request.headers[request.headers.index(("Via", vias[0]))] = ("Via", str(via))
 
+    def _refusal(self, request: Request) -> Refusal | None:
+        """What a well-formed request is refused for before its handler sees it: a Request-URI
+        scheme not served (416) or an extension required and not supported (420, §8.2.2)."""
+        scheme = request.uri.partition(":")[0].lower()
+        if scheme not in SCHEMES:
+            why = f"{scheme} URIs are not served"
+            return Refusal(why, status=416, phrase="Unsupported URI Scheme", answerable=request)
+        if request.method in ("ACK", "CANCEL"):  # §8.2.2.3: never refused for Require
+            return None
+        required = [tag for value in request.get_all("Require") for tag in split_list(value)]
+        unsupported = [tag for tag in required if tag.lower() not in self.supported]
+        if unsupported:
+            headers = (("Unsupported", ", ".join(unsupported)),)
+            return Refusal("extension not supported", status=420, phrase="Bad Extension", headers=headers,
+                           answerable=request)  # fmt: skip
+        return None
+
+    def _forbid(self, request: Request, peer: Peer) -> None:
+        """A request from outside the trusted peers: 403, and nothing else done with it."""
+        self.stats["untrusted refused 403"] += 1
+        self._junk(peer, "", f"{request.method} from an untrusted address refused")
+        if request.method != "ACK":
+            self.send_soon(self.response(request, 403, "Forbidden").to_bytes(), peer, None)
+
     def _malformed(self, error: SipParseError, peer: Peer) -> None:
         request = error.answerable
-        if request is None or request.method == "ACK" or not request.get("Via"):
-            self.stats["malformed dropped"] += 1
-            log.info("dropped malformed message from %s:%s: %s", peer.host, peer.port, error.reason)
+        if request is None or request.method == "ACK" or not request.get("Via") or not self.trusts(peer):
+            self._junk(peer, "malformed dropped", f"malformed message dropped ({error.reason})")
             return
-        self.stats["malformed answered 400"] += 1
-        response = self.response(request, 400, "Bad Request")
-        response.add("Warning", f'399 {self.transport.local[0]} "{error.reason.replace(chr(34), chr(39))}"')
+        self._junk(peer, "", f"malformed {request.method} answered {error.status} ({error.reason})")
+        self._answer_refusal(error, peer)
+
+    def _answer_refusal(self, refusal: Refusal, peer: Peer) -> None:
+        """Statelessly (§8.2): the status, why in a Warning (§20.43), and the headers it must carry."""
+        assert refusal.answerable is not None
+        self.stats[f"refused {refusal.status}"] += 1
+        response = self.response(refusal.answerable, refusal.status, refusal.phrase)
+        response.add("Warning", f'399 {self.transport.local[0]} "{refusal.reason.replace(chr(34), chr(39))}"')
+        for name, value in refusal.headers:
+            response.add(name, value)
         self.send_soon(response.to_bytes(), peer, None)
+
+    def _junk(self, peer: Peer, stat: str, what: str) -> None:
+        if stat:
+            self.stats[stat] += 1
+        self.junk.note(peer.host, peer.port, what)
 
     def response(
         self, request: Request, status: int, reason: str, *, to_tag: str | None = None, body: bytes = b"",

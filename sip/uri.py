@@ -48,6 +48,7 @@ class SipUri:
     host: str
     port: int | None = None
     params: dict[str, str | None] = field(default_factory=dict, compare=False, hash=False)
+    headers: str | None = field(default=None, compare=False, hash=False)  # after '?', as written
 
     def __str__(self) -> str:
         user = f"{self.user}@" if self.user is not None else ""
@@ -100,7 +101,7 @@ def parse_uri(text: str) -> SipUri | TelUri:
     host = match["host"].lower().rstrip(".")
     if re.fullmatch(_IPV4, host) and any(int(octet) > 255 for octet in host.split(".")):
         raise InvalidUri(f"{text!r}: {host} is not an IPv4 address")
-    return SipUri(match["scheme"].lower(), match["user"], host, port, _params(match["params"]))
+    return SipUri(match["scheme"].lower(), match["user"], host, port, _params(match["params"]), match["headers"])
 
 
 def _parse_tel(text: str) -> TelUri:

@@ -29,9 +29,10 @@ class RawUdp(asyncio.DatagramProtocol):
         self.socket: asyncio.DatagramTransport | None = None
 
     @classmethod
-    async def start(cls) -> RawUdp:
+    async def start(cls, host: str = "127.0.0.1") -> RawUdp:
+        """On `host`: another loopback address (127.0.0.2) is a source the IMS side does not trust."""
         raw = cls()
-        await asyncio.get_running_loop().create_datagram_endpoint(lambda: raw, local_addr=("127.0.0.1", 0))
+        await asyncio.get_running_loop().create_datagram_endpoint(lambda: raw, local_addr=(host, 0))
         return raw
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:

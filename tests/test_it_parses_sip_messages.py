@@ -1,5 +1,6 @@
 import pytest
 
+from sip.headers import NameAddr
 from sip.message import Request, Response, SipParseError, StreamParser, check_request, parse
 
 INVITE = (
@@ -93,3 +94,28 @@ def test_it_frames_messages_split_anywhere_on_a_stream():
 def test_it_requires_content_length_on_streams():
     with pytest.raises(SipParseError, match="Content-Length is required"):
         list(StreamParser().feed(b"OPTIONS sip:a@b SIP/2.0\r\nVia: x\r\n\r\n"))
+
+
+@pytest.mark.parametrize(
+    ("text", "uri", "display", "tag"),
+    [
+        ("sip:help-0001@ims.example.net ;tag=t1", "sip:help-0001@ims.example.net", "", "t1"),
+        ('"J Rosenberg \\\\\\"" <sip:jdrosen@example.com> ; tag = 98asjd8', "sip:jdrosen@example.com",
+         'J Rosenberg \\"', "98asjd8"),
+        ("caller<sip:caller@example.com>;tag=323", "sip:caller@example.com", "caller", "323"),
+        ("token1~` token2'+_ <sip:m@example.com>", "sip:m@example.com", "token1~` token2'+_", None),
+    ],
+)  # fmt: skip
+def test_it_reads_addresses_in_every_form_the_grammar_allows(text, uri, display, tag):
+    address = NameAddr.parse(text)
+    assert (address.uri, address.display, address.tag) == (uri, display, tag)
+    assert NameAddr.parse(str(address)) == address
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['"Mr. J. User <sip:j.user@example.com>', "Bell, Alexander <sip:a@b>", "< sip:a@b >", "sip:a@b?Route=x", "<>"],
+)
+def test_it_refuses_addresses_the_grammar_does_not_allow(text):
+    with pytest.raises(SipParseError):
+        NameAddr.parse(text)

@@ -9,6 +9,7 @@ from portal.env import (
     env_fernet_key,
     env_int,
     env_list,
+    env_networks,
     parse_database_url,
 )
 
@@ -24,6 +25,9 @@ def test_it_reads_typed_values(monkeypatch):
     monkeypatch.setenv("NG", "[::1]:2223")
     assert env_address("NG") == ("::1", 2223)
     assert env_address("UNSET_NG") is None
+    monkeypatch.setenv("PEERS", "192.0.2.10, 198.51.100.0/24,2001:db8::/32")
+    assert env_networks("PEERS") == ["192.0.2.10", "198.51.100.0/24", "2001:db8::/32"]
+    assert env_networks("UNSET_PEERS") == []
 
 
 @pytest.mark.parametrize(
@@ -35,7 +39,10 @@ def test_it_reads_typed_values(monkeypatch):
         ("MODE", "carrier-pigeon", lambda: env_choice("MODE", "udp", ("udp", "tcp"))),
         ("NG", "127.0.0.1", lambda: env_address("NG")),
         ("NG", "127.0.0.1:99999", lambda: env_address("NG")),
-        ("KEY", "not-a-key", lambda: env_fernet_key("KEY")),
+        env_fernet_key,
+        env_int,
+        env_list,
+        env_networks,
     ],
 )
 def test_it_fails_loudly_on_bad_values(monkeypatch, name, value, read):
