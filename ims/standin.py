@@ -159,11 +159,12 @@ class StandInCore:
 
     def _assert_identity(self, request: Request, peer: Peer) -> None:
         """As a P-CSCF does (RFC 3325, TS 24.229 §5.2.6.3): a sender's own assertion is removed, and
-        the From identity asserted where the request comes from where that identity registered."""
+        the From identity asserted where the request comes from the address that identity registered from."""
         request.remove("P-Asserted-Identity")
         sender = aor(request["From"])
         binding = self.location.get(sender)
-        if binding is not None and binding.peer == peer and binding.expires_at >= time.monotonic():
+        # The registered address, over any transport: a request too large for UDP comes over TCP.
+        if binding is not None and binding.peer.host == peer.host and binding.expires_at >= time.monotonic():
             request.add("P-Asserted-Identity", f"<{sender}>")
 
     def _forward_ack(self, ack: Request) -> None:

@@ -43,6 +43,9 @@ class Transport:
     async def send(self, data: bytes, peer: Peer) -> None:
         raise NotImplementedError
 
+    async def connect(self, peer: Peer) -> None:
+        """Open the flow to `peer` now, where there is one, so `local` names its address."""
+
     def send_now(self, data: bytes, peer: Peer) -> bool:
         """Send without waiting, where the transport can (datagrams); False where it cannot."""
         return False
@@ -182,6 +185,9 @@ class ConnectedTransport(Transport):
 
     async def send(self, data: bytes, peer: Peer) -> None:
         await self._write(await self._connection(peer), data)
+
+    async def connect(self, peer: Peer) -> None:
+        await self._connection(peer)
 
     def connected(self, peer: Peer) -> bool:
         return (peer.host, peer.port) in self._connections

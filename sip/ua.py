@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections import Counter, deque
@@ -80,6 +81,8 @@ class UserAgent:
         """Send in a new client transaction; the final response, or a 408/503 made up on failure.
         `new_via=False` keeps the request's own Via: a CANCEL reuses its INVITE's branch (§9.1)."""
         if new_via:
+            with contextlib.suppress(Exception):  # a flow that cannot open fails when sent, as a 503
+                await self.transport.connect(peer)  # so that Via names the flow's own port, not 0
             host, port = self.transport.local
             via = f"SIP/2.0/{self.transport.name} {host}:{port};branch={new_branch()};rport"
             request.add("Via", via, first=True)
@@ -125,7 +128,8 @@ class UserAgent:
         host, port = self.transport.local
         user = identity.split(":", 1)[1].split("@", 1)[0]
         transport = "" if self.transport.name == "UDP" else f";transport={self.transport.name.lower()}"
-        return f"sip:{user}@{host}:{port}{transport}"
+        where = f"{host}:{port}" if port else host  # a flow not open yet has no port of its own to name
+        return f"sip:{user}@{where}{transport}"
 
     def ack_for(self, invite: Request, response: Response) -> Request:
         """The ACK of a non-2xx final response: part of the INVITE's transaction (§17.1.1.3)."""

@@ -39,10 +39,8 @@ def test_it_reads_typed_values(monkeypatch):
         ("MODE", "carrier-pigeon", lambda: env_choice("MODE", "udp", ("udp", "tcp"))),
         ("NG", "127.0.0.1", lambda: env_address("NG")),
         ("NG", "127.0.0.1:99999", lambda: env_address("NG")),
-        env_fernet_key,
-        env_int,
-        env_list,
-        env_networks,
+        ("KEY", "not-a-key", lambda: env_fernet_key("KEY")),
+        ("PEERS", "192.0.2.10, pcscf.example", lambda: env_networks("PEERS")),
     ],
 )
 def test_it_fails_loudly_on_bad_values(monkeypatch, name, value, read):
