@@ -23,8 +23,8 @@ from tests.support.services import require_binary
 SECURE_OPEN = "Secure chat: end to end"
 
 
-def _in_conversation(base, browser, line=""):
-    desk = advisor_desk(browser, base)
+def _in_conversation(base, browser, line="", desk_context=None):
+    desk = advisor_desk(browser, base, context=desk_context)
     jane = jane_asks_for_chat(browser, base, line=line)
     desk.locator("#ringing button", has_text="Accept").click()
     jane.locator("#status", has_text="You are talking with").wait_for()
@@ -85,6 +85,35 @@ def test_it_lets_the_advisor_switch_to_a_secure_chat_and_jane_return_in_the_demo
         assert pane.get_by_role("button", name="Switch to secure chat").is_visible()
         send(jane, "Back in the standard chat.")
         pane.locator(".message.in .body", has_text="Back in the standard chat.").wait_for()
+
+
+UNREACHABLE = "198.51.100.7"  # TEST-NET-2: nothing answers there
+
+
+def _unreachable(frame):
+    """A frame with each ICE candidate's address replaced by one nothing answers at."""
+    return re.sub(r"(a=candidate:\S+ \d \S+ \d+ )\S+( \d+ typ)", rf"\g<1>{UNREACHABLE}\g<2>", frame)
+
+
+def _on_a_network_without_a_path(socket):
+    """The advisor's socket, each description's candidates unreachable in both directions."""
+    server = socket.connect_to_server()
+    socket.on_message(lambda frame: server.send(_unreachable(frame)))
+    server.on_message(lambda frame: socket.send(_unreachable(frame)))
+
+
+def test_it_says_so_plainly_when_no_end_to_end_path_can_be_made(demo_server):
+    with chromium() as browser:
+        context = browser.new_context()
+        context.route_web_socket(re.compile(r".*/ws/desk/$"), _on_a_network_without_a_path)
+        jane, _, pane = _in_conversation(demo_server, browser, desk_context=context)
+        pane.get_by_role("button", name="Switch to secure chat").click()
+        jane.get_by_role("button", name="Accept secure chat").click()
+        for page in (jane, pane):
+            page.get_by_role("status").filter(has_text="No end-to-end path could be made").wait_for(timeout=40_000)
+            assert page.get_by_label("Write securely").is_hidden()  # nothing can be written on it
+        assert jane.get_by_label("Message").is_visible()  # the standard chat goes on, as it said
+        jane.locator(".secure-marker", has_text="Secure chat ended — not stored").wait_for()  # the session's record
 
 
 def _dump(database_url):

@@ -60,6 +60,7 @@ export class SecureLine extends Call {
   }
 
   async opened() {
+    this.openedAt = Date.now();
     this.code = await shortCode(fingerprint(this.pc.localDescription.sdp), fingerprint(this.pc.remoteDescription.sdp));
     this.onChange(this);
   }
@@ -215,13 +216,20 @@ export class SecurePanel {
       update: () => line.updated(event.sdp),
       updated: () => line.answered(event.sdp),
       update_failed: () => line.updateFailed(event.status),
-      ended: () => { if (line.state !== "ended") line.ended(ENDINGS[event.reason] || event.reason || "The secure chat ended."); },
+      ended: () => { if (line.state !== "ended") line.ended(this.ending(line, event.reason)); },
     };
     try {
       await handlers[event.state]?.();
     } catch (problem) {
       if (line.state !== "ended") line.failed(`The secure chat could not be set up: ${problem?.message || problem}`);
     }
+  }
+
+  // The other side gave up on a line that never opened: its wait for a path ran out first.
+  ending(line, reason) {
+    const settingUp = ["answering", "connecting", "connected", "reconnecting"].includes(line.state);
+    if (reason === "the other side hung up" && settingUp && !line.openedAt) return NO_PATH;
+    return ENDINGS[reason] || reason || "The secure chat ended.";
   }
 
   async accept() {

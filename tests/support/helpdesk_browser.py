@@ -9,9 +9,9 @@ from tests.support.browser import screenshot
 DEMO_ADVISOR = ("advisor", "advisor-demo")
 
 
-def advisor_desk(browser: Any, base: str, login: tuple[str, str] = DEMO_ADVISOR) -> Any:
+def advisor_desk(browser: Any, base: str, login: tuple[str, str] = DEMO_ADVISOR, context: Any = None) -> Any:
     username, password = login
-    page = browser.new_context().new_page()
+    page = (context or browser.new_context()).new_page()
     page.goto(base + "/accounts/login/?next=/desk/")
     page.get_by_label("User name").fill(username)
     page.get_by_label("Password").fill(password)
