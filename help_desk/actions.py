@@ -34,10 +34,10 @@ def holder_of(request: HelpRequest) -> Holder:
 # Asking for help ---------------------------------------------------------------------------
 
 
-# What the portal can carry today. A secure request must never fall back to a chat the server
-# can read, so it is refused until the browser-to-browser line exists.
+# What the portal can carry today. A secure request opens the secure chat line (help_desk.secure)
+# as soon as the conversation starts; it never falls back to a chat the server can read.
 AVAILABLE_MODES = ("chat", "voice", "video")
-SECURE_AVAILABLE = False
+SECURE_AVAILABLE = True
 
 
 def _allowed(queue: Queue, mode: str, secure: bool) -> None:
@@ -110,6 +110,8 @@ def accept_request(advisor: Advisor, request_id: int) -> HelpRequest:
 def close_request(request_id: int, *, advisor: Advisor | None = None, wrap_up: str = "") -> HelpRequest:
     """The advisor closes the conversation (with a wrap-up note), or the customer leaves (a
     request still waiting is withdrawn)."""
+    from help_desk.secure import end_open_segments
+
     with transaction.atomic():
         request = HelpRequest.objects.select_for_update().get(pk=request_id)
         if advisor is not None and request.advisor_id != advisor.pk:
@@ -124,6 +126,7 @@ def close_request(request_id: int, *, advisor: Advisor | None = None, wrap_up: s
         request.status = RequestStatus.CLOSED if was_active else RequestStatus.ABANDONED
         request.closed_at, request.wrap_up = timezone.now(), wrap_up.strip() or request.wrap_up
         request.save()
+        end_open_segments(request.pk)
         if request.advisor_id is not None:
             mine = HelpRequest.objects.filter(advisor_id=request.advisor_id, status=RequestStatus.ACTIVE)
             if not mine.exists():

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from help_desk.models import Advisor, ChatMessage, HelpRequest, OfflineMessage, Queue
+from help_desk.models import Advisor, ChatMessage, HelpRequest, OfflineMessage, Queue, SecureSegment
 
 
 @admin.register(Queue)
@@ -39,3 +39,12 @@ class OfflineMessageAdmin(admin.ModelAdmin[OfflineMessage]):
     list_display = ["name", "email", "queue", "created_at", "handled"]
     list_filter = ["handled", "queue"]
     search_fields = ["name", "email", "message"]
+
+
+@admin.register(SecureSegment)
+class SecureSegmentAdmin(admin.ModelAdmin[SecureSegment]):
+    """Only that a secure segment happened: what was said on it was never here."""
+
+    list_display = ["request", "asked_by_advisor", "started_at", "ended_at", "verified_by_customer"]
+    list_display += ["verified_by_advisor"]
+    readonly_fields = [field.name for field in SecureSegment._meta.fields]

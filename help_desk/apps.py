@@ -8,4 +8,4 @@ class HelpDeskConfig(AppConfig):
     verbose_name = "Help desk"
 
     def ready(self) -> None:
-        from help_desk import arrivals  # noqa: F401 (connects its receivers of the IMS side's signals)
+        from help_desk import arrivals, secure  # noqa: F401 (they connect their receivers of the IMS side's signals)

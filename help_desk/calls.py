@@ -36,11 +36,16 @@ def placement(request_id: int, holder: Holder, video: bool) -> Placement:
         raise CallRefused("Calls are not part of this service.")
     if video and not agreement.allows_video:
         raise CallRefused("Video is not part of this service.")
+    return Placement(*ends(request, holder, from_advisor), video)
+
+
+def ends(request: HelpRequest, holder: Holder, from_advisor: bool) -> tuple[int, str]:
+    """The caller's live identity (its assignment's id) and the other side's identity."""
     identity = IdentityAssignment.objects.live().of(holder).first()
     to = request.customer_impu if from_advisor else request.advisor_impu
     if identity is None or not to:
         raise CallRefused("The call cannot be placed: an IMS identity is missing.")
-    return Placement(identity.pk, to, video)
+    return identity.pk, to
 
 
 def conversation_of(holder: Holder, caller: str, callee: str) -> int | None:

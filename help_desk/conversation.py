@@ -9,9 +9,9 @@ from channels.db import database_sync_to_async
 
 from help_desk import actions, chat, events, routing_actions
 from help_desk import presence as presence_actions
-from help_desk.call_socket import CallMixin
 from help_desk.consumers import current_identity, holder_of
 from help_desk.models import Advisor, ChatMessage, HelpRequest, RequestStatus
+from help_desk.secure_socket import SecureMixin
 from help_desk.sockets import Handler
 from identity_blocks.holders import Holder
 from portal.batching import Batcher
@@ -32,7 +32,7 @@ def _request_for(request_id: int, holder: Holder) -> HelpRequest | None:
     return request
 
 
-class ChatMixin(CallMixin):
+class ChatMixin(SecureMixin):
     """chat.send / chat.retry / chat.resume / chat.read / chat.typing for a request this socket may use."""
 
     def request_id(self, content: dict[str, Any]) -> int | None:
@@ -142,7 +142,7 @@ class HelpConsumer(ChatMixin):
         return int(self.request_pk)
 
     def handlers(self) -> dict[str, Handler]:
-        return {**self.chat_handlers(), **self.call_handlers(), "help.leave": self.leave}
+        return {**self.chat_handlers(), **self.call_handlers(), **self.secure_handlers(), "help.leave": self.leave}
 
     async def leave(self, content: dict[str, Any]) -> None:
         await database_sync_to_async(actions.close_request)(self.request_pk)
@@ -216,6 +216,7 @@ class DeskConsumer(ChatMixin):
         return {
             **self.chat_handlers(),
             **self.call_handlers(),
+            **self.secure_handlers(),
             "presence.set": self.presence,
             "help.accept": self.accept_request,
             "help.decline": self.decline,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from help_desk.models import Advisor, ChatMessage, HelpRequest
+from help_desk.models import Advisor, ChatMessage, HelpRequest, SecureSegment
 from portal import broadcast
 
 
@@ -35,6 +35,7 @@ def describe(request: HelpRequest) -> dict[str, Any]:
         "customer_left": request.customer_left_at is not None,
         # What a call in the conversation may carry (the service agreement's say).
         "calls": {"audio": request.queue.agreement.allows_voice, "video": request.queue.agreement.allows_video},
+        "secure_chat": request.queue.agreement.allows_secure_chat,
     }
 
 
@@ -127,3 +128,18 @@ def chat_read(request_id: int, up_to: int, *, by_advisor: bool) -> None:
         request_group(request_id),
         {"type": "chat.read", "request": request_id, "up_to": up_to, "by_advisor": by_advisor},
     )
+
+
+def secure_segment(segment: SecureSegment) -> None:
+    """To both sides: the secure line started or ended (what was said on it is never stored)."""
+    described = {
+        "id": segment.pk,
+        "started_at": segment.started_at.isoformat(),
+        "ended_at": segment.ended_at.isoformat() if segment.ended_at else None,
+        "asked_by_advisor": segment.asked_by_advisor,
+        "end_reason": segment.end_reason,
+        "verified_by_customer": segment.verified_by_customer,
+        "verified_by_advisor": segment.verified_by_advisor,
+    }
+    event = {"type": "secure.segment", "request": segment.request_id, "segment": described}
+    broadcast.after_commit(request_group(segment.request_id), event)

@@ -234,3 +234,42 @@ class OfflineMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>"
+
+
+class SecureSegmentQuerySet(models.QuerySet["SecureSegment"]):
+    def open(self) -> SecureSegmentQuerySet:
+        return self.filter(ended_at__isnull=True)
+
+    def of_call(self, key: str) -> SecureSegmentQuerySet:
+        """The segment one of the session's two legs (the asker's, the answerer's) belongs to."""
+        return self.filter(Q(asker_call=key) | Q(answerer_call=key))
+
+
+class SecureSegment(models.Model):
+    """A stretch of a conversation on the secure chat line: a data channel end to end between the
+    two browsers, its session carried by the IMS core. What was said is never here (nor anywhere
+    the portal can read): only that it started and ended, between whom, and who asked."""
+
+    request = models.ForeignKey(HelpRequest, on_delete=models.CASCADE, related_name="secure_segments")
+    asked_by_advisor = models.BooleanField()
+    customer_impu = models.CharField(max_length=255)
+    advisor_impu = models.CharField(max_length=255)
+    # The IMS side's keys of the session's legs (ims.models.CallRecord.key), as each is connected.
+    asker_call = models.CharField(max_length=64, blank=True)
+    answerer_call = models.CharField(max_length=64, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=200, blank=True)
+    # Each side said the short authentication strings on both screens matched.
+    verified_by_customer = models.BooleanField(default=False)
+    verified_by_advisor = models.BooleanField(default=False)
+
+    objects = SecureSegmentQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["request"], condition=Q(ended_at__isnull=True), name="one_open_segment")
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.request_id} secure from {self.started_at:%Y-%m-%d %H:%M}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,6 +20,8 @@ from identity_blocks.models import HolderSession, IdentityAssignment
 from ims import events, signals
 from ims.models import CallRecord, Direction, MessageStatus, PagerMessage
 from sip.uri import InvalidUri, parse_uri
+
+log = logging.getLogger(__name__)
 
 
 class Delivery(enum.Enum):
@@ -328,6 +331,9 @@ def call_changed(event: dict[str, Any]) -> CallRecord | None:
         )
         _apply(record, event)
         record.save()
+    for receiver, failure in signals.call_changed.send_robust(CallRecord, record=record, state=event.get("state")):
+        if failure is not None:
+            log.error("call %s: %s failed: %r", record.key, receiver, failure)
     return record
 
 

@@ -6,6 +6,12 @@ unchanged, each side's `a=fingerprint` untouched (DTLS-SRTP end to end). `conver
 rtpengine (the eIMS-AGW) anchors the media, ICE and DTLS-SRTP with Opus toward the browser, plain
 RTP/AVP with G.711 toward the IMS. Without a gateway, a call needing conversion is refused.
 
+A secure chat line is an offer of one data channel (`m=application ... UDP/DTLS/SCTP
+webrtc-datachannel`, RFC 8841) and nothing else: it is passed through only, between two of the
+portal's own WebRTC clients whose agreements include secure chat, and never reaches rtpengine (a
+gateway terminating its DTLS could read it); anything else is refused. An offer that mixes a data
+channel with audio or video is refused too, rather than have the gateway anchor part of it.
+
 Offer or answer is told by RFC 3264's order: an SDP is the answer when the other side's offer is
 outstanding, an offer otherwise (a re-INVITE's too).
 """
@@ -29,6 +35,7 @@ log = logging.getLogger(__name__)
 
 Side = Literal["browser", "ims"]
 PASSTHROUGH, CONVERTED = "passthrough", "converted"
+DATA_CHANNEL = "webrtc-datachannel"  # the recorded "codec" of a data channel's session
 
 # What each side is to see of rtpengine's rewrite (NG protocol options).
 _REPLACE = {"replace": ["origin", "session-connection"]}
@@ -87,19 +94,28 @@ class MediaPolicy(Protocol):
 
 
 class PassThrough:
-    """Every SDP unchanged, whoever the ends are (a deployment whose core converts media itself)."""
+    """Every SDP unchanged, whoever the ends are (a deployment whose core converts media itself).
+    It remembers only which calls are data channels, for their records."""
+
+    def __init__(self) -> None:
+        self.data_channels: set[str] = set()
 
     async def toward_ims(self, call: MediaCall, sdp: str) -> str:
-        return sdp
+        return self._seen(call, sdp)
 
     async def toward_browser(self, call: MediaCall, sdp: str) -> str:
+        return self._seen(call, sdp)
+
+    def _seen(self, call: MediaCall, sdp: str) -> str:
+        if data_channel_only(sdp):
+            self.data_channels.add(call.key)
         return sdp
 
     async def ended(self, call: MediaCall) -> None:
-        return None
+        self.data_channels.discard(call.key)
 
     def recorded(self, key: str) -> dict[str, str]:
-        return {"media": PASSTHROUGH}
+        return {"media": PASSTHROUGH, **({"codec": DATA_CHANNEL} if key in self.data_channels else {})}
 
 
 def audio_codecs(sdp: str) -> list[str]:
@@ -111,6 +127,30 @@ def audio_codecs(sdp: str) -> list[str]:
     formats = audio.split("\n", 1)[0].split()[3:]
     names = dict(re.findall(r"^a=rtpmap:(\d+) ([^/\s]+)", audio, flags=re.MULTILINE))
     return [names.get(pt) or _STATIC.get(pt, pt) for pt in formats]
+
+
+def media_kinds(sdp: str) -> list[str]:
+    """The kind of each media section offered (a port of 0 is a section declined or removed)."""
+    kinds = []
+    for line in re.findall(r"^m=([^\r\n]*)", sdp, flags=re.MULTILINE):
+        parts = line.split()
+        if len(parts) >= 4 and parts[1] != "0":
+            kinds.append(DATA_CHANNEL if parts[0] == "application" and parts[3] == DATA_CHANNEL else parts[0])
+    return kinds
+
+
+def data_channel_only(sdp: str) -> bool:
+    """The offer of a secure chat line: data channels over DTLS/SCTP (RFC 8841), no other media."""
+    return media_kinds(sdp) == [DATA_CHANNEL]
+
+
+def secure_chat_ends(local: str, remote: str) -> bool:
+    """Both ends are identities the portal holds (its own WebRTC clients) and both of their
+    agreements include secure chat."""
+    wanted = {local.upper(), remote.upper()}
+    live = IdentityAssignment.objects.live().annotate(upper_impu=Upper("impu")).filter(upper_impu__in=wanted)
+    found = {a.impu.upper(): a.block.agreement.allows_secure_chat for a in live.select_related("block__agreement")}
+    return set(found) == wanted and all(found.values())
 
 
 def passthrough_codecs(local: str, remote: str) -> set[str]:
@@ -171,12 +211,15 @@ class PerCall:
         crossing = sdp if state.path == PASSTHROUGH else await self._convert(call, sdp, sender, offer, state)
         state.outstanding = sender if offer else None
         state.agreed = state.agreed or not offer
-        if not offer or not state.codec:  # the first codec on the IMS side; the answer's, once agreed
+        if state.codec != DATA_CHANNEL and (not offer or not state.codec):
+            # the first codec on the IMS side; the answer's, once agreed
             state.codec = next(iter(audio_codecs(sdp if sender == "ims" else crossing)), "")
         self.calls[call.key] = state
         return crossing
 
     async def _decide(self, call: MediaCall, offer: str) -> _Call:
+        if DATA_CHANNEL in media_kinds(offer):
+            return await self._decide_data_channel(call, offer)
         allowed = await database_sync_to_async(passthrough_codecs)(call.local, call.remote)
         shared = [codec for codec in audio_codecs(offer) if codec.lower() in allowed]
         if shared:
@@ -184,6 +227,14 @@ class PerCall:
         if self.gateway is None:
             raise MediaRefused("this call needs its media converted, and no media gateway is configured")
         return _Call(CONVERTED)
+
+    async def _decide_data_channel(self, call: MediaCall, offer: str) -> _Call:
+        """End to end or not at all: a data channel's session is never converted."""
+        if not data_channel_only(offer):
+            raise MediaRefused("a data channel is carried end to end only, never beside media the gateway converts")
+        if not await database_sync_to_async(secure_chat_ends)(call.local, call.remote):
+            raise MediaRefused("a secure chat goes end to end between two WebRTC clients whose service includes it")
+        return _Call(PASSTHROUGH, codec=DATA_CHANNEL)
 
     async def _convert(self, call: MediaCall, sdp: str, sender: Side, offer: bool, state: _Call) -> str:
         """Through rtpengine, whose call-id is the call's key and whose tags are the two sides."""

@@ -17,3 +17,7 @@ message_outcome = Signal()
 # kwargs: local, remote (the identities of an inbound MESSAGE). A receiver answering True keeps
 # the message for a holder who is away for a moment (a conversation they will resume).
 message_wanted = Signal()
+# kwargs: record (the ims.models.CallRecord just saved), state (the call's state in the event that
+# changed it: calling, ringing, connected, ended). Sent after the record is committed; a receiver's
+# failure is logged and leaves the call going.
+call_changed = Signal()

@@ -103,11 +103,10 @@ def test_it_estimates_the_wait_from_the_advisors_taking_requests():
     assert actions.expected_wait(queue, 3) == 2 * actions.DEFAULT_HANDLING_SECONDS
 
 
-def test_it_never_turns_a_secure_request_into_a_chat_the_server_can_read():
+def test_it_takes_a_secure_request_where_the_agreement_includes_secure_chat():
     queue = make_queue(allows_voice=True, allows_secure_chat=True)
-    with pytest.raises(actions.HelpRefused, match="secure line is not available yet"):
-        _ask(queue, secure=True)
-    assert not HelpRequest.objects.exists()
+    asked = _ask(queue, secure=True)  # her page asks for the secure line once an advisor takes it
+    assert HelpRequest.objects.get(pk=asked.pk).secure
     assert _ask(queue, mode="voice").mode == "voice"  # a call, with chat beside it
 
 

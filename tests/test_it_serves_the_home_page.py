@@ -23,9 +23,8 @@ def test_it_offers_what_the_queue_allows_while_advisors_are_on_duty(client):
     for value in ("chat", "voice", "secure", "unsecured"):
         assert f'value="{value}"' in page
     assert 'value="video"' not in page
-    # What the portal cannot carry yet (the secure line) is shown but cannot be chosen.
     assert 'value="voice">' in page
-    assert 'value="secure" disabled' in page
+    assert 'value="secure">' in page  # the secure line, end to end between the two browsers
     assert 'value="chat" checked>' in page
 
 

@@ -50,6 +50,7 @@ export class Call {
     this.remoteStream = new MediaStream();
     this.pc = null;
     this.local = null;
+    this.noPath = "No media path could be made to the other side.";
   }
 
   changed(state, reason = "") {
@@ -80,11 +81,17 @@ export class Call {
     return this.pc.localDescription.sdp;
   }
 
+  // What the connection carries, added before its offer or answer is made: the microphone (and
+  // camera) here; the secure chat line's data channel instead (secure_chat.js).
+  async attach(pc) {
+    this.local = await this.media(this.video);
+    for (const track of this.local.getTracks()) pc.addTrack(track, this.local);
+  }
+
   // The caller's side: the browser's offer goes out as the INVITE's body.
   async start() {
-    this.local = await this.media(this.video);
     const pc = this.connection();
-    for (const track of this.local.getTracks()) pc.addTrack(track, this.local);
+    await this.attach(pc);
     const sdp = await this.described(await pc.createOffer());
     this.changed("calling");
     return sdp;
@@ -95,8 +102,7 @@ export class Call {
     const pc = this.connection();
     await pc.setRemoteDescription({ type: "offer", sdp: offer });
     this.video = /\nm=video [1-9]/.test(offer) && this.video;
-    this.local = await this.media(this.video);
-    for (const track of this.local.getTracks()) pc.addTrack(track, this.local);
+    await this.attach(pc);
     const sdp = await this.described(await pc.createAnswer());
     this.changed("answering");
     this.connectBy(CONNECT_MS);
@@ -112,7 +118,7 @@ export class Call {
   connectBy(ms) {
     clearTimeout(this.connectTimer);
     this.connectTimer = setTimeout(() => {
-      if (this.pc && this.pc.connectionState !== "connected") this.failed("No media path could be made to the other side.");
+      if (this.pc && this.pc.connectionState !== "connected") this.failed(this.noPath);
     }, ms);
   }
 

@@ -2,6 +2,7 @@
 import { ChatView, SYNC_MS, atMostEvery, composer, resend, resume } from "./chat.js";
 import { setIceServers } from "./ice.js";
 import { CallPanel } from "./call_panel.js";
+import { SecurePanel } from "./secure_chat.js";
 import { PortalSocket } from "./socket.js";
 
 const ringing = document.getElementById("ringing");
@@ -91,7 +92,8 @@ function pane(request) {
   document.getElementById("conversations").append(root);
   const send = (event) => socket.send({ ...event, request: request.id });
   const calls = new CallPanel(root, { list: chat.list, send, allows: request.calls, stats: true });
-  const entry = { root, chat, calls };
+  const secure = new SecurePanel(root, { list: chat.list, send, allowed: request.secure_chat, other: "the customer" });
+  const entry = { root, chat, calls, secure };
   panes.set(request.id, entry);
   socket.send({ type: "chat.resume", request: request.id, after: 0 });
   return entry;
@@ -142,7 +144,10 @@ const socket = new PortalSocket("/ws/desk/")
   .on("ice.servers", ({ servers, expires }) => setIceServers(servers, expires))
   .on("call.placed", (event) => panes.get(event.request)?.calls.placed(event))
   .on("call.refused", (event) => panes.get(event.request)?.calls.refused(event))
-  .on("ims.call", (event) => panes.get(event.request)?.calls.handle(event))
+  .on("ims.call", (event) => { const entry = panes.get(event.request); if (entry && !entry.secure.handles(event)) entry.calls.handle(event); })
+  .on("secure.placed", (event) => panes.get(event.request)?.secure.placed(event))
+  .on("secure.refused", (event) => panes.get(event.request)?.secure.refused(event))
+  .on("secure.segment", (event) => panes.get(event.request)?.secure.segment(event))
   .on("identity.changed", (event) => {
     document.getElementById("impu").textContent = event.impu;
     const state = document.getElementById("registration-state");

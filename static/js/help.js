@@ -2,6 +2,7 @@
 import { ChatView, SYNC_MS, atMostEvery, composer, resend, resume } from "./chat.js";
 import { setIceServers } from "./ice.js";
 import { CallPanel } from "./call_panel.js";
+import { SecurePanel } from "./secure_chat.js";
 import { PortalSocket } from "./socket.js";
 
 const root = document.getElementById("conversation");
@@ -15,13 +16,16 @@ const chat = new ChatView(document.getElementById("messages"), {
 });
 let typingTimer;
 let calls = null; // the conversation's call panel, once an advisor has taken it
+let secure = null; // and its secure chat line, where the service includes one
 
 // Once the conversation is open: the call panel; a voice or video request calls at once.
 function callPanel(request) {
   if (calls || request.status !== "active") return;
   const send = (event) => socket.send(event);
   calls = new CallPanel(root, { list: chat.list, send, allows: request.calls });
+  secure = new SecurePanel(root, { list: chat.list, send, allowed: request.secure_chat, other: "the advisor" });
   if (request.mode === "voice" || request.mode === "video") calls.start(request.mode === "video");
+  if (request.secure) secure.ask(); // she chose the secure line when she asked for help
 }
 
 function stopTyping() {
@@ -55,7 +59,10 @@ const socket = new PortalSocket(`/ws/help/${requestId}/`)
   .on("ice.servers", ({ servers, expires }) => setIceServers(servers, expires))
   .on("call.placed", (event) => calls?.placed(event))
   .on("call.refused", (event) => calls?.refused(event))
-  .on("ims.call", (event) => calls?.handle(event))
+  .on("ims.call", (event) => secure?.handles(event) || calls?.handle(event))
+  .on("secure.placed", (event) => secure?.placed(event))
+  .on("secure.refused", (event) => secure?.refused(event))
+  .on("secure.segment", (event) => secure?.segment(event))
   .on("help.position", ({ position, expected_wait }) => {
     if (root.dataset.status === "active") return;
     // No estimate while nobody takes new requests: a number would not be true.

@@ -9,9 +9,9 @@ from tests.support.browser import screenshot
 DEMO_ADVISOR = ("advisor", "advisor-demo")
 
 
-def advisor_desk(browser: Any, base: str, login: tuple[str, str] = DEMO_ADVISOR) -> Any:
+def advisor_desk(browser: Any, base: str, login: tuple[str, str] = DEMO_ADVISOR, context: Any = None) -> Any:
     username, password = login
-    page = browser.new_context().new_page()
+    page = (context or browser.new_context()).new_page()
     page.goto(base + "/accounts/login/?next=/desk/")
     page.get_by_label("User name").fill(username)
     page.get_by_label("Password").fill(password)
@@ -22,8 +22,9 @@ def advisor_desk(browser: Any, base: str, login: tuple[str, str] = DEMO_ADVISOR)
     return page
 
 
-def jane_asks_for_chat(browser: Any, base: str, mode: str = "Chat") -> Any:
-    """From the tax site's HELP button to her request's page (chat, or Voice or Video)."""
+def jane_asks_for_chat(browser: Any, base: str, mode: str = "Chat", line: str = "") -> Any:
+    """From the tax site's HELP button to her request's page (chat, or Voice or Video; the line
+    Standard, or Secure)."""
     context = browser.new_context()
     site = context.new_page()
     site.goto(base + "/demo/tax-site/")
@@ -32,6 +33,8 @@ def jane_asks_for_chat(browser: Any, base: str, mode: str = "Chat") -> Any:
     help_page = opened.value
     help_page.wait_for_load_state()
     help_page.get_by_label(mode).check()
+    if line:
+        help_page.get_by_label(line).check()
     help_page.get_by_role("button", name="Connect me").click()
     help_page.wait_for_url("**/help/request/*/")
     help_page.wait_for_selector("body[data-live=yes]")

@@ -1,0 +1,61 @@
+"""The secure chat line on a conversation's socket (help_desk.secure): the asker's browser offers a
+data channel, whose session goes out like a call from the holder's identity; the other side's
+browser gets it as an `ims.call` and answers with `call.answer` (or declines); either ends it with
+`call.hangup`. Nothing said on the line crosses this socket."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from channels.db import database_sync_to_async
+
+from help_desk import calls, secure
+from help_desk.actions import NotYours
+from help_desk.call_socket import CallMixin
+from help_desk.models import HelpRequest
+from help_desk.sockets import Handler
+from identity_blocks.events import IMS_GROUP
+from ims.media import data_channel_only
+
+
+class SecureMixin(CallMixin):
+    def secure_handlers(self) -> dict[str, Handler]:
+        return {"secure.start": self.secure_start, "secure.verified": self.secure_verified}
+
+    async def secure_start(self, content: dict[str, Any]) -> None:
+        """The holder asks to switch: their browser's data-channel offer goes to the other side."""
+        request_id, sdp = self.request_id(content), str(content.get("sdp", ""))
+        if request_id is None or self.holder is None:
+            await self.error("which request?", content.get("ref"))
+            return
+        refusal = {"type": "secure.refused", "ref": content.get("ref"), "request": request_id}
+        if not data_channel_only(sdp):
+            await self.send_event({**refusal, "reason": "A secure chat offers one data channel and nothing else."})
+            return
+        try:
+            placed = await database_sync_to_async(secure.placement)(request_id, self.holder)
+        except (NotYours, calls.CallRefused, HelpRequest.DoesNotExist) as refused:
+            await self.send_event({**refusal, "reason": str(refused) or "no such request"})
+            return
+        key = uuid.uuid4().hex
+        start = {"type": "ims.call.control", "action": "start", "call": key, "holder": self.holder.group}
+        start.update(assignment=placed.assignment_id, to=placed.to, sdp=sdp)
+        await self.send_event({"type": "secure.placed", "ref": content.get("ref"), "call": key, "request": request_id})
+        await self.channel_layer.group_send(IMS_GROUP, start)
+
+    async def secure_verified(self, content: dict[str, Any]) -> None:
+        request_id = self.request_id(content)
+        if request_id is None or self.holder is None:
+            await self.error("which request?", content.get("ref"))
+            return
+        try:
+            marked = await database_sync_to_async(secure.mark_verified)(request_id, self.holder)
+        except (NotYours, HelpRequest.DoesNotExist):
+            marked = None
+        if marked is None:
+            await self.error("no secure chat of yours is open", content.get("ref"))
+
+    async def secure_segment(self, event: dict[str, Any]) -> None:
+        """The conversation's secure line started or ended (its group's event)."""
+        await self.send_event(event)

@@ -1,0 +1,312 @@
+// The secure chat line of a conversation (use case H.6): an RTCDataChannel end to end between the
+// two browsers, DTLS keyed by them alone. Its session is set up like a call (call.js): the asker's
+// offer goes through the IMS core in an INVITE, the other side accepts or stays in the standard
+// chat, either side returns to it with a BYE. What is written on the line goes over the channel
+// only: never over the portal's socket, and the portal stores none of it. Both screens show a
+// short authentication string from the two DTLS fingerprints as each browser saw them; anything
+// that altered a fingerprint on the way makes the two strings differ.
+import { Call } from "./call.js";
+
+// Both sides open the same channel (negotiated, id 0): nothing waits for an announcement.
+const CHANNEL = { negotiated: true, id: 0, ordered: true };
+const NO_PATH = "No end-to-end path could be made to the other side, so the secure chat is not open. "
+  + "Nothing was sent on it; the standard chat goes on.";
+const ENDINGS = {
+  "hung up": "You returned to the standard chat.",
+  "the other side hung up": "The other side returned to the standard chat.",
+  declined: "The other side stayed in the standard chat.",
+  "no answer": "The other side did not answer the switch.",
+  cancelled: "You cancelled the switch.",
+  "cancelled by the caller": "The other side cancelled the switch.",
+};
+
+// Whether an offer is a secure chat line: data channels over DTLS/SCTP (RFC 8841), no other media.
+export function isSecureLine(sdp) {
+  const sections = (sdp || "").match(/^m=.*$/gm) || [];
+  return sections.length > 0 && sections.every((m) => /^m=application [1-9]\d* UDP\/DTLS\/SCTP webrtc-datachannel\b/.test(m));
+}
+
+// The session description's DTLS fingerprint, "sha-256 AB:CD:…", as written in it.
+export function fingerprint(sdp) {
+  const found = (sdp || "").match(/^a=fingerprint:(\S+) (\S+)/m);
+  return found ? `${found[1].toLowerCase()} ${found[2].toUpperCase()}` : "";
+}
+
+// Six digits from SHA-256 over the two fingerprints, sorted so that both sides get the same.
+export async function shortCode(own, received) {
+  const both = new TextEncoder().encode([own, received].sort().join("\n"));
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", both));
+  const number = ((digest[0] << 24) | (digest[1] << 16) | (digest[2] << 8) | digest[3]) >>> 0;
+  return String(number % 1000000).padStart(6, "0");
+}
+
+// The line: a Call whose connection carries the data channel instead of a microphone.
+export class SecureLine extends Call {
+  constructor({ send, onChange, onText }) {
+    super({ send, onChange });
+    this.onText = onText;
+    this.noPath = NO_PATH;
+    this.channel = null;
+    this.code = "";
+    this.verified = { mine: false, theirs: false };
+    globalThis.portalSecureLine = this; // where tests and the console find it
+  }
+
+  async attach(pc) {
+    this.channel = pc.createDataChannel("secure-chat", CHANNEL);
+    this.channel.addEventListener("open", () => this.opened());
+    this.channel.addEventListener("message", ({ data }) => this.received(data));
+    this.channel.addEventListener("close", () => this.onChange(this));
+  }
+
+  async opened() {
+    this.openedAt = Date.now();
+    this.code = await shortCode(fingerprint(this.pc.localDescription.sdp), fingerprint(this.pc.remoteDescription.sdp));
+    this.onChange(this);
+  }
+
+  get open() {
+    return this.channel?.readyState === "open" && this.state !== "ended";
+  }
+
+  received(data) {
+    let message;
+    try {
+      message = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (message.kind === "text" && typeof message.body === "string") this.onText(message.body, false);
+    if (message.kind === "verified") {
+      this.verified.theirs = true;
+      this.onChange(this);
+    }
+  }
+
+  // Returns false when the line is not open: the text is then not sent anywhere else.
+  write(body) {
+    if (!this.open) return false;
+    this.channel.send(JSON.stringify({ kind: "text", body }));
+    this.onText(body, true);
+    return true;
+  }
+
+  hangup() {
+    const asking = ["new", "calling", "ringing"].includes(this.state);
+    if (this.key) this.send({ type: "call.hangup", call: this.key });
+    this.ended(asking ? "You cancelled the switch." : "You returned to the standard chat.");
+  }
+
+  verify() {
+    if (!this.open) return;
+    this.verified.mine = true;
+    this.channel.send(JSON.stringify({ kind: "verified" }));
+    this.send({ type: "secure.verified" });
+    this.onChange(this);
+  }
+}
+
+function capital(text) {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function element(tag, props = {}, ...children) {
+  const made = Object.assign(document.createElement(tag), props);
+  made.append(...children);
+  return made;
+}
+
+export class SecurePanel {
+  // root: the conversation's element; list: its timeline; send(event): the page's socket, with the
+  // request id added; allowed: the service includes secure chat; other: "the advisor", "the customer".
+  constructor(root, { list, send, allowed, other }) {
+    this.root = root;
+    this.list = list;
+    this.send = send;
+    this.allowed = allowed;
+    this.other = other;
+    this.line = null;
+    this.offer = null;
+    this.marked = new Set();
+    this.build(root);
+    this.render();
+  }
+
+  build(root) {
+    const button = (text, action) => element("button", { type: "button", textContent: text, onclick: action });
+    this.buttons = {
+      ask: button("Switch to secure chat", () => this.ask()),
+      cancel: button("Cancel the switch", () => this.line.hangup()),
+      accept: button("Accept secure chat", () => this.accept()),
+      stay: button("Stay in standard chat", () => this.stay()),
+      back: button("Back to standard chat", () => this.line.hangup()),
+    };
+    this.buttons.ask.className = this.buttons.accept.className = "primary";
+    this.status = element("p", { className: "secure-status", role: "status" });
+    this.problem = element("p", { className: "error", role: "alert" });
+    this.code = element("strong", { className: "secure-code-digits" });
+    this.verifyButton = button("The codes match", () => this.line.verify());
+    this.verifiedNote = element("span", { className: "muted secure-verified" });
+    this.codeBox = element("div", { className: "secure-code", hidden: true },
+      element("p", {}, "Security code: ", this.code),
+      element("p", { className: "muted" }, "Read this code aloud to the other side on a call: if both screens show the "
+        + "same six digits, your messages go only between your two browsers."),
+      this.verifyButton, this.verifiedNote);
+    this.form = element("form", { className: "compose secure-form", hidden: true },
+      element("label", {}, "Write securely ", element("textarea", { name: "secure_body", rows: 2, maxLength: 4000, required: true })),
+      element("button", { type: "submit", className: "primary", textContent: "Send securely" }));
+    this.form.addEventListener("submit", (event) => this.submit(event));
+    const panel = element("section", { className: "secure-panel", ariaLabel: "Secure chat" },
+      element("div", { className: "call-bar" }, ...Object.values(this.buttons)), this.status, this.problem, this.codeBox, this.form);
+    root.querySelector(".messages, #messages").after(panel);
+  }
+
+  newLine() {
+    this.line = new SecureLine({ send: this.send, onChange: () => this.render(), onText: (body, mine) => this.show(body, mine) });
+    this.problem.textContent = "";
+    return this.line;
+  }
+
+  async ask() {
+    if (!this.allowed || (this.line && this.line.state !== "ended")) return;
+    const line = this.newLine();
+    try {
+      this.send({ type: "secure.start", sdp: await line.start() });
+    } catch (problem) {
+      line.ended(`The secure chat could not be set up: ${problem?.message || problem}`);
+    }
+  }
+
+  placed(event) {
+    if (this.line && !this.line.key) this.line.key = event.call;
+  }
+
+  refused(event) {
+    if (this.line && !this.line.key) this.line.ended(event.reason);
+  }
+
+  // An `ims.call` event: true when it is the secure line's (this panel took it), false for a call's.
+  handles(event) {
+    if (this.line && this.line.key === event.call) {
+      this.handle(event);
+      return true;
+    }
+    if (event.direction !== "in" || event.state !== "ringing" || !isSecureLine(event.sdp)) return false;
+    if (!this.allowed || (this.line && this.line.state !== "ended")) {
+      this.send({ type: "call.decline", call: event.call }); // one secure line at a time
+      return true;
+    }
+    const line = this.newLine();
+    line.key = event.call;
+    this.offer = event.sdp;
+    line.changed("incoming");
+    return true;
+  }
+
+  async handle(event) {
+    const line = this.line;
+    const handlers = {
+      calling: () => line.changed("calling"),
+      ringing: () => line.changed("ringing"),
+      answered: () => line.changed("connecting"),
+      connected: async () => {
+        if (event.sdp && line.pc.signalingState === "have-local-offer") await line.answered(event.sdp);
+        line.changed("connecting");
+      },
+      update: () => line.updated(event.sdp),
+      updated: () => line.answered(event.sdp),
+      update_failed: () => line.updateFailed(event.status),
+      ended: () => { if (line.state !== "ended") line.ended(this.ending(line, event.reason)); },
+    };
+    try {
+      await handlers[event.state]?.();
+    } catch (problem) {
+      if (line.state !== "ended") line.failed(`The secure chat could not be set up: ${problem?.message || problem}`);
+    }
+  }
+
+  // The other side gave up on a line that never opened: its wait for a path ran out first.
+  ending(line, reason) {
+    const settingUp = ["answering", "connecting", "connected", "reconnecting"].includes(line.state);
+    if (reason === "the other side hung up" && settingUp && !line.openedAt) return NO_PATH;
+    return ENDINGS[reason] || reason || "The secure chat ended.";
+  }
+
+  async accept() {
+    try {
+      this.send({ type: "call.answer", call: this.line.key, sdp: await this.line.accept(this.offer) });
+    } catch (problem) {
+      this.send({ type: "call.decline", call: this.line.key });
+      this.line.ended(`The secure chat could not be set up: ${problem?.message || problem}`);
+    }
+  }
+
+  stay() {
+    this.send({ type: "call.decline", call: this.line.key });
+    this.line.ended("You stayed in the standard chat.");
+  }
+
+  submit(event) {
+    event.preventDefault();
+    const field = this.form.elements.secure_body;
+    const body = field.value.trim();
+    if (!body) return;
+    if (this.line?.write(body)) field.value = "";
+    else this.problem.textContent = "The secure chat is closed; nothing was sent.";
+  }
+
+  show(body, mine) {
+    const item = element("li", { className: `message secure ${mine ? "out" : "in"}` },
+      element("span", { className: "who", textContent: mine ? "You" : capital(this.other) }),
+      element("span", { className: "body", textContent: body }),
+      element("span", { className: "status", textContent: "end to end · not stored" }));
+    this.list.append(item);
+    item.scrollIntoView({ block: "nearest" });
+  }
+
+  // The portal's record of the line (`secure.segment`): a marker in the timeline, once each.
+  segment({ segment }) {
+    const ended = segment.ended_at !== null;
+    const mark = `${segment.id}:${ended ? "ended" : "started"}`;
+    if (this.marked.has(mark)) return;
+    this.marked.add(mark);
+    const text = ended ? "Secure chat ended — not stored" : "Secure chat started — not stored";
+    this.list.append(element("li", { className: "marker secure-marker", textContent: text }));
+  }
+
+  render() {
+    const line = this.line;
+    const state = line?.state || "idle";
+    const open = !!line?.open;
+    const live = ["calling", "ringing", "answering", "connecting", "connected", "reconnecting"].includes(state);
+    const show = {
+      ask: this.allowed && !live && state !== "incoming",
+      cancel: ["calling", "ringing"].includes(state),
+      accept: state === "incoming",
+      stay: state === "incoming",
+      back: live && !["calling", "ringing"].includes(state),
+    };
+    for (const [name, button] of Object.entries(this.buttons)) button.hidden = !show[name];
+    this.form.hidden = !open;
+    this.root.classList.toggle("secure-on", open);
+    this.codeBox.hidden = !open || !line.code;
+    if (line) {
+      this.code.textContent = line.code ? `${line.code.slice(0, 3)} ${line.code.slice(3)}` : "";
+      this.verifyButton.hidden = line.verified.mine;
+      this.verifiedNote.textContent = [line.verified.mine && "You confirmed the codes match.",
+        line.verified.theirs && `${capital(this.other)} confirmed the codes match.`].filter(Boolean).join(" ");
+    }
+    this.status.textContent = this.describe(line, open);
+  }
+
+  describe(line, open) {
+    if (!line) return "";
+    if (open) return "Secure chat: end to end between your browser and the other side's; the portal cannot read or store it.";
+    return {
+      new: "", calling: `Asking ${this.other} to switch to a secure chat…`, ringing: `Asking ${this.other} to switch to a secure chat…`,
+      incoming: `${capital(this.other)} asks to switch to a secure chat, end to end between your two browsers.`,
+      answering: "Secure chat: connecting…", connecting: "Secure chat: connecting…", connected: "Secure chat: connecting…",
+      reconnecting: "Secure chat: reconnecting…", ended: line.reason,
+    }[line.state];
+  }
+}
