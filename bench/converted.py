@@ -52,7 +52,7 @@ def answer_to_audio() -> list[float]:
                 wav = tone_wav(workdir / "browser.wav", 440.0, seconds=10)
                 pcap = tone_pcap(workdir / "phone.pcap", 1000.0, seconds=5)
                 with chromium(*capturing(wav), "--allow-loopback-in-peer-connection") as browser:
-                    page = identity_page(browser, portal, "mary", "mary-pass-123")
+                    page = identity_page(browser, portal, "mary", "mary-demo")
                     user, domain = page.locator("#impu").inner_text().removeprefix("sip:").split("@")
                     return [_one_call(page, portal, workdir, pcap, user, domain) for _ in range(ROUNDS)]
         finally:

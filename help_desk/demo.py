@@ -8,7 +8,14 @@ DEMO_ACCOUNTS = [
     # username, password, is_staff/superuser, groups, the name customers read
     ("admin", "admin-demo", True, [], ("", "")),
     ("advisor", "advisor-demo", False, ["advisors"], ("Alex", "Weber")),
+    ("mary", "mary-demo", False, [], ("Mary", "Major")),
 ]
+# What the demo's log-ins are for, and where to go with them.
+ROLES = {
+    "admin": "the admin, /admin/",
+    "advisor": "the advisor's desk, /desk/",
+    "mary": "Mary's page (H.4), /identity/",
+}
 
 
 def _account(username: str, password: str, admin: bool, groups: list[str], full_name: tuple[str, str]) -> User:
@@ -33,11 +40,11 @@ def seed() -> list[str]:
         defaults={"name": "Tax help", "agreement": block.agreement, "identity_block": block,
                   "embedding_origins": "http://127.0.0.1:8000 http://localhost:8000"},
     )  # fmt: skip
-    lines = [f"Help-desk queue: {queue.name} ({queue.slug})", "Demo log-ins:"]
+    lines = [f"Help-desk queue: {queue.name} ({queue.slug}); Jane presses HELP on the tax site, /demo/tax-site/"]
+    lines.append("Demo log-ins:")
     for username, password, admin, groups, name in DEMO_ACCOUNTS:
         user = _account(username, password, admin, groups, name)
         if "advisors" in groups:
             Advisor.objects.get_or_create(user=user)[0].queues.add(queue)
-        role = "admin (also /admin/)" if admin else ", ".join(groups)
-        lines.append(f"  {username:10} password {password:14} {role}")
+        lines.append(f"  {username:10} password {password:14} {ROLES[username]}")
     return lines

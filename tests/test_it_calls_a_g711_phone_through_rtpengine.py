@@ -47,7 +47,7 @@ def mary(portal, tmp_path):
     """Mary's /identity/ page in a Chromium whose microphone plays 440 Hz, her identity registered."""
     wav = tone_wav(tmp_path / "browser.wav", BROWSER_HZ, seconds=10)
     with chromium(*capturing(wav), "--allow-loopback-in-peer-connection") as browser:
-        yield identity_page(browser, portal, "mary", "mary-pass-123")
+        yield identity_page(browser, portal, "mary", "mary-demo")
 
 
 @pytest.fixture

@@ -16,6 +16,9 @@ def test_it_seeds_log_ins_that_work_and_reuses_them_on_the_next_run(capsys, sett
     assert User.objects.filter(username="admin", is_superuser=True).count() == 1
     assert authenticate(username="admin", password="admin-demo") is not None
     assert authenticate(username="advisor", password="advisor-demo") is not None
+    assert authenticate(username="mary", password="mary-demo") is not None
+    for where in ("/demo/tax-site/", "/desk/", "/identity/", "/admin/"):
+        assert where in printed
     assert "admin-demo" in printed
     assert "advisor-demo" in printed
     assert (Operator.objects.count(), ServiceAgreement.objects.count(), IdentityBlock.objects.count()) == (1, 1, 1)

@@ -12,8 +12,7 @@ from tests.support.processes import demo_portal
 SETUP = (
     "from identity_blocks.models import IdentityBlock as B, Operator; from identity_blocks import actions as a; "
     "Operator.objects.update(outbound_proxy='sip:127.0.0.1:{port};transport=tcp'); "
-    f"b = B.objects.get(); a.set_block_credentials(b.pk, username=b.auth_username, password='{PASSWORD}'); "
-    "from django.contrib.auth.models import User; User.objects.create_user('mary', password='mary-pass-123')"
+    f"b = B.objects.get(); a.set_block_credentials(b.pk, username=b.auth_username, password='{PASSWORD}')"
 )
 
 
@@ -30,7 +29,7 @@ def _log_in(browser, base, username, password, path):
 
 def test_it_says_the_core_is_unreachable_until_it_is_back(kamailio, tmp_path):
     with demo_portal(tmp_path, SETUP.format(port=kamailio.udp), IMS_STANDIN="false") as base, chromium() as browser:
-        mary = _log_in(browser, base, "mary", "mary-pass-123", "/identity/")
+        mary = _log_in(browser, base, "mary", "mary-demo", "/identity/")
         desk = _log_in(browser, base, "advisor", "advisor-demo", "/desk/")
         marys, desks = mary.locator("#registration-state"), desk.locator("#registration-state")
         expect(marys).to_have_text("Registered", timeout=20_000)

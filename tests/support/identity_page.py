@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 from typing import Any
 
 from tests.support.parts import Portal
-from tests.support.processes import manage
 
 
 def identity_page(browser: Any, portal: Portal, user: str, password: str) -> Any:
-    """`user` made, logged in in a fresh context of `browser`, registered; her page."""
-    create = f"from django.contrib.auth.models import User; User.objects.create_user({user!r}, password={password!r})"
-    subprocess.run(manage("shell", "-c", create), env=portal.env, check=True, capture_output=True)
+    """`user` (one of the demo's log-ins) logged in in a fresh context of `browser`, registered; her page."""
     page = browser.new_context().new_page()
     page.goto(portal.base + "/accounts/login/?next=/identity/")
     page.get_by_label("User name").fill(user)
