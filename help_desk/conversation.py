@@ -7,7 +7,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
-from help_desk import actions, chat, events
+from help_desk import actions, chat, events, frames
 from help_desk.call_socket import CallMixin
 from help_desk.consumers import current_identity, holder_of
 from help_desk.models import Advisor, ChatMessage, HelpRequest, RequestStatus
@@ -105,6 +105,7 @@ class HelpConsumer(ChatMixin):
     """/ws/help/<request>/: the customer's page for one request."""
 
     forwarded = CHAT_EVENTS | {"help.position", "identity.changed"}
+    schemas = frames.HELP
 
     async def connect(self) -> None:
         holder = holder_of(self.scope)
@@ -158,6 +159,7 @@ class DeskConsumer(ChatMixin):
     """/ws/desk/: an advisor's dashboard: presence, rings, and every conversation of theirs."""
 
     forwarded = CHAT_EVENTS | {"help.ringing", "help.ring_over", "identity.changed"}
+    schemas = frames.DESK
     advisor: Advisor
 
     async def connect(self) -> None:
