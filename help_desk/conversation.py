@@ -214,8 +214,10 @@ class DeskConsumer(ChatMixin):
 
     async def decline(self, content: dict[str, Any]) -> None:
         request_id = self.request_id(content)
-        if request_id is not None:
+        try:
             await database_sync_to_async(actions.decline_request)(self.advisor, request_id)
+        except HelpRequest.DoesNotExist:
+            await self.error("no such request", content.get("ref"))
 
     async def close_conversation(self, content: dict[str, Any]) -> None:
         request_id = self.request_id(content)

@@ -74,25 +74,13 @@ class EventConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     @classmethod
     async def decode_json(cls, text_data: str) -> Any:
-        if len(text_data) > MAX_FRAME:
-            raise UnusableFrame("frames are JSON text up to 64 KiB")
-        try:
-            content = json.loads(text_data, parse_constant=_no_constant, parse_int=_int, parse_float=_float)
-        except UnusableFrame:
-            raise
-        except (RecursionError, ValueError):
-            raise UnusableFrame("the frame is not JSON") from None
-        if not isinstance(content, dict):
-            raise UnusableFrame("the frame is not a JSON object")
-        if _depth(content) > MAX_DEPTH:
-            raise UnusableFrame(f"the frame nests deeper than {MAX_DEPTH} levels")
-        return content
+        return decoded(text_data)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
         if not self._admitted():
             await self.error(f"more than {settings.WS_FRAMES_PER_SECOND} frames a second: this one was dropped")
             return
-        if text_data is None:
+        if not text_data:  # binary, or an empty text frame (Channels would raise on it)
             await self.error("frames are JSON text up to 64 KiB")
             return
         try:
@@ -130,6 +118,23 @@ class EventConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         except Exception:
             log.exception("a %s event failed", event["type"])
             await self.error("the server could not handle this event; try again", event["ref"])
+
+
+def decoded(text_data: str) -> dict[str, Any]:
+    """A frame's JSON object, or UnusableFrame saying why there is none."""
+    if len(text_data) > MAX_FRAME:
+        raise UnusableFrame("frames are JSON text up to 64 KiB")
+    try:
+        content = json.loads(text_data, parse_constant=_no_constant, parse_int=_int, parse_float=_float)
+    except UnusableFrame:
+        raise
+    except (RecursionError, ValueError):
+        raise UnusableFrame("the frame is not JSON") from None
+    if not isinstance(content, dict):
+        raise UnusableFrame("the frame is not a JSON object")
+    if _depth(content) > MAX_DEPTH:
+        raise UnusableFrame(f"the frame nests deeper than {MAX_DEPTH} levels")
+    return content
 
 
 def _shown(kind: Any) -> str:

@@ -89,6 +89,7 @@ async def test_it_refuses_ids_past_a_bigint_and_a_missing_request_on_the_desk():
         "request: Ensure this value is less than or equal to 9223372036854775807."
     )
     assert await _refused(desk, json.dumps({**frame, "request": 2**70})) == "numbers have at most 20 digits"
+    assert await _refused(desk, json.dumps({"type": "help.decline", "request": 2**40})) == "no such request"
     frame = {"type": "chat.send", "client_id": "a1", "body": "Which line?"}
     assert await _refused(desk, json.dumps(frame)) == "request: This field is required."
     assert await _refused(desk, json.dumps({**frame, "request": "1; drop"})) == "request: A valid integer is required."
