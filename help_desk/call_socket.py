@@ -10,7 +10,8 @@ from channels.db import database_sync_to_async
 
 from help_desk import calls
 from help_desk.actions import NotYours
-from help_desk.consumers import CALL_CONTROLS, HolderConsumer
+from help_desk.consumers import HolderConsumer
+from help_desk.frames import CALL_CONTROLS
 from help_desk.models import HelpRequest
 from help_desk.sockets import Handler
 from identity_blocks.events import IMS_GROUP

@@ -16,6 +16,7 @@ from help_desk.actions import NotYours, holder_of
 from help_desk.models import ChatMessage, HelpRequest, RequestStatus
 from identity_blocks.holders import Holder
 from ims import actions as ims_actions
+from portal.text import storable
 
 # A long explanation fits (a 5,000-character one is ordinary); in UTF-8 at most 40 kB, inside the
 # SIP body limit (IMS_MAX_MESSAGE_BYTES), so any message the chat takes the IMS can carry.
@@ -114,6 +115,8 @@ def _checked(post: Post, request: HelpRequest | None) -> Posted:
         return ChatRefused("the conversation is not open")
     if not body or len(body) > MAX_CHARS:
         return ChatRefused(f"a message has 1 to {MAX_CHARS} characters")
+    if not storable(body):
+        return ChatRefused("a message cannot hold a NUL character or a lone surrogate")
     if not _CLIENT_ID.fullmatch(post.client_id):
         return ChatRefused("client_id must be 1 to 64 letters, digits, - or _")
     return ChatMessage(request=request, from_advisor=from_advisor, body=body, client_id=post.client_id)

@@ -7,6 +7,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
+from help_desk import frames
 from help_desk.sockets import EventConsumer, Handler
 from identity_blocks import actions as identity_actions
 from identity_blocks import events as identity_events
@@ -17,9 +18,6 @@ from identity_blocks.models import IdentityAssignment
 from ims import actions as ims_actions
 from portal import turn
 from sip.uri import InvalidUri, parse_uri
-
-# What the holder's browser may ask of a call it holds; the IMS side checks that it does.
-CALL_CONTROLS = ("answer", "decline", "hangup", "update", "update_answer")
 
 
 def current_identity(holder: Holder) -> dict[str, Any] | None:
@@ -59,11 +57,13 @@ class HolderConsumer(EventConsumer):
         if event is not None and event["servers"]:
             await self.send_event(event)
 
-    async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
-        if content.get("type") == "ice.refresh" and self.holder is not None:  # any holder socket, for long calls
+    def all_handlers(self) -> dict[str, Handler]:
+        return {"ice.refresh": self.ice_refresh, **self.handlers()}
+
+    async def ice_refresh(self, content: dict[str, Any]) -> None:
+        """Any holder socket, for long calls."""
+        if self.holder is not None:
             await self.send_event({**turn.ice_event(self.holder), "ref": content.get("ref")})
-        else:
-            await super().receive_json(content, **kwargs)
 
     async def disconnect(self, code: int) -> None:
         if self.holder is not None:
@@ -101,6 +101,7 @@ class ClientConsumer(HolderConsumer):
     """One browser session: identity state, pager messages and calls, live."""
 
     forwarded = frozenset({"identity.changed", "identity.waiting", "ims.message", "ims.call"})
+    schemas = frames.CLIENT
 
     async def connect(self) -> None:
         holder = holder_of(self.scope)
@@ -122,7 +123,7 @@ class ClientConsumer(HolderConsumer):
             "message.send": self.message_send,
             "call.start": self.call_start,
             "call.quality": self.call_quality,
-            **{f"call.{action}": self.call_control for action in CALL_CONTROLS},
+            **{f"call.{action}": self.call_control for action in frames.CALL_CONTROLS},
         }
 
     async def message_send(self, content: dict[str, Any]) -> None:

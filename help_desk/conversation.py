@@ -7,7 +7,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
-from help_desk import actions, chat, events, routing_actions
+from help_desk import actions, chat, events, frames, routing_actions
 from help_desk import presence as presence_actions
 from help_desk.consumers import current_identity, holder_of
 from help_desk.models import Advisor, ChatMessage, HelpRequest, RequestStatus
@@ -111,6 +111,7 @@ class HelpConsumer(ChatMixin):
     """/ws/help/<request>/: the customer's page for one request."""
 
     forwarded = CHAT_EVENTS | {"help.position", "identity.changed"}
+    schemas = frames.HELP
 
     async def connect(self) -> None:
         holder = holder_of(self.scope)
@@ -173,6 +174,7 @@ class DeskConsumer(ChatMixin):
     """/ws/desk/: an advisor's dashboard: presence, rings, and every conversation of theirs."""
 
     forwarded = CHAT_EVENTS | {"help.ringing", "help.ring_over", "help.presence", "help.line", "identity.changed"}
+    schemas = frames.DESK
     advisor: Advisor
     desk_of: int | None = None  # the advisor's id, once the desk counts as open
     queue_ids: list[int]
@@ -244,8 +246,10 @@ class DeskConsumer(ChatMixin):
 
     async def decline(self, content: dict[str, Any]) -> None:
         request_id = self.request_id(content)
-        if request_id is not None:
+        try:
             await database_sync_to_async(actions.decline_request)(self.advisor, request_id)
+        except HelpRequest.DoesNotExist:
+            await self.error("no such request", content.get("ref"))
 
     async def close_conversation(self, content: dict[str, Any]) -> None:
         request_id = self.request_id(content)

@@ -1,15 +1,25 @@
 """The base of the browser client's consumers: Channels' JSON consumer, with one handler per
-event `type`. A frame that cannot be used gets an `error` event and the socket stays open."""
+event `type` and one schema per type (help_desk.frames) checked before the handler runs. A frame
+that cannot be used gets an `error` event and the socket stays open: nothing a browser sends
+closes it or reaches another socket's work."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, ClassVar
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
+from help_desk import frames
+
+log = logging.getLogger(__name__)
 MAX_FRAME = 64 * 1024
+MAX_DEPTH = 8  # the deepest frame any event needs is 3 (call.quality's summary)
+MAX_DIGITS = 20  # a bigint has 19
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
 
@@ -17,12 +27,35 @@ class UnusableFrame(ValueError):
     """A frame that is not a JSON object of at most MAX_FRAME characters."""
 
 
+class TokenBucket:
+    """`rate` frames a second on average, `burst` at once."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, float(burst)
+        self.tokens, self.at = self.burst, time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
 class EventConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     # Channel-layer event types passed on to the browser exactly as they come.
     forwarded: ClassVar[frozenset[str]] = frozenset()
+    # What a browser may send: the schema of each event type it has a handler for.
+    schemas: ClassVar[Mapping[str, frames.Schema]] = {}
+    bucket: TokenBucket | None = None
 
     def handlers(self) -> dict[str, Handler]:
         return {}
+
+    def all_handlers(self) -> dict[str, Handler]:
+        return self.handlers()
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         kind = str(message.get("type", ""))
@@ -41,18 +74,13 @@ class EventConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     @classmethod
     async def decode_json(cls, text_data: str) -> Any:
-        if len(text_data) > MAX_FRAME:
-            raise UnusableFrame("frames are JSON text up to 64 KiB")
-        try:
-            content = json.loads(text_data, parse_constant=_no_constant)
-        except (json.JSONDecodeError, RecursionError, ValueError):
-            raise UnusableFrame("the frame is not JSON") from None
-        if not isinstance(content, dict):
-            raise UnusableFrame("the frame is not a JSON object")
-        return content
+        return decoded(text_data)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
-        if text_data is None:
+        if not self._admitted():
+            await self.error(f"more than {settings.WS_FRAMES_PER_SECOND} frames a second: this one was dropped")
+            return
+        if not text_data:  # binary, or an empty text frame (Channels would raise on it)
             await self.error("frames are JSON text up to 64 KiB")
             return
         try:
@@ -60,17 +88,89 @@ class EventConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         except UnusableFrame as unusable:
             await self.error(str(unusable))
 
+    def _admitted(self) -> bool:
+        if self.bucket is None:
+            self.bucket = TokenBucket(settings.WS_FRAMES_PER_SECOND, settings.WS_FRAME_BURST)
+        return self.bucket.take()
+
     async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
-        handler = self.handlers().get(str(content.get("type")))
-        if handler is None:
-            await self.error(f"unknown event type {content.get('type')!r}", content.get("ref"))
+        ref = content.get("ref")
+        if not frames.usable_ref(ref):
+            await self.error("ref: a string of up to 64 characters, an integer or null")
             return
+        kind = content.get("type")
+        handler = self.all_handlers().get(kind) if isinstance(kind, str) else None
+        schema = self.schemas.get(kind) if isinstance(kind, str) else None
+        if handler is None or schema is None:
+            await self.error(f"unknown event type {_shown(kind)}", ref)
+            return
+        fields = frames.checked(schema, content)
+        if isinstance(fields, str):
+            await self.error(fields, ref)
+            return
+        await self.handle(handler, {**fields, "type": kind, "ref": ref})
+
+    async def handle(self, handler: Handler, event: dict[str, Any]) -> None:
+        """A frame that passed its schema and still fails is the server's fault: logged, and the
+        sender hears of it (on the socket, which stays open) as it would of a refusal."""
         try:
-            await handler(content)
-        except (TypeError, ValueError, OverflowError):  # a field of the wrong kind ("after": "x")
-            await self.error("malformed event", content.get("ref"))
+            await handler(event)
+        except Exception:
+            log.exception("a %s event failed", event["type"])
+            await self.error("the server could not handle this event; try again", event["ref"])
+
+
+def decoded(text_data: str) -> dict[str, Any]:
+    """A frame's JSON object, or UnusableFrame saying why there is none."""
+    if len(text_data) > MAX_FRAME:
+        raise UnusableFrame("frames are JSON text up to 64 KiB")
+    try:
+        content = json.loads(text_data, parse_constant=_no_constant, parse_int=_int, parse_float=_float)
+    except UnusableFrame:
+        raise
+    except (RecursionError, ValueError):
+        raise UnusableFrame("the frame is not JSON") from None
+    if not isinstance(content, dict):
+        raise UnusableFrame("the frame is not a JSON object")
+    if _depth(content) > MAX_DEPTH:
+        raise UnusableFrame(f"the frame nests deeper than {MAX_DEPTH} levels")
+    return content
+
+
+def _shown(kind: Any) -> str:
+    shown = repr(kind)
+    return shown if len(shown) <= 80 else shown[:77] + "..."
+
+
+def _depth(value: Any) -> int:
+    """How deep the decoded frame nests, level by level (no recursion on what a client sent)."""
+    depth, level = 0, [value]
+    while level:
+        depth += 1
+        if depth > MAX_DEPTH:
+            return depth
+        level = [
+            child
+            for item in level
+            for child in (item.values() if isinstance(item, dict) else item if isinstance(item, list) else ())
+            if isinstance(child, dict | list)
+        ]
+    return depth
 
 
 def _no_constant(name: str) -> None:
     """NaN and Infinity are not JSON: refused like any other malformed frame."""
-    raise ValueError(f"{name} is not JSON")
+    raise UnusableFrame(f"{name} is not JSON")
+
+
+def _int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_DIGITS:
+        raise UnusableFrame(f"numbers have at most {MAX_DIGITS} digits")
+    return int(digits)
+
+
+def _float(literal: str) -> float:
+    value = float(literal)
+    if value in (float("inf"), float("-inf")):
+        raise UnusableFrame(f"{literal} is out of range")
+    return value

@@ -6,12 +6,14 @@ from urllib.parse import urlsplit
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.core.validators import slug_re
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from help_desk import actions, chat
 from help_desk.chat import side_of
+from help_desk.forms import OfflineMessageForm
 from help_desk.models import Advisor, ChatMessage, HelpRequest, Queue
 from identity_blocks.actions import NoIdentityFree, assign_identity
 from identity_blocks.holders import Holder
@@ -33,6 +35,8 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def _queue(request: HttpRequest) -> Queue:
     slug = request.GET.get("queue") or request.POST.get("queue")
+    if slug and not slug_re.fullmatch(slug):  # not one a queue can have (a NUL would reach the database)
+        raise Http404("No such queue.")
     queues = Queue.objects.select_related("agreement")
     return get_object_or_404(queues, slug=slug) if slug else get_object_or_404(queues.order_by("id")[:1])
 
@@ -97,12 +101,11 @@ def start(request: HttpRequest) -> HttpResponse:
 @require_POST
 def offline(request: HttpRequest) -> HttpResponse:
     queue = _queue(request)
-    name, email, message = (request.POST.get(k, "").strip() for k in ("name", "email", "message"))
-    if not (name and "@" in email and message):
-        return render(
-            request, "help_desk/refused.html", {"queue": queue, "reason": "Please fill in every field."}, status=400
-        )
-    actions.leave_offline_message(queue, name, email, message[:5000])
+    form = OfflineMessageForm(request.POST)
+    if not form.is_valid():
+        return render(request, "help_desk/refused.html", {"queue": queue, "reason": form.problem()}, status=400)
+    fields = form.cleaned_data
+    actions.leave_offline_message(queue, fields["name"], fields["email"], fields["message"])
     return render(request, "help_desk/offline_thanks.html", {"queue": queue})
 
 

@@ -2,21 +2,64 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import permissions, serializers, status, viewsets
+from rest_framework import exceptions, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from identity_blocks import actions, credentials
 from identity_blocks.holders import Holder
 from identity_blocks.models import IdentityAssignment, IdentityBlock, Operator, ServiceAgreement
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+class AdminPermissions(permissions.DjangoModelPermissions):
+    """The admin's rule: staff (IsAdminUser, beside it) with the model's permission for what they
+    do; viewing takes the view or the change permission, as in the admin."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if request.method not in permissions.SAFE_METHODS:
+            return bool(super().has_permission(request, view))
+        user, meta = request.user, view.get_queryset().model._meta
+        names = (f"{meta.app_label}.{perm}_{meta.model_name}" for perm in ("view", "change"))
+        return bool(user and user.is_authenticated and any(user.has_perm(name) for name in names))
+
+
+class ChangePermissions(AdminPermissions):
+    """For an action that changes an object through a POST (expiring a block)."""
+
+    perms_map = {**AdminPermissions.perms_map, "POST": ["%(app_label)s.change_%(model_name)s"]}
+
+
+ADMINS = [permissions.IsAdminUser, AdminPermissions]
+
+
+class RefusesReferencedDeletes:
+    """A row others still refer to (on_delete=PROTECT) is not deleted: 409, saying by what."""
+
+    def perform_destroy(self, instance: Any) -> None:
+        try:
+            with transaction.atomic():
+                instance.delete()
+        except ProtectedError as protected:
+            kinds = sorted({str(type(o)._meta.verbose_name_plural) for o in protected.protected_objects})
+            raise Conflict(f"{instance} cannot be deleted: {', '.join(kinds)} still refer to it.") from None
 
 
 class OperatorSerializer(serializers.ModelSerializer[Operator]):
@@ -30,6 +73,20 @@ class AgreementSerializer(serializers.ModelSerializer[ServiceAgreement]):
         model = ServiceAgreement
         exclude: list[str] = []
         read_only_fields = ["live_assignments"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """The model's constraints (valid_until after valid_from), checked as the admin checks them."""
+        agreement = copy.copy(self.instance) if self.instance is not None else ServiceAgreement()
+        for name, value in attrs.items():
+            setattr(agreement, name, value)
+        try:
+            agreement.validate_constraints()
+        except DjangoValidationError as error:
+            errors = error.message_dict
+            raise serializers.ValidationError(
+                {api_settings.NON_FIELD_ERRORS_KEY if k == NON_FIELD_ERRORS else k: v for k, v in errors.items()}
+            ) from None
+        return attrs
 
 
 class BlockSerializer(serializers.ModelSerializer[IdentityBlock]):
@@ -94,34 +151,57 @@ class ImportedSerializer(serializers.Serializer[Any]):
     imported = serializers.IntegerField(help_text="identities whose credentials were stored")
 
 
-class OperatorViewSet(viewsets.ModelViewSet[Operator]):
+REFERRED_TO = OpenApiResponse(description="other rows still refer to it")
+
+
+@extend_schema(responses={409: REFERRED_TO}, methods=["DELETE"])
+class OperatorViewSet(RefusesReferencedDeletes, viewsets.ModelViewSet[Operator]):
     queryset = Operator.objects.order_by("id")
     serializer_class = OperatorSerializer
-    permission_classes = [permissions.IsAdminUser]
+    permission_classes = ADMINS
 
 
-class AgreementViewSet(viewsets.ModelViewSet[ServiceAgreement]):
+@extend_schema(responses={409: REFERRED_TO}, methods=["DELETE"])
+class AgreementViewSet(RefusesReferencedDeletes, viewsets.ModelViewSet[ServiceAgreement]):
     queryset = ServiceAgreement.objects.order_by("id")
     serializer_class = AgreementSerializer
-    permission_classes = [permissions.IsAdminUser]
+    permission_classes = ADMINS
 
 
-class BlockViewSet(viewsets.ModelViewSet[IdentityBlock]):
+@extend_schema(responses={409: REFERRED_TO}, methods=["DELETE"])
+class BlockViewSet(RefusesReferencedDeletes, viewsets.ModelViewSet[IdentityBlock]):
+    """A block from which no identity was ever handed out can be deleted; one that has served
+    keeps its history (the assignments refer to it) and is expired instead."""
+
     queryset = IdentityBlock.objects.with_usage().select_related("operator").order_by("id")
     serializer_class = BlockSerializer
-    permission_classes = [permissions.IsAdminUser]
+    permission_classes = ADMINS
 
     def perform_destroy(self, instance: IdentityBlock) -> None:
+        if instance.assignments.exists():
+            raise Conflict(
+                f"Identities have been handed out from {instance}; it keeps their history. "
+                f"Expire it instead: POST /api/blocks/{instance.pk}/expire."
+            )
+        super().perform_destroy(instance)
+
+    @extend_schema(request=None, responses={200: BlockSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAdminUser, ChangePermissions])
+    def expire(self, request: Request, pk: str | None = None) -> Response:
+        """Nothing more is assigned from it; its live identities are de-registered and released."""
+        block = self.get_object()
         with transaction.atomic():
-            actions.expire_block(instance.pk, reason="block deleted")
-            if not instance.assignments.exists():
-                instance.delete()
+            actions.expire_block(block.pk, reason=f"expired by {request.user}")
+        return Response(BlockSerializer(self.get_queryset().get(pk=block.pk)).data)
 
     @extend_schema(
         request={"text/csv": str, "application/json": CredentialSerializer(many=True)},
         responses={200: ImportedSerializer, 400: OpenApiResponse(description="every line that was refused")},
     )
-    @action(detail=True, methods=["post"], parser_classes=[CsvParser, JSONParser])
+    @action(
+        detail=True, methods=["post"], parser_classes=[CsvParser, JSONParser],
+        permission_classes=[permissions.IsAdminUser, ChangePermissions],
+    )  # fmt: skip
     def credentials(self, request: Request, pk: str) -> Response:
         """Each identity's own Digest credentials, as a CSV file (impu,username,password) or a JSON list;
         all lines or none."""

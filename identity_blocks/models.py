@@ -80,7 +80,9 @@ class ServiceAgreement(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["operator", "name"], name="agreement_name_per_operator"),
             models.CheckConstraint(
-                condition=Q(valid_until__isnull=True) | Q(valid_until__gt=F("valid_from")), name="agreement_period"
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gt=F("valid_from")),
+                name="agreement_period",
+                violation_error_message="An agreement's valid_until must be after its valid_from.",
             ),
         ]
 

@@ -19,6 +19,7 @@ from identity_blocks.holders import Holder
 from identity_blocks.models import HolderSession, IdentityAssignment
 from ims import events, signals
 from ims.models import CallRecord, Direction, MessageStatus, PagerMessage
+from portal.text import storable
 from sip.uri import InvalidUri, parse_uri
 
 log = logging.getLogger(__name__)
@@ -222,6 +223,8 @@ def new_call_id() -> str:
 
 
 def _refusal(to: str, body: str) -> MessageRefused | None:
+    if not (storable(to) and storable(body)):
+        return MessageRefused("a message cannot hold a NUL character or a lone surrogate")
     try:
         parse_uri(to)
     except InvalidUri as error:

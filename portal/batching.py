@@ -104,7 +104,7 @@ class Batcher(Generic[Item, Outcome]):
             close_old_connections()
             self.tidy_at = now + TIDY_SECONDS
         try:
-            return self.function(items)
+            return self._isolating(items)
         except (InterfaceError, OperationalError):
             # The connection broke (the server restarted, a pooler dropped it), or a deadlock
             # chose this batch: once more, on a fresh connection. Inside a caller's transaction
@@ -112,4 +112,18 @@ class Batcher(Generic[Item, Outcome]):
             if connection.in_atomic_block:
                 raise
             connection.close()
+            return self._isolating(items)
+
+    def _isolating(self, items: list[Item]) -> Sequence[Outcome | Exception]:
+        """One item the database refuses (a row it cannot store) fails alone: a batch that
+        fails is written again in halves, down to that item, whose caller hears why. The others
+        are written as if it had never come (`function` is safe to run again on them)."""
+        try:
             return self.function(items)
+        except (InterfaceError, OperationalError):
+            raise
+        except Exception as error:
+            if len(items) == 1:
+                return [error]
+            half = len(items) // 2
+            return [*self._isolating(items[:half]), *self._isolating(items[half:])]

@@ -46,8 +46,13 @@ async def publish(sends: Sends) -> None:
 
 
 async def send_many(layer: Any, sends: Sends) -> None:
+    """An event the layer cannot encode (msgpack refuses an integer past 64 bits) is logged and
+    skipped: the others of the batch, other people's, still go. A layer that is down stops it."""
     for group, event in sends:
-        await layer.group_send(group, event)
+        try:
+            await layer.group_send(group, event)
+        except (TypeError, ValueError, OverflowError):
+            log.exception("could not encode a %s event for %s", event.get("type"), group)
 
 
 def group_send_many(sends: Sends) -> None:

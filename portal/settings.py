@@ -276,6 +276,10 @@ HELP_DESK_GRACE_SECONDS = env_int("HELP_DESK_GRACE_SECONDS", 20, minimum=0)
 HELP_CUSTOMER_GRACE_SECONDS = env_int("HELP_CUSTOMER_GRACE_SECONDS", 30, minimum=0)
 # Unsecured chat travels as SIP MESSAGE through the IMS core (use case H.6); off, it stays inside.
 HELP_CHAT_OVER_IMS = env_bool("HELP_CHAT_OVER_IMS", True)
+# What one browser socket may send: frames a second on average, and at once. A frame over the
+# limit is answered with an error event and dropped; the socket stays open.
+WS_FRAMES_PER_SECOND = env_int("WS_FRAMES_PER_SECOND", 20, minimum=1)
+WS_FRAME_BURST = env_int("WS_FRAME_BURST", 60, minimum=1)
 
 # Identity blocks ---------------------------------------------------------------------------
 # A guest's ephemeral identity is released this long after its last browser session closed.

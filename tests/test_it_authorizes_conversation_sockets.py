@@ -69,7 +69,7 @@ async def test_it_keeps_the_desk_for_advisors_and_their_own_requests():
     )
     assert (await _events(bea_desk, 1))[0]["reason"] == "This conversation is not yours."
     await bea_desk.send_to(text_data=json.dumps({"type": "presence.set", "presence": "asleep"}))
-    assert (await _events(bea_desk, 1))[0]["reason"] == "presence is available, busy, away or offline"
+    assert (await _events(bea_desk, 1))[0]["reason"] == "presence: one of available, busy, away or offline"
     await bea_desk.disconnect()
 
 
@@ -80,7 +80,7 @@ async def test_it_answers_a_field_of_the_wrong_kind_with_an_error_and_stays_open
     await _events(jane, 2)  # the request and her place in line
     await jane.send_to(text_data=json.dumps({"type": "chat.resume", "after": "yesterday", "ref": 7}))
     (error,) = await _events(jane, 1)
-    assert (error["type"], error["reason"], error["ref"]) == ("error", "malformed event", 7)
+    assert (error["type"], error["reason"], error["ref"]) == ("error", "after: A valid integer is required.", 7)
     await jane.send_to(text_data=json.dumps({"type": "chat.resume", "after": 0}))
     (resumed,) = await _events(jane, 1)
     assert resumed["type"] == "chat.resumed"  # the socket lived through the bad frame
