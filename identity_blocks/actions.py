@@ -451,7 +451,10 @@ def import_identity_credentials(block_id: int, rows: list[credentials.Credential
 def credential_errors(block: IdentityBlock, rows: list[credentials.CredentialRow]) -> list[str]:
     definition, seen, errors = block.definition(), set(), []
     for row in rows:
-        if not row.username or not row.password:
+        fields = (row.impu, row.username, row.password)
+        if any(len(field) > 255 or "\x00" in field for field in fields):
+            errors.append(f"line {row.line}: a field is longer than 255 characters or holds a NUL")
+        elif not row.username or not row.password:
             errors.append(f"line {row.line}: a user name and a password are needed")
         elif definition.index_of(row.impu) is None:
             errors.append(f"line {row.line}: {row.impu} is not an identity of block {block.name!r}")

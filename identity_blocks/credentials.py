@@ -9,6 +9,7 @@ import csv
 import hashlib
 import io
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
@@ -86,7 +87,14 @@ class CredentialsRejected(ValueError):
 
 def parse_csv(text: str) -> list[CredentialRow]:
     """Rows of 'impu,username,password' under that header line, as an operator hands them over."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        return _rows(reader)
+    except csv.Error as error:
+        raise CredentialsRejected([f"line {reader.line_num}: {error}"]) from None
+
+
+def _rows(reader: Any) -> list[CredentialRow]:
     header = [name.strip().lower() for name in next(reader, [])]
     if tuple(header) != CSV_COLUMNS:
         raise CredentialsRejected([f"line 1: the header must be {','.join(CSV_COLUMNS)}"])

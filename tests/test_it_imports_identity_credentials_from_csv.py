@@ -81,6 +81,8 @@ def test_it_imports_over_the_api_as_csv_or_json(admin_client):
     refused = admin_client.post(url, _csv(("sip:nobody@x.example", "u", "p")), content_type="text/csv")
     assert refused.status_code == 400
     assert refused.json()["errors"] == [f"line 2: sip:nobody@x.example is not an identity of block {block.name!r}"]
+    for odd in ("impu,username,password\r\nsip:a@b\rx,u,p\r\n", f"impu,username,password\n{block.impu(3)},u\x00,p\n"):
+        assert admin_client.post(url, odd, content_type="text/csv").status_code == 400  # never a 500
     malformed = admin_client.post(url, [{"impu": block.impu(3)}], content_type="application/json")
     assert malformed.status_code == 400
     assert malformed.json()["errors"][0].startswith("line 1:")

@@ -13,6 +13,7 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 
+from help_desk.chat import MAX_CHARS
 from help_desk.models import ChatMessage
 from portal.routing import websocket_urlpatterns
 from tests.factories import make_conversation, make_queue, make_user
@@ -111,7 +112,7 @@ async def test_it_posts_only_strings_as_chat_messages():
         ({"text": "hi"}, "body: Not a valid string."),
         ("a\x00b", "body: Null characters are not allowed."),
         ("\ud800", "body: Surrogate characters are not allowed: U+D800."),
-        ("x" * 4001, "body: Ensure this field has no more than 4000 characters."),
+        ("x" * (MAX_CHARS + 1), f"body: Ensure this field has no more than {MAX_CHARS} characters."),
     ]:
         frame = json.dumps({"type": "chat.send", "client_id": "j1", "body": body, "ref": 5})
         assert await _refused(jane, frame) == problem
