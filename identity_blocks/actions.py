@@ -238,6 +238,16 @@ def holder_left(holder: Holder) -> None:
     IdentityAssignment.objects.live().of(holder).update(release_after=timezone.now() + grace)
 
 
+def guest_never_came(holder: Holder, *, reason: str) -> None:
+    """What a guest's identity was for ended and no browser session of hers is open: with no grace
+    running (her page never connected, so none closed), nothing else would release it; it goes now."""
+    if holder.is_member or has_open_session(holder):
+        return
+    assignment = _live(holder)
+    if assignment is not None and assignment.release_after is None:
+        release_identity(assignment.pk, reason=reason)
+
+
 def member_logged_in(holder: Holder, *, administers_only: bool = False) -> None:
     """Her identity is assigned, or woken, at log-in; when none is free she waits in line. One who
     only administers the portal is given none unless she held one before (the desk and the

@@ -235,6 +235,9 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
+# The header a reverse proxy in front puts the browser's address in (X-Real-IP, say); empty: the
+# socket's peer. Rate limits and log-in lock-outs count by it, so set it only behind such a proxy.
+CLIENT_ADDRESS_HEADER = env_str("CLIENT_ADDRESS_HEADER")
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
@@ -274,6 +277,11 @@ HELP_DESK_GRACE_SECONDS = env_int("HELP_DESK_GRACE_SECONDS", 20, minimum=0)
 # A request whose help page closed is withdrawn after this long; in a conversation, the advisor
 # is told the customer left.
 HELP_CUSTOMER_GRACE_SECONDS = env_int("HELP_CUSTOMER_GRACE_SECONDS", 30, minimum=0)
+# Starting help holds an IMS identity: per window, starts allowed from one address (an IPv6 /64)
+# and from one browser (its guest session, or a member). Over either, the start is answered 429.
+HELP_START_WINDOW_SECONDS = env_int("HELP_START_WINDOW_SECONDS", 600, minimum=1)
+HELP_START_PER_ADDRESS = env_int("HELP_START_PER_ADDRESS", 20, minimum=1)
+HELP_START_PER_CLIENT = env_int("HELP_START_PER_CLIENT", 5, minimum=1)
 # Unsecured chat travels as SIP MESSAGE through the IMS core (use case H.6); off, it stays inside.
 HELP_CHAT_OVER_IMS = env_bool("HELP_CHAT_OVER_IMS", True)
 # What one browser socket may send: frames a second on average, and at once. A frame over the
