@@ -9,7 +9,8 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 
 def client_address(request: HttpRequest) -> str:
@@ -47,3 +48,11 @@ def allow(scope: str, key: str, limit: int, window_seconds: int) -> bool:
 def seconds_left(window_seconds: int) -> int:
     """Until the current window ends (a Retry-After)."""
     return max(1, int(window_seconds - time.time() % window_seconds))
+
+
+def locked_out(request: HttpRequest, original_response: HttpResponse | None, credentials: object) -> HttpResponse:
+    """django-axes's answer to a log-in while its user name and address are locked out."""
+    seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    response = render(request, "registration/locked_out.html", {"minutes": max(1, seconds // 60)}, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
