@@ -178,6 +178,8 @@ def serve_waiting_line(limit: int = 100) -> int:
         if _assign_from(holder, None) is None:
             continue
         IdentityWait.objects.filter(pk=wait.pk).update(served_at=timezone.now())
+        if not holder.is_member and not has_open_session(holder):
+            holder_left(holder)  # served while away (or gone for good): hers if she is back within the grace
         served += 1
     for position, wait in enumerate(IdentityWait.objects.filter(served_at=None).order_by("id")[:limit], 1):
         events.waiting_line_moved(Holder.of(wait), position)
