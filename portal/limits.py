@@ -27,9 +27,10 @@ def address_key(address: str) -> str:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return address or "unknown"
-    if ip.version == 6:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
+    # An IPv4 browser on a dual-stack socket arrives as ::ffff:a.b.c.d: it is that IPv4 address.
+    return str(ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else ip)
 
 
 def allow(scope: str, key: str, limit: int, window_seconds: int) -> bool:

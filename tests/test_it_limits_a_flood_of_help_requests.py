@@ -98,6 +98,11 @@ def test_it_counts_an_ipv6_prefix_as_one_address(settings):
     answers = [start(Client(), queue, f"2001:db8:1:2::{n:x}").status_code for n in range(1, 4)]
     assert answers == [302, 302, 429]
     assert start(Client(), queue, "2001:db8:1:3::1").status_code == 302
+    # IPv4 browsers on a dual-stack socket are each their own address, not one shared prefix.
+    assert start(Client(), queue, "::ffff:198.51.100.7").status_code == 302
+    assert start(Client(), queue, "::ffff:198.51.100.8").status_code == 302
+    assert start(Client(), queue, "198.51.100.7").status_code == 302
+    assert start(Client(), queue, "::ffff:198.51.100.7").status_code == 429
 
 
 def test_it_counts_the_address_the_proxy_names(settings):
