@@ -53,11 +53,15 @@ def _allowed(queue: Queue, mode: str, secure: bool) -> None:
         raise HelpRefused("The secure line is not available yet; a standard chat is carried by the operator's network.")
 
 
+def open_request(holder: Holder, queue: Queue) -> HelpRequest | None:
+    return HelpRequest.objects.open().filter(queue=queue, **holder.fields).first()
+
+
 def request_help(holder: Holder, queue: Queue, mode: str, secure: bool) -> HelpRequest:
     """Open a request (or return the holder's open one) with an IMS identity for the holder.
     Raises HelpRefused, or NoIdentityFree when the queue's block is full."""
     _allowed(queue, mode, secure)
-    existing = HelpRequest.objects.open().filter(queue=queue, **holder.fields).first()
+    existing = open_request(holder, queue)
     if existing is not None:
         return existing
     assign_identity(holder, blocks=[queue.identity_block])

@@ -19,8 +19,10 @@ from help_desk.actions import close_request
 from help_desk.models import Advisor, HelpRequest, HelpSocket, Presence, RequestStatus
 from help_desk.routing_actions import put_back, queues_of, route_queue, route_queues, set_presence, withdraw_rings
 from identity_blocks import actions as identity_actions
+from identity_blocks.holders import Holder
 
 OPEN = (RequestStatus.WAITING, RequestStatus.RINGING, RequestStatus.ACTIVE)
+NEVER_CAME = "help request withdrawn, no page of the guest's open"
 DESK_CLOSED = "Your desk was closed, so you are now offline."
 
 
@@ -107,12 +109,20 @@ def _customer_gone(request_id: int, cutoff: datetime) -> None:
         away_since = request.customer_away_since or request.created_at  # or her page never opened
         if request.status not in OPEN or request.customer_left_at or away_since >= cutoff or request.sockets.exists():
             return
-        if request.status != RequestStatus.ACTIVE:
-            close_request(request_id)
+        if request.status == RequestStatus.ACTIVE:
+            request.customer_left_at = timezone.now()
+            request.save(update_fields=["customer_left_at"])
+            events.request_changed(request)
             return
-        request.customer_left_at = timezone.now()
-        request.save(update_fields=["customer_left_at"])
-        events.request_changed(request)
+        close_request(request_id)
+    _identity_done(Holder.of(request))
+
+
+def _identity_done(holder: Holder) -> None:
+    """A guest with no request left open and no page of hers ever connected has no grace running
+    on her identity (that starts when a page closes): it is released now."""
+    if not HelpRequest.objects.open().filter(**holder.fields).exists():
+        identity_actions.guest_never_came(holder, reason=NEVER_CAME)
 
 
 # The sweep -------------------------------------------------------------------------------------

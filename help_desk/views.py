@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.validators import slug_re
@@ -17,6 +18,7 @@ from help_desk.forms import OfflineMessageForm
 from help_desk.models import Advisor, ChatMessage, HelpRequest, Queue
 from identity_blocks.actions import NoIdentityFree, assign_identity
 from identity_blocks.holders import Holder
+from portal import limits
 
 HELP_MODES = [
     ("chat", "Chat", "Type with an advisor."),
@@ -81,15 +83,47 @@ def help_page(request: HttpRequest) -> HttpResponse:
     return render(request, "help_desk/help.html", context)
 
 
+def _open_request(request: HttpRequest, queue: Queue) -> HelpRequest | None:
+    """Her request already open in this queue; a visitor with no guest key yet has none."""
+    if not request.user.is_authenticated and "guest_key" not in request.session:
+        return None
+    return actions.open_request(_holder(request), queue)
+
+
+def _over_limit(request: HttpRequest, queue: Queue) -> HttpResponse | None:
+    """A 429 once this address, or this browser, has started too many requests lately: each
+    start holds an IMS identity, and they are few. The address counts first, so a flood that
+    keeps no cookie is refused before a session is stored for it."""
+    window = settings.HELP_START_WINDOW_SECONDS
+    address = limits.address_key(limits.client_address(request))
+    allowed = limits.allow("help-start-address", address, settings.HELP_START_PER_ADDRESS, window)
+    if allowed:
+        client = _holder(request).group
+        allowed = limits.allow("help-start-client", client, settings.HELP_START_PER_CLIENT, window)
+    if allowed:
+        return None
+    retry_after = limits.seconds_left(window)
+    response = render(request, "help_desk/too_many.html", {"queue": queue, "retry_after": retry_after}, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
 @require_POST
 def start(request: HttpRequest) -> HttpResponse:
     queue = _queue(request)
+    existing = _open_request(request, queue)
+    if existing is not None:  # one request at a time: a second start goes back to it
+        return redirect("help-request", request_id=existing.pk)
+    refused = _over_limit(request, queue)
+    if refused is not None:
+        return refused
     try:
         help_request = actions.request_help(
             _holder(request), queue, request.POST.get("mode", "chat"), request.POST.get("privacy") == "secure"
         )
-    except actions.HelpRefused as refused:
-        return render(request, "help_desk/refused.html", {"queue": queue, "reason": str(refused)}, status=400)
+    except actions.HelpRefused as refused_help:
+        context = {"queue": queue, "reason": str(refused_help)}
+        return render(request, "help_desk/refused.html", context, status=400)
     except NoIdentityFree as full:
         context = {"queue": queue, "position": full.position, "retry_after": full.retry_after}
         response = render(request, "help_desk/full.html", context, status=503)

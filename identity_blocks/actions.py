@@ -178,6 +178,8 @@ def serve_waiting_line(limit: int = 100) -> int:
         if _assign_from(holder, None) is None:
             continue
         IdentityWait.objects.filter(pk=wait.pk).update(served_at=timezone.now())
+        if not holder.is_member and not has_open_session(holder):
+            holder_left(holder)  # served while away (or gone for good): hers if she is back within the grace
         served += 1
     for position, wait in enumerate(IdentityWait.objects.filter(served_at=None).order_by("id")[:limit], 1):
         events.waiting_line_moved(Holder.of(wait), position)
@@ -236,6 +238,16 @@ def holder_left(holder: Holder) -> None:
         return
     grace = timedelta(seconds=settings.IDENTITY_GUEST_GRACE_SECONDS)
     IdentityAssignment.objects.live().of(holder).update(release_after=timezone.now() + grace)
+
+
+def guest_never_came(holder: Holder, *, reason: str) -> None:
+    """What a guest's identity was for ended and no browser session of hers is open: with no grace
+    running (her page never connected, so none closed), nothing else would release it; it goes now."""
+    if holder.is_member or has_open_session(holder):
+        return
+    assignment = _live(holder)
+    if assignment is not None and assignment.release_after is None:
+        release_identity(assignment.pk, reason=reason)
 
 
 def member_logged_in(holder: Holder, *, administers_only: bool = False) -> None:

@@ -7,9 +7,11 @@ and IMS_* switch each part to its production counterpart.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import django_stubs_ext
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.env import (
@@ -61,6 +63,8 @@ INSTALLED_APPS = [
     "channels",
     "rest_framework",
     "drf_spectacular",
+    "csp",
+    "axes",
     "portal",
     "identity_blocks",
     "ims",
@@ -69,6 +73,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -76,6 +81,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out log-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -199,6 +206,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Password guessing (django-axes): LOGIN_FAILURE_LIMIT wrong passwords for one user name from one
+# address lock that pair out of both log-in pages (the portal's and the admin's) for
+# LOGIN_COOLOFF_MINUTES; other users, and that user from elsewhere, still log in. A success resets.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_ENABLED = env_bool("LOGIN_LOCKOUT", True)
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "portal.limits.client_address"
+AXES_LOCKOUT_CALLABLE = "portal.limits.locked_out"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
@@ -232,9 +250,29 @@ SPECTACULAR_SETTINGS = {"TITLE": SITE_NAME + " API", "VERSION": "1", "SERVE_INCL
 
 # Security -------------------------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"
+# Every page's scripts are ES modules and its styles one stylesheet, all from /static/: nothing
+# inline runs. The HELP button opens the help page in a window of its own, never a frame, so no
+# page may be framed (a cross-site frame would not carry the session cookie anyway). WebSockets
+# to the portal's own host are 'self' (CSP Level 3).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
+# The header a reverse proxy in front puts the browser's address in (X-Real-IP, say); empty: the
+# socket's peer. Rate limits and log-in lock-outs count by it, so set it only behind such a proxy.
+CLIENT_ADDRESS_HEADER = env_str("CLIENT_ADDRESS_HEADER")
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
@@ -274,6 +312,11 @@ HELP_DESK_GRACE_SECONDS = env_int("HELP_DESK_GRACE_SECONDS", 20, minimum=0)
 # A request whose help page closed is withdrawn after this long; in a conversation, the advisor
 # is told the customer left.
 HELP_CUSTOMER_GRACE_SECONDS = env_int("HELP_CUSTOMER_GRACE_SECONDS", 30, minimum=0)
+# Starting help holds an IMS identity: per window, starts allowed from one address (an IPv6 /64)
+# and from one browser (its guest session, or a member). Over either, the start is answered 429.
+HELP_START_WINDOW_SECONDS = env_int("HELP_START_WINDOW_SECONDS", 600, minimum=1)
+HELP_START_PER_ADDRESS = env_int("HELP_START_PER_ADDRESS", 20, minimum=1)
+HELP_START_PER_CLIENT = env_int("HELP_START_PER_CLIENT", 5, minimum=1)
 # Unsecured chat travels as SIP MESSAGE through the IMS core (use case H.6); off, it stays inside.
 HELP_CHAT_OVER_IMS = env_bool("HELP_CHAT_OVER_IMS", True)
 # What one browser socket may send: frames a second on average, and at once. A frame over the

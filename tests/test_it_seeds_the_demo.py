@@ -2,6 +2,7 @@ import pytest
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from help_desk.models import Queue
 from identity_blocks.models import IdentityBlock, Operator, ServiceAgreement
@@ -14,9 +15,10 @@ def test_it_seeds_log_ins_that_work_and_reuses_them_on_the_next_run(capsys, sett
     call_command("seed_demo")
     printed = capsys.readouterr().out
     assert User.objects.filter(username="admin", is_superuser=True).count() == 1
-    assert authenticate(username="admin", password="admin-demo") is not None
-    assert authenticate(username="advisor", password="advisor-demo") is not None
-    assert authenticate(username="mary", password="mary-demo") is not None
+    logging_in = RequestFactory().post("/accounts/login/")  # as the log-in page asks, with its request
+    assert authenticate(logging_in, username="admin", password="admin-demo") is not None
+    assert authenticate(logging_in, username="advisor", password="advisor-demo") is not None
+    assert authenticate(logging_in, username="mary", password="mary-demo") is not None
     for where in ("/demo/tax-site/", "/desk/", "/identity/", "/admin/"):
         assert where in printed
     assert "admin-demo" in printed

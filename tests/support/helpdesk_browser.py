@@ -22,10 +22,10 @@ def advisor_desk(browser: Any, base: str, login: tuple[str, str] = DEMO_ADVISOR,
     return page
 
 
-def jane_asks_for_chat(browser: Any, base: str, mode: str = "Chat", line: str = "") -> Any:
+def jane_asks_for_chat(browser: Any, base: str, mode: str = "Chat", line: str = "", context: Any = None) -> Any:
     """From the tax site's HELP button to her request's page (chat, or Voice or Video; the line
     Standard, or Secure)."""
-    context = browser.new_context()
+    context = context or browser.new_context()
     site = context.new_page()
     site.goto(base + "/demo/tax-site/")
     with context.expect_page() as opened:
