@@ -188,5 +188,8 @@ def desk(request: HttpRequest) -> HttpResponse:
 
 
 def tax_site(request: HttpRequest) -> HttpResponse:
-    """The sample third-party site of the demo: a tax tool that embeds the HELP button."""
+    """The sample third-party site of the demo: a tax tool that embeds the HELP button. Only with
+    the demo (DEMO_SITE): a production portal serves no made-up site."""
+    if not settings.DEMO_SITE:
+        raise Http404("no demo site here")
     return render(request, "demo/tax_site.html", {"queue": Queue.objects.order_by("id").first()})

@@ -326,6 +326,8 @@ WS_FRAME_BURST = env_int("WS_FRAME_BURST", 60, minimum=1)
 
 # Identity blocks ---------------------------------------------------------------------------
 # A guest's ephemeral identity is released this long after its last browser session closed.
+# The sample tax site at /demo/tax-site/, which embeds the HELP button: the demo's, never production's.
+DEMO_SITE = env_bool("DEMO_SITE", DEBUG)
 IDENTITY_GUEST_GRACE_SECONDS = env_int("IDENTITY_GUEST_GRACE_SECONDS", 300, minimum=0)
 # A member's identity is de-registered (kept hers) this long after her last window closed.
 IDENTITY_MEMBER_GRACE_SECONDS = env_int("IDENTITY_MEMBER_GRACE_SECONDS", 120, minimum=0)

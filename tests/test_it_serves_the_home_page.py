@@ -49,3 +49,12 @@ def test_it_refuses_sites_not_configured_for_the_queue(client):
     assert allowed.status_code == 200
     refused = client.get(f"/help/?queue={queue.slug}", HTTP_REFERER="https://evil.example/page")
     assert refused.status_code == 403
+
+
+@pytest.mark.django_db
+def test_it_serves_the_demo_tax_site_only_with_the_demo(client, settings):
+    make_queue()
+    settings.DEMO_SITE = False  # production's default (DEBUG off)
+    assert client.get("/demo/tax-site/").status_code == 404
+    settings.DEMO_SITE = True
+    assert client.get("/demo/tax-site/").status_code == 200
