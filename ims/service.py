@@ -17,16 +17,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import close_old_connections
 
 from identity_blocks import actions
 from identity_blocks.events import IMS_GROUP
 from ims import actions as ims_actions
 from ims.addressing import ContactUsers, asserted_identity, called_identity
 from ims.calls import CallDesk
+from ims.database import IN_FLIGHT
+from ims.database import call as _db
 from ims.identities import identity_config, live_assignments, stored_ha1, token_identity
 from ims.models import PagerMessage
 from ims.proxies import ProxyTargets
@@ -61,19 +61,6 @@ RESEND_FIRST_PAUSE, RESEND_MAX_PAUSE = 1.0, 10.0
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE"
 NOT_SERVED = {"REGISTER", "PRACK", "UPDATE", "INFO", "SUBSCRIBE", "NOTIFY", "REFER", "PUBLISH"}
 SDP = "application/sdp"
-
-
-def _db(function: Any) -> Any:
-    """Many identities write their state at once, so several threads; each closes its connection
-    when it is past CONN_MAX_AGE, as Django does at the end of a request."""
-
-    def call(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return function(*args, **kwargs)
-        finally:
-            close_old_connections()
-
-    return sync_to_async(call, thread_sensitive=False)
 
 
 async def _record_call(event: dict[str, Any]) -> None:
@@ -463,7 +450,7 @@ class ImsSide:
             await layer.group_discard(IMS_GROUP, channel)
             for pending in (starting, watching, sweeping, stopping, *tasks, *self.sending):
                 pending.cancel()
-            await asyncio.gather(self.inbox.settled(), self.outcomes.settled())
+            await asyncio.gather(self.inbox.settled(), self.outcomes.settled(), IN_FLIGHT.settled())
             self.close()
 
     def proxy_failed(self, peer: Peer) -> asyncio.Task[bool]:

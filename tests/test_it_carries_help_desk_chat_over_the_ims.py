@@ -13,9 +13,10 @@ from help_desk.models import ChatMessage
 from identity_blocks import actions as identity_actions
 from identity_blocks.holders import Holder
 from identity_blocks.models import IdentityAssignment
+from ims.database import call as _db
 from ims.identities import stored_ha1, token_identity
 from ims.models import PagerMessage
-from ims.service import ImsSide, _db
+from ims.service import ImsSide
 from ims.standin import StandInCore
 from tests.factories import make_advisor, make_queue
 from tests.support.ims import running, until

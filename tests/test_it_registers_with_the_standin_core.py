@@ -5,8 +5,9 @@ from asgiref.sync import sync_to_async
 
 from identity_blocks import actions
 from identity_blocks.models import AuthScheme, RegistrationState
+from ims.database import call as _db
 from ims.identities import stored_ha1, token_identity
-from ims.service import ImsSide, _db
+from ims.service import ImsSide
 from ims.standin import StandInCore
 from tests.factories import guest, make_agreement, make_block
 from tests.support.ims import running as _running
