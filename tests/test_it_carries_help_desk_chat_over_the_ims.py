@@ -10,7 +10,6 @@ from channels.layers import get_channel_layer
 from help_desk import actions, chat
 from help_desk.events import request_group
 from help_desk.models import ChatMessage
-from identity_blocks import actions as identity_actions
 from identity_blocks.holders import Holder
 from identity_blocks.models import IdentityAssignment
 from ims.database import call as _db
@@ -18,27 +17,14 @@ from ims.identities import stored_ha1, token_identity
 from ims.models import PagerMessage
 from ims.service import ImsSide
 from ims.standin import StandInCore
-from tests.factories import make_advisor, make_queue
-from tests.support.ims import running, until
+from tests.support.ims import open_conversation, running, until
 from tests.support.services import free_port
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("close_sync_thread_connections")]
 
 
 def _conversation():
-    from identity_blocks import actions as ia
-
-    queue = make_queue()
-    block = queue.identity_block
-    ia.set_block_credentials(block.pk, username="helpdesk@ims.example.net", password="s3cret")
-    type(block).objects.filter(pk=block.pk).update(auth_username="helpdesk@ims.example.net")
-    alex = make_advisor("alex", queue, presence="available")
-    jane = Holder.guest(Holder.new_guest_key())
-    request = actions.request_help(jane, queue, "chat", False)
-    actions.accept_request(alex, request.pk)
-    advisor = Holder.member(alex.user)
-    for holder, channel in ((jane, "test.jane"), (advisor, "test.alex")):
-        identity_actions.session_opened(holder, channel)
+    request, jane, advisor = open_conversation()
     return request.pk, jane, advisor
 
 

@@ -9,10 +9,7 @@ import secrets
 import pytest
 from asgiref.sync import sync_to_async
 
-from help_desk import actions
-from help_desk.models import ChatMessage, HelpRequest
-from identity_blocks import actions as identity_actions
-from identity_blocks.holders import Holder
+from help_desk.models import ChatMessage
 from identity_blocks.models import IdentityAssignment
 from ims.addressing import ANONYMOUS
 from ims.database import call as _db
@@ -20,9 +17,8 @@ from ims.identities import stored_ha1, token_identity
 from ims.models import CallRecord, PagerMessage
 from ims.service import ImsSide
 from ims.standin import StandInCore
-from tests.factories import make_advisor, make_queue
 from tests.sip_peers import RawUdp
-from tests.support.ims import running, until
+from tests.support.ims import open_conversation, running, until
 from tests.support.services import free_port
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("close_sync_thread_connections")]
@@ -31,17 +27,7 @@ OUTSIDER = "127.0.0.2"  # a loopback address the proxy (the stand-in core on 127
 
 
 def _conversation():
-    queue = make_queue()
-    block = queue.identity_block
-    identity_actions.set_block_credentials(block.pk, username="helpdesk@ims.example.net", password="s3cret")
-    type(block).objects.filter(pk=block.pk).update(auth_username="helpdesk@ims.example.net")
-    alex = make_advisor("alex", queue, presence="available")
-    jane = Holder.guest(Holder.new_guest_key())
-    request = actions.request_help(jane, queue, "chat", False)
-    actions.accept_request(alex, request.pk)
-    for holder, channel in ((jane, "test.jane"), (Holder.member(alex.user), "test.alex")):
-        identity_actions.session_opened(holder, channel)
-    return HelpRequest.objects.get(pk=request.pk)
+    return open_conversation()[0]
 
 
 @pytest.fixture

@@ -60,3 +60,23 @@ async def guest_with_a_browser(kamailio):
     await layer.group_add(holder.group, browser)
     await layer.group_add(holder.pager_group, browser)  # as the softphone's socket does
     return holder, assignment, lambda: layer.receive(browser)
+
+
+def open_conversation():
+    """Jane and her advisor alex in an accepted chat of a new queue, each with a browser session
+    open and the block's credentials set. Returns (the request, jane, alex's holder)."""
+    from help_desk import actions as help_actions
+    from help_desk.models import HelpRequest
+    from identity_blocks.holders import Holder
+    from tests.factories import make_advisor, make_queue
+
+    queue = make_queue()
+    actions.set_block_credentials(queue.identity_block.pk, username="helpdesk@ims.example.net", password="s3cret")
+    alex = make_advisor("alex", queue, presence="available")
+    jane = Holder.guest(Holder.new_guest_key())
+    request = help_actions.request_help(jane, queue, "chat", False)
+    help_actions.accept_request(alex, request.pk)
+    advisor = Holder.member(alex.user)
+    for holder, channel in ((jane, "test.jane"), (advisor, "test.alex")):
+        actions.session_opened(holder, channel)
+    return HelpRequest.objects.get(pk=request.pk), jane, advisor
