@@ -17,7 +17,6 @@ from identity_blocks.holders import Holder
 from identity_blocks.models import IdentityAssignment
 from ims import actions as ims_actions
 from portal import turn
-from sip.uri import InvalidUri, parse_uri
 
 
 def current_identity(holder: Holder) -> dict[str, Any] | None:
@@ -128,9 +127,11 @@ class ClientConsumer(HolderConsumer):
 
     async def message_send(self, content: dict[str, Any]) -> None:
         assert self.holder is not None
+        to = str(content.get("to", "")).strip()
         try:
+            await database_sync_to_async(ims_actions.start_allowed)(self.holder, to, "message")
             message = await database_sync_to_async(ims_actions.send_message)(
-                self.holder, str(content.get("to", "")), str(content.get("body", ""))
+                self.holder, to, str(content.get("body", ""))
             )
         except ims_actions.MessageRefused as refused:
             await self.error(str(refused), content.get("ref"))
@@ -142,9 +143,9 @@ class ClientConsumer(HolderConsumer):
         assert self.holder is not None
         to = str(content.get("to", "")).strip()
         try:
-            parse_uri(to)
-        except InvalidUri as error:
-            await self.error(str(error), content.get("ref"))
+            await database_sync_to_async(ims_actions.start_allowed)(self.holder, to, "call")
+        except ims_actions.MessageRefused as refused:
+            await self.error(str(refused), content.get("ref"))
             return
         current = await database_sync_to_async(current_identity)(self.holder)
         if current is None or not current["live"]:

@@ -30,6 +30,7 @@ def seed() -> list[str]:
             "allows_voice": True,
             "allows_video": True,
             "passthrough_codecs": "opus",
+            "reachable_prefixes": "+49",
             "max_registrations": 1000,
             "max_sessions": 200,
         },

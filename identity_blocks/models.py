@@ -13,7 +13,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Now, Upper
 from django.utils import timezone
 
-from identity_blocks import ranges
+from identity_blocks import destinations, ranges
 from sip.uri import InvalidUri, parse_uri
 
 if TYPE_CHECKING:
@@ -64,6 +64,16 @@ class ServiceAgreement(models.Model):
     passthrough_codecs = models.CharField(
         max_length=200, blank=True, help_text="Codecs that may cross the IMS unconverted, comma-separated (e.g. opus)."
     )
+    reachable_domains = models.CharField(
+        max_length=1000, blank=True, validators=[destinations.validate_domains],
+        help_text="SIP domains beyond the operator's home domain that members may message and call, "
+        "comma-separated; subdomains included.",
+    )  # fmt: skip
+    reachable_prefixes = models.CharField(
+        max_length=1000, blank=True, validators=[destinations.validate_prefixes],
+        help_text="Telephone number prefixes members may message and call (E.164, e.g. +49, +4930), "
+        "comma-separated. Empty: no telephone numbers.",
+    )  # fmt: skip
     accepts_bearer_tokens = models.BooleanField(
         default=False, help_text="The operator accepts portal-issued Bearer tokens (RFC 8898) instead of Digest."
     )
@@ -92,6 +102,10 @@ class ServiceAgreement(models.Model):
     @property
     def codecs(self) -> list[str]:
         return [codec.strip().lower() for codec in self.passthrough_codecs.split(",") if codec.strip()]
+
+    def refusal(self, to: str) -> str | None:
+        """Why its identities may not reach `to` (identity_blocks.destinations), or None."""
+        return destinations.refusal(to, self.operator.home_domain, self.reachable_domains, self.reachable_prefixes)
 
 
 class BlockKind(models.TextChoices):

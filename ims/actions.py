@@ -18,7 +18,8 @@ from django.utils import timezone
 from identity_blocks.holders import Holder
 from identity_blocks.models import HolderSession, IdentityAssignment
 from ims import events, signals
-from ims.models import CallRecord, Direction, MessageStatus, PagerMessage
+from ims.models import CallRecord, Direction, MessageStatus, PagerMessage, RefusedAttempt
+from portal import limits
 from portal.text import storable
 from sip.uri import InvalidUri, parse_uri
 
@@ -362,3 +363,36 @@ def call_quality(key: str, holder: Holder, summary: dict[str, Any]) -> bool:
         record.codec = str(record.quality["codec"])
     record.save(update_fields=["quality", "codec"])
     return True
+
+
+def start_allowed(holder: Holder, to: str, kind: str) -> IdentityAssignment:
+    """The identity a message or call of the holder's own (the communications page) may start
+    from, or MessageRefused with the reason, recorded for the admin when it is a refusal of policy.
+    A guest's identity exists for the help desk, whose conversation alone reaches the advisor."""
+    try:
+        parse_uri(to)
+    except InvalidUri as error:
+        raise MessageRefused(str(error)) from None
+    assignment = IdentityAssignment.objects.live().of(holder).select_related("block__agreement__operator").first()
+    if assignment is None:
+        raise MessageRefused("you have no IMS identity yet")
+    reason = _start_refusal(holder, assignment, to, kind)
+    if reason is not None:
+        RefusedAttempt.objects.create(
+            kind=kind, holder=str(holder), local_impu=assignment.impu, destination=to[:255], reason=reason[:200]
+        )
+        log.warning("refused a %s from %s to %r: %s", kind, assignment.impu, to[:255], reason)
+        raise MessageRefused(reason)
+    return assignment
+
+
+def _start_refusal(holder: Holder, assignment: IdentityAssignment, to: str, kind: str) -> str | None:
+    if not holder.is_member:
+        return "a guest of the help desk reaches only the advisor, in the conversation"
+    reason = assignment.block.agreement.refusal(to)
+    if reason is not None:
+        return reason
+    per_minute = settings.IMS_CALLS_PER_MINUTE if kind == RefusedAttempt.Kind.CALL else settings.IMS_MESSAGES_PER_MINUTE
+    if not limits.allow(f"ims-{kind}", assignment.impu.lower(), per_minute, 60):
+        return f"more than {per_minute} {kind}s a minute from this identity; wait a moment"
+    return None

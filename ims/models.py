@@ -87,3 +87,23 @@ class CallRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.direction} {self.remote_uri} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class RefusedAttempt(models.Model):
+    """A message or call the portal refused to start from an identity: a destination its agreement
+    does not allow, a guest outside the help desk, or over the identity's rate. Kept for the admin:
+    a pattern here is someone trying the operator's bill."""
+
+    class Kind(models.TextChoices):
+        MESSAGE = "message"
+        CALL = "call"
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    holder = models.CharField(max_length=100, help_text="Who asked: a member's user name or a guest's key digest.")
+    local_impu = models.CharField(max_length=255, blank=True)
+    destination = models.CharField(max_length=255)
+    reason = models.CharField(max_length=200)
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.destination}: {self.reason}"

@@ -167,6 +167,10 @@ IMS_TLS_CA_FILE = env_path("IMS_TLS_CA_FILE")
 IMS_TLS_CERT_FILE = env_path("IMS_TLS_CERT_FILE")
 IMS_TLS_KEY_FILE = env_path("IMS_TLS_KEY_FILE")
 IMS_MAX_MESSAGE_BYTES = env_int("IMS_MAX_MESSAGE_BYTES", 65536, minimum=1024)
+# What one identity may start from the communications page, per minute: more is refused and
+# recorded for the admin (a leased identity is the operator's bill; help-desk chat has its own limits).
+IMS_MESSAGES_PER_MINUTE = env_int("IMS_MESSAGES_PER_MINUTE", 60, minimum=1)
+IMS_CALLS_PER_MINUTE = env_int("IMS_CALLS_PER_MINUTE", 10, minimum=1)
 # Which media policy sees each call's SDP (ims.media): decided per call (pass-through between the
 # portal's own WebRTC clients where the agreement allows, else converted by the media gateway).
 IMS_MEDIA_POLICY = env_str("IMS_MEDIA_POLICY", "ims.media.PerCall")

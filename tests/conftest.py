@@ -54,15 +54,9 @@ def demo_server(tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def demo_on_kamailio(tmp_path: Path, kamailio: Any) -> Iterator[str]:
     """The demo with Kamailio as its IMS core instead of the stand-in."""
-    from tests.support.kamailio import PASSWORD
+    from tests.support.parts import CREDENTIAL, POINT_AT
 
-    proxy = f"sip:127.0.0.1:{kamailio.udp}"
-    point = f"from identity_blocks.models import Operator; Operator.objects.update(outbound_proxy='{proxy}')"
-    credential = (
-        "from identity_blocks.models import IdentityBlock as B; from identity_blocks import actions as a; "
-        f"b = B.objects.get(); a.set_block_credentials(b.pk, username=b.auth_username, password='{PASSWORD}')"
-    )
-    with demo_portal(tmp_path, point, credential, IMS_STANDIN="false") as base:
+    with demo_portal(tmp_path, POINT_AT.format(udp=kamailio.udp), CREDENTIAL, IMS_STANDIN="false") as base:
         yield base
 
 

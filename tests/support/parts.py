@@ -12,13 +12,18 @@ from pathlib import Path
 
 import redis
 
-from tests.support.kamailio import PASSWORD, Kamailio
+from tests.support.kamailio import DOMAIN, PASSWORD, Kamailio
 from tests.support.processes import ROOT, manage, portal_env, python, stop
 from tests.support.services import free_port, require_binary, wait_for_http
 
-# The demo's seed, pointed at Kamailio: the operator's proxy and the block's credential.
-_POINT_AT = "from identity_blocks.models import Operator; Operator.objects.update(outbound_proxy='sip:127.0.0.1:{udp}')"
-_CREDENTIAL = (
+# The demo's seed, pointed at Kamailio: the operator's proxy, its domain (where the test's phones
+# are) among those the agreement reaches, and the block's credential.
+POINT_AT = (
+    "from identity_blocks.models import Operator, ServiceAgreement; "
+    "Operator.objects.update(outbound_proxy='sip:127.0.0.1:{udp}'); "
+    f"ServiceAgreement.objects.update(reachable_domains='{DOMAIN}')"
+)
+CREDENTIAL = (
     "from identity_blocks.models import IdentityBlock as B; from identity_blocks import actions as a; "
     f"b = B.objects.get(); a.set_block_credentials(b.pk, username=b.auth_username, password='{PASSWORD}')"
 )
@@ -77,7 +82,7 @@ class Portal:
         self.env["REDIS_URL"] = self.redis.url
         subprocess.run(manage("migrate", "--noinput", "-v0"), env=self.env, check=True)
         subprocess.run(manage("seed_demo"), env=self.env, check=True, capture_output=True)
-        for command in (_POINT_AT.format(udp=self.core.udp), _CREDENTIAL):
+        for command in (POINT_AT.format(udp=self.core.udp), CREDENTIAL):
             subprocess.run(manage("shell", "-c", command), env=self.env, check=True, capture_output=True)
         self.start_daphne()
         self.start_ims()
