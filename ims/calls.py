@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from channels.layers import get_channel_layer
@@ -61,13 +62,15 @@ class Call:
     caller: str = ""  # incoming: the identity the core asserts for the caller (ims.addressing), not From
     credentials: DigestCredentials | None = None  # the identity's, for a core that challenges its requests
 
-    @property
+    # Read on every event of the call; the INVITE's From and To never change within it (a resent
+    # INVITE keeps them, §8.1.3.5), and `called`/`caller` are given when the call is made.
+    @cached_property
     def local_uri(self) -> str:
         if self.called:
             return self.called
         return NameAddr.parse(self.invite["From" if self.outgoing else "To"]).uri
 
-    @property
+    @cached_property
     def remote_uri(self) -> str:
         return NameAddr.parse(self.invite["To"]).uri if self.outgoing else self.caller
 
@@ -143,8 +146,10 @@ class CallDesk:
         called: str = "", credentials: DigestCredentials | None = None, *, caller: str,
     ) -> Call:  # fmt: skip
         called = called or NameAddr.parse(invite["To"]).uri
-        call = Call(key, group, agent, invite, transaction.peer, _contact(agent, called), False, new_tag())
-        call.transaction, call.called, call.credentials, call.caller = transaction, called, credentials, caller
+        call = Call(
+            key, group, agent, invite, transaction.peer, _contact(agent, called), False, new_tag(),
+            transaction=transaction, called=called, caller=caller, credentials=credentials,
+        )  # fmt: skip
         self.calls[key] = call
         transaction.respond(self._response(call, 180, "Ringing"))
         call.timer = asyncio.get_running_loop().call_later(self.ring_seconds, self._no_answer, key)

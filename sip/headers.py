@@ -15,6 +15,7 @@ _VIA = re.compile(rf"SIP\s*/\s*2\.0\s*/\s*([{_TOKEN_CHARS}]+)\s+([^;\s]+)(.*)", 
 _DISPLAY_TOKENS = re.compile(rf"[{_TOKEN_CHARS}]+(?:[ \t]+[{_TOKEN_CHARS}]+)*")
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
 _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+_NOT_IN_URI = re.compile(r'[\s<"]')
 _AUTH_PARAM = re.compile(r'\s*([A-Za-z0-9\-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*(?:,|$)')
 MAGIC_COOKIE = "z9hG4bK"
 
@@ -70,7 +71,7 @@ class NameAddr:
     @classmethod
     def _bracketed(cls, display: str, rest: str, text: str) -> NameAddr:
         uri, closing, params = rest[1:].partition(">")
-        if not closing or ":" not in uri or any(c.isspace() or c in '<"' for c in uri):
+        if not closing or ":" not in uri or _NOT_IN_URI.search(uri):
             raise SipParseError(f"malformed <uri> in {text[:60]!r}")
         return cls(uri, display, parse_params(params))
 
