@@ -117,16 +117,18 @@ def start(request: HttpRequest) -> HttpResponse:
     refused = _over_limit(request, queue)
     if refused is not None:
         return refused
+    mode, privacy = request.POST.get("mode", "chat"), request.POST.get("privacy", "unsecured")
     try:
-        help_request = actions.request_help(
-            _holder(request), queue, request.POST.get("mode", "chat"), request.POST.get("privacy") == "secure"
-        )
+        help_request = actions.request_help(_holder(request), queue, mode, privacy == "secure")
     except actions.HelpRefused as refused_help:
         context = {"queue": queue, "reason": str(refused_help)}
         return render(request, "help_desk/refused.html", context, status=400)
     except NoIdentityFree as full:
+        # A page for a person, not a 503: Django saves no session on a 5xx, and the place in line
+        # belongs to this browser's guest session.
         context = {"queue": queue, "position": full.position, "retry_after": full.retry_after}
-        response = render(request, "help_desk/full.html", context, status=503)
+        context.update(mode=mode, privacy="secure" if privacy == "secure" else "unsecured")
+        response = render(request, "help_desk/full.html", context)
         response["Retry-After"] = str(full.retry_after)
         return response
     return redirect("help-request", request_id=help_request.pk)
