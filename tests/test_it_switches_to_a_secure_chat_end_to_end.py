@@ -15,20 +15,11 @@ import uuid
 import psycopg
 
 from tests.support.browser import chromium, screenshot
-from tests.support.helpdesk_browser import advisor_desk, jane_asks_for_chat, send
+from tests.support.helpdesk_browser import send
 from tests.support.kamailio import Kamailio
 from tests.support.parts import Portal
+from tests.support.secure_line import SECURE_OPEN, in_conversation
 from tests.support.services import require_binary
-
-SECURE_OPEN = "Secure chat: end to end"
-
-
-def _in_conversation(base, browser, line="", desk_context=None):
-    desk = advisor_desk(browser, base, context=desk_context)
-    jane = jane_asks_for_chat(browser, base, line=line)
-    desk.locator("#ringing button", has_text="Accept").click()
-    jane.locator("#status", has_text="You are talking with").wait_for()
-    return jane, desk, desk.locator(".conversation").last
 
 
 def _secure_send(where, text):
@@ -58,7 +49,7 @@ def _fingerprints(page):
 
 def test_it_lets_the_advisor_switch_to_a_secure_chat_and_jane_return_in_the_demo(demo_server):
     with chromium() as browser:
-        jane, desk, pane = _in_conversation(demo_server, browser)
+        jane, desk, pane = in_conversation(demo_server, browser)
         send(jane, "May I send you my figures?")
         pane.locator(".message.in .body", has_text="May I send you my figures?").wait_for()
         pane.get_by_role("button", name="Switch to secure chat").click()
@@ -106,7 +97,7 @@ def test_it_says_so_plainly_when_no_end_to_end_path_can_be_made(demo_server):
     with chromium() as browser:
         context = browser.new_context()
         context.route_web_socket(re.compile(r".*/ws/desk/$"), _on_a_network_without_a_path)
-        jane, _, pane = _in_conversation(demo_server, browser, desk_context=context)
+        jane, _, pane = in_conversation(demo_server, browser, desk_context=context)
         pane.get_by_role("button", name="Switch to secure chat").click()
         jane.get_by_role("button", name="Accept secure chat").click()
         for page in (jane, pane):
@@ -129,7 +120,7 @@ def test_it_keeps_what_is_written_on_the_secure_line_from_the_portal_and_the_cor
         monitor_log = (tmp_path / "redis-monitor.log").open("w")
         monitor = subprocess.Popen([require_binary("redis-cli"), "-u", portal.redis.url, "monitor"], stdout=monitor_log)
         try:
-            jane, desk, pane = _in_conversation(portal.base, browser, line="Secure")
+            jane, desk, pane = in_conversation(portal.base, browser, line="Secure")
             send(jane, standard)  # the standard chat, which the portal and the core carry
             pane.locator(".message.in .body", has_text=standard).wait_for()
             pane.get_by_role("status").filter(has_text="The customer asks to switch").wait_for(timeout=30_000)
