@@ -6,7 +6,8 @@ browser saw them), and either returns to the standard chat. In the demo the advi
 portal in its production shape (PostgreSQL, Redis, daphne, the IMS side, Kamailio as the core)
 Jane chose the secure line on the help page, and a phrase written on it is nowhere the portal or
 the core could have seen it: not in a dump of the database, the servers' logs, a Redis MONITOR
-capture or the SIP the core received; a phrase of the standard chat is in each of them."""
+capture or the SIP the core received, and neither is the name nor the content of a file she shares
+on it; a phrase of the standard chat is in each of them."""
 
 import re
 import subprocess
@@ -18,7 +19,7 @@ from tests.support.browser import chromium, screenshot
 from tests.support.helpdesk_browser import send
 from tests.support.kamailio import Kamailio
 from tests.support.parts import Portal
-from tests.support.secure_line import SECURE_OPEN, in_conversation
+from tests.support.secure_line import SECURE_OPEN, file_with, in_conversation, share, transfer
 from tests.support.services import require_binary
 
 
@@ -112,7 +113,7 @@ def _dump(database_url):
     return subprocess.run([pg_dump, "--data-only", database_url], capture_output=True, text=True, check=True).stdout
 
 
-def test_it_keeps_what_is_written_on_the_secure_line_from_the_portal_and_the_core(fresh_database, tmp_path):
+def test_it_keeps_what_is_written_and_shared_on_the_secure_line_from_the_portal_and_the_core(fresh_database, tmp_path):
     canary, standard = f"canary-{uuid.uuid4().hex}", f"standard-{uuid.uuid4().hex}"
     portal = Portal(tmp_path, fresh_database)
     portal.core = Kamailio(tmp_path, defines=("LOG_SIP",))  # the SIP it receives, whole, in its log
@@ -129,6 +130,11 @@ def test_it_keeps_what_is_written_on_the_secure_line_from_the_portal_and_the_cor
                 page.get_by_role("status").filter(has_text=SECURE_OPEN).wait_for(timeout=30_000)
             _both_ways(jane, pane, f"{canary} from Jane", f"{canary} from the advisor")
             _same_code(jane, pane)
+            shared = tmp_path / f"{canary}-figures.bin"  # the phrase in its name and inside it
+            file_with(shared, 2 * 1024 * 1024, f"{canary} inside the file")
+            share(jane, shared)
+            arrived = transfer(pane, shared.name, arriving=True)
+            arrived.get_by_text("Arrived intact").wait_for(timeout=30_000)
             jane_own, jane_received = _fingerprints(jane)
             desk_own, desk_received = _fingerprints(desk)
             assert (jane_received, desk_received) == (desk_own, jane_own)  # DTLS end to end, untouched

@@ -6,13 +6,15 @@
 // DTLS/SCTP association, so no new offer): SCTP sends its streams side by side, so a message
 // written during a 50 MB transfer is not queued behind megabytes of chunks, and the text channel's
 // JSON needs no framing for binary data. On the file channel each side sends, in order:
-//   {kind: "file", id, name, size, type, sha256}  the header,
-//   ArrayBuffer chunks of CHUNK bytes              the content, nothing else in binary,
-//   {kind: "end", id}                              all sent;
+//   {kind: "file", id, name, size, type}  the header,
+//   ArrayBuffer chunks of CHUNK bytes      the content, nothing else in binary,
+//   {kind: "end", id, sha256}              all sent, and the content's SHA-256;
 // either side may send {kind: "cancel", id}; the receiver answers an end with
 // {kind: "received", id, intact}. Chunks carry no id: the channel is ordered and a side sends one
 // file at a time, so they belong to the last header; chunks of a file cancelled meanwhile are
-// dropped. The receiver checks SHA-256 over what arrived against the header's before offering it.
+// dropped. The hash comes last so that sending starts at once while the browser hashes the file
+// beside it (WebCrypto digests off the page's thread, and only whole); the receiver checks
+// SHA-256 over what arrived against it before offering the file.
 
 export const MAX_BYTES = 50 * 1024 * 1024;
 export const FILE_CHANNEL = { negotiated: true, id: 1, ordered: true };
@@ -22,6 +24,7 @@ const CHUNK = 64 * 1024; // well under every browser's SCTP message size
 const HIGH = 4 * 1024 * 1024;
 const LOW = 1024 * 1024;
 const HEX64 = /^[0-9a-f]{64}$/;
+const DRAW_MS = 50;
 
 export function megabytes(bytes) {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
@@ -34,11 +37,11 @@ async function sha256(buffer) {
 
 // The header's fields as a browser may safely use them, or null for a header not to be believed.
 function header(message) {
-  const { id, name, size, type, sha256: hash } = message;
+  const { id, name, size, type } = message;
   if (typeof id !== "string" || !id || id.length > 64 || typeof name !== "string") return null;
-  if (!Number.isSafeInteger(size) || size < 0 || typeof hash !== "string" || !HEX64.test(hash)) return null;
+  if (!Number.isSafeInteger(size) || size < 0) return null;
   const mime = typeof type === "string" && /^[\w.+-]+\/[\w.+-]+$/.test(type) ? type : "application/octet-stream";
-  return { id, name: name.slice(0, 255) || "file", size, type: mime, sha256: hash };
+  return { id, name: name.slice(0, 255) || "file", size, type: mime };
 }
 
 // One file, either way. state: preparing, sending, delivering (sender, all sent), receiving,
@@ -52,6 +55,7 @@ export class Transfer {
     this.url = null; // a Blob URL of an intact file received
     this.startedAt = Date.now();
     this.finishedAt = null;
+    this.drawing = false; // a redraw of its progress is due
   }
 
   get active() {
@@ -102,19 +106,21 @@ export class SecureFiles {
 
   async send(transfer, file) {
     const data = await file.arrayBuffer();
-    const hash = await sha256(data);
+    const hashing = sha256(data);
     if (transfer.state !== "preparing") return; // cancelled meanwhile
     const { id, name, size, type } = transfer;
-    this.channel.send(JSON.stringify({ kind: "file", id, name, size, type, sha256: hash }));
+    this.channel.send(JSON.stringify({ kind: "file", id, name, size, type }));
     transfer.state = "sending";
     for (let offset = 0; offset < size; offset += CHUNK) {
       if (this.channel.bufferedAmount > HIGH) await this.drained();
       if (transfer.state !== "sending") return;
       this.channel.send(new Uint8Array(data, offset, Math.min(CHUNK, size - offset)));
       transfer.done = offset + Math.min(CHUNK, size - offset);
-      this.onChange(transfer);
+      this.progressed(transfer);
     }
-    this.channel.send(JSON.stringify({ kind: "end", id }));
+    const hash = await hashing;
+    if (transfer.state !== "sending") return;
+    this.channel.send(JSON.stringify({ kind: "end", id, sha256: hash }));
     transfer.state = "delivering";
     this.onChange(transfer);
   }
@@ -139,6 +145,16 @@ export class SecureFiles {
     if (this.channel.readyState === "open") this.channel.send(JSON.stringify({ kind: "cancel", id: transfer.id }));
   }
 
+  // Progress redraws at most every DRAW_MS: one per chunk would cost the page more than the chunk.
+  progressed(transfer) {
+    if (transfer.drawing) return;
+    transfer.drawing = true;
+    setTimeout(() => {
+      transfer.drawing = false;
+      this.onChange(transfer);
+    }, DRAW_MS);
+  }
+
   settle(transfer, state) {
     transfer.state = state;
     transfer.finishedAt = Date.now();
@@ -156,7 +172,7 @@ export class SecureFiles {
     } catch {
       return;
     }
-    const handlers = { file: () => this.offered(message), end: () => this.ended(message.id),
+    const handlers = { file: () => this.offered(message), end: () => this.ended(message),
       cancel: () => this.cancelledThere(message.id), received: () => this.delivered(message) };
     handlers[message.kind]?.();
   }
@@ -166,8 +182,6 @@ export class SecureFiles {
     if (!fields || this.transfers.has(fields.id)) return;
     if (this.incoming?.active) this.settle(this.incoming, "damaged"); // a sender never overlaps its files
     const transfer = new Transfer({ ...fields, mine: false });
-    transfer.sha256 = fields.sha256;
-    transfer.chunks = [];
     this.transfers.set(transfer.id, transfer);
     this.incoming = transfer;
     if (transfer.size > MAX_BYTES) {
@@ -175,37 +189,40 @@ export class SecureFiles {
       this.channel.send(JSON.stringify({ kind: "cancel", id: transfer.id }));
       return;
     }
+    transfer.content = new Uint8Array(transfer.size); // filled as chunks come: nothing to join at the end
     this.onChange(transfer);
   }
 
   chunk(buffer) {
     const transfer = this.incoming;
     if (transfer?.state !== "receiving") return; // a cancelled file's chunks still on the way
-    transfer.chunks.push(buffer);
+    if (transfer.done + buffer.byteLength > transfer.size) {
+      this.damaged(transfer);
+      return;
+    }
+    transfer.content.set(new Uint8Array(buffer), transfer.done);
     transfer.done += buffer.byteLength;
-    if (transfer.done > transfer.size) this.damaged(transfer);
-    else this.onChange(transfer);
+    this.progressed(transfer);
   }
 
-  async ended(id) {
+  async ended({ id, sha256: hash }) {
     const transfer = this.incoming;
     if (transfer?.id !== id || transfer.state !== "receiving") return;
-    if (transfer.done !== transfer.size) {
+    if (transfer.done !== transfer.size || typeof hash !== "string" || !HEX64.test(hash)) {
       this.damaged(transfer);
       return;
     }
     this.settle(transfer, "checking");
-    const blob = new Blob(transfer.chunks, { type: transfer.type });
-    transfer.chunks = [];
-    const intact = (await sha256(await blob.arrayBuffer())) === transfer.sha256;
+    const intact = (await sha256(transfer.content)) === hash;
     if (transfer.state !== "checking") return;
-    if (intact) transfer.url = URL.createObjectURL(blob);
+    if (intact) transfer.url = URL.createObjectURL(new Blob([transfer.content], { type: transfer.type }));
+    transfer.content = null;
     this.settle(transfer, intact ? "intact" : "damaged");
     this.reply(transfer, intact);
   }
 
   damaged(transfer) {
-    transfer.chunks = [];
+    transfer.content = null;
     this.settle(transfer, "damaged");
     this.reply(transfer, false);
   }
@@ -218,7 +235,7 @@ export class SecureFiles {
     const transfer = this.transfers.get(id);
     if (!transfer || (!transfer.active && transfer.state !== "delivering")) return;
     transfer.cancelledBy = "them";
-    if (transfer.chunks) transfer.chunks = [];
+    transfer.content = null;
     this.settle(transfer, "cancelled");
   }
 
