@@ -71,11 +71,14 @@ def _bare_channel(jane: Any, desk: Any) -> None:
     desk.wait_for_function("window.bare.readyState === 'open'")
 
 
+def _megabits_a_second(started_ms: float, ended_ms: float) -> float:
+    return SIZE * 8 / 1e6 / ((ended_ms - started_ms) / 1000)
+
+
 def _bare_rate(jane: Any, desk: Any) -> float:
     desk.evaluate(BARE_RECEIVE, SIZE)
     started = jane.evaluate(BARE_SEND, SIZE)
-    arrived = desk.evaluate("bareArrived")
-    return SIZE * 8 / 1e6 / ((arrived - started) / 1000)
+    return _megabits_a_second(started, desk.evaluate("bareArrived"))
 
 
 def _secure_rate(jane: Any, desk: Any, pane: Any, path: Path) -> float:
@@ -85,7 +88,7 @@ def _secure_rate(jane: Any, desk: Any, pane: Any, path: Path) -> float:
     started = jane.evaluate(TRANSFER_TIME.format("startedAt"), path.name)
     checked = desk.evaluate(TRANSFER_TIME.format("finishedAt"), path.name)
     check(bool(started and checked), f"no times for {path.name}: {started}, {checked}")
-    return SIZE * 8 / 1e6 / ((checked - started) / 1000)
+    return _megabits_a_second(started, checked)
 
 
 def _measure(workdir: Path) -> tuple[list[float], list[float]]:
