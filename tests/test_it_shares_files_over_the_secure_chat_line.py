@@ -1,7 +1,8 @@
 """On the secure chat line Jane shares a file with her advisor, end to end over the line's data
 channels: a 20 MB file arrives intact, both sides watch its progress, the advisor saves it and
 gets the very bytes Jane chose (SHA-256 compared) without a Content Security Policy violation;
-either side cancels a transfer and both see it cancelled; a file over 50 MB is refused plainly,
+either side cancels a transfer and both see it cancelled, as a return to the standard chat stops
+one on the way; a file over 50 MB is refused plainly,
 and one whose bytes were altered on the way is shown damaged and not offered for saving."""
 
 from __future__ import annotations
@@ -99,6 +100,13 @@ def test_it_lets_either_side_cancel_and_both_see_it_cancelled(demo_server, tmp_p
         sending.get_by_role("button", name=f"Cancel {second}").click()
         sending.get_by_text("Cancelled by you.").wait_for()
         transfer(pane, second, arriving=True).get_by_text("Cancelled by the other side.").wait_for()
+
+        share(jane, tmp_path / name)  # and a return to the standard chat stops a transfer on the way
+        transfer(pane, name, arriving=True).get_by_text("Receiving…").wait_for(timeout=30_000)
+        pane.get_by_role("button", name="Back to standard chat").click()
+        for page, arriving in ((pane, True), (jane, False)):
+            stopped = "Stopped: the secure chat closed before the file was complete."
+            transfer(page, name, arriving).get_by_text(stopped).wait_for()
 
 
 # In Jane's browser, one byte of each chunk flipped before it goes on the line: bytes altered on

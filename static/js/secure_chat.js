@@ -102,6 +102,12 @@ export class SecureLine extends Call {
     this.ended(asking ? "You cancelled the switch." : "You returned to the standard chat.");
   }
 
+  // Closing the connection here fires no close event on its channels: files still on the way stop.
+  ended(reason) {
+    super.ended(reason);
+    this.files?.closed();
+  }
+
   verify() {
     if (!this.open) return;
     this.verified.mine = true;
