@@ -45,7 +45,7 @@ function header(message) {
 }
 
 // One file, either way. state: preparing, sending, delivering (sender, all sent), receiving,
-// checking, intact, damaged, cancelled, refused, stopped.
+// checking, intact, damaged, cancelled, refused, unreadable, stopped.
 export class Transfer {
   constructor({ id, name, size, type, mine }) {
     Object.assign(this, { id, name, size, type, mine });
@@ -105,7 +105,13 @@ export class SecureFiles {
   }
 
   async send(transfer, file) {
-    const data = await file.arrayBuffer();
+    let data;
+    try {
+      data = await file.arrayBuffer();
+    } catch {
+      this.settle(transfer, "unreadable"); // moved or deleted since it was chosen
+      return;
+    }
     const hashing = sha256(data);
     if (transfer.state !== "preparing") return; // cancelled meanwhile
     const { id, name, size, type } = transfer;
@@ -269,6 +275,7 @@ const SAYS = {
     : "Damaged in transit: its SHA-256 does not match what was sent, so it is not offered for saving."),
   cancelled: (t) => (t.cancelledBy === "me" ? "Cancelled by you." : "Cancelled by the other side."),
   refused: () => "Refused: over the 50 MB limit.",
+  unreadable: () => "Not sent: the browser could not read the file.",
   stopped: () => "Stopped: the secure chat closed before the file was complete.",
 };
 
