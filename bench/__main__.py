@@ -28,15 +28,15 @@ def _setup_django(database_url: str) -> None:
 
 
 def main() -> None:
-    """`python -m bench [suite ...]`: every suite, or the ones named (assignments, ims, calls, chat, browser)."""
+    """`python -m bench [suite ...]`: every suite, or the ones named (assignments, ims, calls, chat, browser, files)."""
     started = time.monotonic()
     with common.scratch_database() as url:
         _setup_django(url)
-        from bench import assignments, browser, calls, chat, ims
+        from bench import assignments, browser, calls, chat, ims, secure_files
 
         suites: dict[str, Callable[[], list[common.Result]]] = {
             "assignments": assignments.run, "ims": ims.run, "calls": calls.run, "chat": chat.run,
-            "browser": browser.run,
+            "browser": browser.run, "files": secure_files.run,
         }  # fmt: skip
         chosen = sys.argv[1:] or list(suites)
         results = [result for name in chosen for result in suites[name]()]

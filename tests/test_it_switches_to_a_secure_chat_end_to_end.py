@@ -6,7 +6,8 @@ browser saw them), and either returns to the standard chat. In the demo the advi
 portal in its production shape (PostgreSQL, Redis, daphne, the IMS side, Kamailio as the core)
 Jane chose the secure line on the help page, and a phrase written on it is nowhere the portal or
 the core could have seen it: not in a dump of the database, the servers' logs, a Redis MONITOR
-capture or the SIP the core received; a phrase of the standard chat is in each of them."""
+capture or the SIP the core received, and neither is the name nor the content of a file she shares
+on it; a phrase of the standard chat is in each of them."""
 
 import re
 import subprocess
@@ -15,20 +16,11 @@ import uuid
 import psycopg
 
 from tests.support.browser import chromium, screenshot
-from tests.support.helpdesk_browser import advisor_desk, jane_asks_for_chat, send
+from tests.support.helpdesk_browser import send
 from tests.support.kamailio import Kamailio
 from tests.support.parts import Portal
+from tests.support.secure_line import SECURE_OPEN, file_with, in_conversation, share, transfer
 from tests.support.services import require_binary
-
-SECURE_OPEN = "Secure chat: end to end"
-
-
-def _in_conversation(base, browser, line="", desk_context=None):
-    desk = advisor_desk(browser, base, context=desk_context)
-    jane = jane_asks_for_chat(browser, base, line=line)
-    desk.locator("#ringing button", has_text="Accept").click()
-    jane.locator("#status", has_text="You are talking with").wait_for()
-    return jane, desk, desk.locator(".conversation").last
 
 
 def _secure_send(where, text):
@@ -58,7 +50,7 @@ def _fingerprints(page):
 
 def test_it_lets_the_advisor_switch_to_a_secure_chat_and_jane_return_in_the_demo(demo_server):
     with chromium() as browser:
-        jane, desk, pane = _in_conversation(demo_server, browser)
+        jane, desk, pane = in_conversation(demo_server, browser)
         send(jane, "May I send you my figures?")
         pane.locator(".message.in .body", has_text="May I send you my figures?").wait_for()
         pane.get_by_role("button", name="Switch to secure chat").click()
@@ -106,7 +98,7 @@ def test_it_says_so_plainly_when_no_end_to_end_path_can_be_made(demo_server):
     with chromium() as browser:
         context = browser.new_context()
         context.route_web_socket(re.compile(r".*/ws/desk/$"), _on_a_network_without_a_path)
-        jane, _, pane = _in_conversation(demo_server, browser, desk_context=context)
+        jane, _, pane = in_conversation(demo_server, browser, desk_context=context)
         pane.get_by_role("button", name="Switch to secure chat").click()
         jane.get_by_role("button", name="Accept secure chat").click()
         for page in (jane, pane):
@@ -121,7 +113,7 @@ def _dump(database_url):
     return subprocess.run([pg_dump, "--data-only", database_url], capture_output=True, text=True, check=True).stdout
 
 
-def test_it_keeps_what_is_written_on_the_secure_line_from_the_portal_and_the_core(fresh_database, tmp_path):
+def test_it_keeps_what_is_written_and_shared_on_the_secure_line_from_the_portal_and_the_core(fresh_database, tmp_path):
     canary, standard = f"canary-{uuid.uuid4().hex}", f"standard-{uuid.uuid4().hex}"
     portal = Portal(tmp_path, fresh_database)
     portal.core = Kamailio(tmp_path, defines=("LOG_SIP",))  # the SIP it receives, whole, in its log
@@ -129,7 +121,7 @@ def test_it_keeps_what_is_written_on_the_secure_line_from_the_portal_and_the_cor
         monitor_log = (tmp_path / "redis-monitor.log").open("w")
         monitor = subprocess.Popen([require_binary("redis-cli"), "-u", portal.redis.url, "monitor"], stdout=monitor_log)
         try:
-            jane, desk, pane = _in_conversation(portal.base, browser, line="Secure")
+            jane, desk, pane = in_conversation(portal.base, browser, line="Secure")
             send(jane, standard)  # the standard chat, which the portal and the core carry
             pane.locator(".message.in .body", has_text=standard).wait_for()
             pane.get_by_role("status").filter(has_text="The customer asks to switch").wait_for(timeout=30_000)
@@ -138,6 +130,11 @@ def test_it_keeps_what_is_written_on_the_secure_line_from_the_portal_and_the_cor
                 page.get_by_role("status").filter(has_text=SECURE_OPEN).wait_for(timeout=30_000)
             _both_ways(jane, pane, f"{canary} from Jane", f"{canary} from the advisor")
             _same_code(jane, pane)
+            shared = tmp_path / f"{canary}-figures.bin"  # the phrase in its name and inside it
+            file_with(shared, 2 * 1024 * 1024, f"{canary} inside the file")
+            share(jane, shared)
+            arrived = transfer(pane, shared.name, arriving=True)
+            arrived.get_by_text("Arrived intact").wait_for(timeout=30_000)
             jane_own, jane_received = _fingerprints(jane)
             desk_own, desk_received = _fingerprints(desk)
             assert (jane_received, desk_received) == (desk_own, jane_own)  # DTLS end to end, untouched

@@ -6,8 +6,10 @@
 // short authentication string from the two DTLS fingerprints as each browser saw them; anything
 // that altered a fingerprint on the way makes the two strings differ.
 import { Call } from "./call.js";
+import { FILE_CHANNEL, FileViews, SecureFiles } from "./secure_files.js";
 
-// Both sides open the same channel (negotiated, id 0): nothing waits for an announcement.
+// Both sides open the same channel (negotiated, id 0): nothing waits for an announcement. Files
+// take a second one (secure_files.js).
 const CHANNEL = { negotiated: true, id: 0, ordered: true };
 const NO_PATH = "No end-to-end path could be made to the other side, so the secure chat is not open. "
   + "Nothing was sent on it; the standard chat goes on.";
@@ -42,9 +44,11 @@ export async function shortCode(own, received) {
 
 // The line: a Call whose connection carries the data channel instead of a microphone.
 export class SecureLine extends Call {
-  constructor({ send, onChange, onText }) {
+  constructor({ send, onChange, onText, onFile }) {
     super({ send, onChange });
     this.onText = onText;
+    this.onFile = onFile;
+    this.files = null;
     this.noPath = NO_PATH;
     this.channel = null;
     this.code = "";
@@ -57,6 +61,7 @@ export class SecureLine extends Call {
     this.channel.addEventListener("open", () => this.opened());
     this.channel.addEventListener("message", ({ data }) => this.received(data));
     this.channel.addEventListener("close", () => this.onChange(this));
+    this.files = new SecureFiles(pc.createDataChannel("secure-files", FILE_CHANNEL), (transfer) => this.onFile(transfer, this.files));
   }
 
   async opened() {
@@ -95,6 +100,12 @@ export class SecureLine extends Call {
     const asking = ["new", "calling", "ringing"].includes(this.state);
     if (this.key) this.send({ type: "call.hangup", call: this.key });
     this.ended(asking ? "You cancelled the switch." : "You returned to the standard chat.");
+  }
+
+  // Closing the connection here fires no close event on its channels: files still on the way stop.
+  ended(reason) {
+    super.ended(reason);
+    this.files?.closed();
   }
 
   verify() {
@@ -156,13 +167,19 @@ export class SecurePanel {
       element("label", {}, "Write securely ", element("textarea", { name: "secure_body", rows: 2, maxLength: 4000, required: true })),
       element("button", { type: "submit", className: "primary", textContent: "Send securely" }));
     this.form.addEventListener("submit", (event) => this.submit(event));
+    this.fileViews = new FileViews(this.list, this.other);
+    this.fileChooser = element("input", { type: "file", name: "secure_file", onchange: () => this.share() });
+    this.fileBox = element("div", { className: "secure-file-share", hidden: true },
+      element("label", {}, "Share a file ", this.fileChooser),
+      element("span", { className: "muted" }, " up to 50 MB, end to end; checked by SHA-256 on arrival"));
     const panel = element("section", { className: "secure-panel", ariaLabel: "Secure chat" },
-      element("div", { className: "call-bar" }, ...Object.values(this.buttons)), this.status, this.problem, this.codeBox, this.form);
+      element("div", { className: "call-bar" }, ...Object.values(this.buttons)), this.status, this.problem, this.codeBox, this.form, this.fileBox);
     root.querySelector(".messages, #messages").after(panel);
   }
 
   newLine() {
-    this.line = new SecureLine({ send: this.send, onChange: () => this.render(), onText: (body, mine) => this.show(body, mine) });
+    this.line = new SecureLine({ send: this.send, onChange: () => this.render(), onText: (body, mine) => this.show(body, mine),
+      onFile: (transfer, files) => this.fileViews.show(transfer, files) });
     this.problem.textContent = "";
     return this.line;
   }
@@ -255,6 +272,14 @@ export class SecurePanel {
     else this.problem.textContent = "The secure chat is closed; nothing was sent.";
   }
 
+  share() {
+    const [file] = this.fileChooser.files;
+    this.fileChooser.value = "";
+    if (!file) return;
+    const refused = this.line?.open ? this.line.files.share(file) : "The secure chat is closed; nothing was sent.";
+    this.problem.textContent = refused || "";
+  }
+
   show(body, mine) {
     const item = element("li", { className: `message secure ${mine ? "out" : "in"}` },
       element("span", { className: "who", textContent: mine ? "You" : capital(this.other) }),
@@ -287,7 +312,7 @@ export class SecurePanel {
       back: live && !["calling", "ringing"].includes(state),
     };
     for (const [name, button] of Object.entries(this.buttons)) button.hidden = !show[name];
-    this.form.hidden = !open;
+    this.form.hidden = this.fileBox.hidden = !open;
     this.root.classList.toggle("secure-on", open);
     this.codeBox.hidden = !open || !line.code;
     if (line) {
