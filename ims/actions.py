@@ -18,7 +18,7 @@ from django.utils import timezone
 from identity_blocks.holders import Holder
 from identity_blocks.models import HolderSession, IdentityAssignment
 from ims import events, signals
-from ims.models import CallRecord, Direction, MessageStatus, PagerMessage, RefusedAttempt
+from ims.models import CallRecord, Direction, MessageStatus, PagerMessage, ReadMarker, RefusedAttempt
 from portal import limits
 from portal.text import storable
 from sip.uri import InvalidUri, parse_uri
@@ -396,3 +396,22 @@ def _start_refusal(holder: Holder, assignment: IdentityAssignment, to: str, kind
     if not limits.allow(f"ims-{kind}", assignment.impu.lower(), per_minute, 60):
         return f"more than {per_minute} {kind}s a minute from this identity; wait a moment"
     return None
+
+
+# History ----------------------------------------------------------------------------------
+
+
+def mark_read(holder: Holder, remote_uri: str, up_to: int) -> None:
+    """The holder has read their messages with `remote_uri` up to message `up_to`. A marker only
+    moves forward: a page of older messages read later leaves it where it is."""
+    mine = IdentityAssignment.objects.of(holder)
+    read = PagerMessage.objects.filter(assignment__in=mine, remote_uri=remote_uri, id__lte=up_to)
+    for assignment_id in read.values_list("assignment", flat=True).distinct():
+        marker, _ = ReadMarker.objects.get_or_create(assignment_id=assignment_id, remote_uri=remote_uri)
+        ReadMarker.objects.filter(pk=marker.pk, read_up_to__lt=up_to).update(read_up_to=up_to)
+
+
+def mark_calls_seen(holder: Holder) -> int:
+    """The holder has looked at their call log: no missed call of theirs is news any more."""
+    mine = IdentityAssignment.objects.of(holder)
+    return CallRecord.objects.filter(assignment__in=mine, seen=False).update(seen=True)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from identity_blocks.models import IdentityAssignment
@@ -34,6 +36,17 @@ class PagerMessageQuerySet(models.QuerySet["PagerMessage"]):
 
     def overdue(self, before: datetime) -> PagerMessageQuerySet:
         return self.filter(created_at__lt=before)
+
+    def conversations(self) -> QuerySet[PagerMessage, dict[str, Any]]:
+        """One row per identity and other party, latest first: when and what was said last, how
+        many messages, and how many arrived past the holder's read marker."""
+        marker = ReadMarker.objects.filter(assignment=OuterRef("assignment"), remote_uri=OuterRef("remote_uri"))
+        read_up_to = Coalesce(Subquery(marker.values("read_up_to")[:1]), 0)
+        unread = Q(direction=Direction.INBOUND, id__gt=read_up_to)
+        rows = self.values("assignment", "remote_uri").annotate(
+            last_id=Max("id"), last_at=Max("created_at"), total=Count("id"), unread=Count("id", filter=unread)
+        )
+        return rows.order_by("-last_id")
 
 
 class PagerMessage(models.Model):
@@ -67,6 +80,12 @@ class PagerMessage(models.Model):
         return f"{self.direction} {self.remote_uri}"
 
 
+class CallRecordQuerySet(models.QuerySet["CallRecord"]):
+    def missed(self) -> CallRecordQuerySet:
+        """Incoming calls that ended without being answered."""
+        return self.filter(direction=Direction.INBOUND, answered_at=None, ended_at__isnull=False)
+
+
 class CallRecord(models.Model):
     """A call of an assigned identity, as the IMS side saw it: who, when, how it ended, which
     media path (passed through end to end, or converted by the media gateway) and, from the
@@ -84,6 +103,9 @@ class CallRecord(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=200, blank=True)
     quality = models.JSONField(default=dict, blank=True, help_text="The browser's getStats summary at the end.")
+    seen = models.BooleanField(default=False, help_text="Its holder has looked at the call log since.")
+
+    objects = CallRecordQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"{self.direction} {self.remote_uri} {self.started_at:%Y-%m-%d %H:%M}"
@@ -107,3 +129,18 @@ class RefusedAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} to {self.destination}: {self.reason}"
+
+
+class ReadMarker(models.Model):
+    """How far the holder of an identity has read the messages of one other party: the last
+    message id read. Unread counts are the inbound messages past it."""
+
+    assignment = models.ForeignKey(IdentityAssignment, on_delete=models.CASCADE, related_name="read_markers")
+    remote_uri = models.CharField(max_length=255)
+    read_up_to = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["assignment", "remote_uri"], name="one_read_marker")]
+
+    def __str__(self) -> str:
+        return f"{self.remote_uri} read up to {self.read_up_to}"

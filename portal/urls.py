@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from ims import history
 from ims.views import ask_for_identity, my_identity
 from portal import health
 
@@ -10,6 +11,9 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("identity/", my_identity, name="my-identity-page"),
     path("identity/ask/", ask_for_identity, name="ask-for-identity"),
+    path("identity/messages/", history.conversations, name="conversations"),
+    path("identity/messages/with/", history.conversation, name="conversation"),
+    path("identity/calls/", history.calls, name="call-log"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/", include("identity_blocks.urls")),
