@@ -107,6 +107,13 @@ function ended(entry) {
   entry.root.querySelector(".ended-note").hidden = false;
 }
 
+// The ended conversation's summary: the customer's rating and comment, when she gives them.
+function showRating(entry, rating) {
+  const line = entry.root.querySelector(".rating");
+  line.hidden = !rating;
+  if (rating) line.textContent = `Customer's rating: ${rating.score} of 5${rating.comment ? ` · “${rating.comment}”` : ""}`;
+}
+
 // Ask for what the pane may have missed, after its unbroken run.
 function syncPane(id, entry) {
   resume(entry.chat, (event) => socket.send({ ...event, request: id }));
@@ -170,7 +177,7 @@ const socket = new PortalSocket("/ws/desk/")
     customerLeft(request);
     if (request.status === "closed" || request.status === "abandoned") {
       const entry = panes.get(request.id);
-      if (entry) ended(entry);
+      if (entry) { ended(entry); showRating(entry, request.rating); }
       setRinging(request, false);
     }
   })
