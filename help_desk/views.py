@@ -245,7 +245,9 @@ def desk(request: HttpRequest) -> HttpResponse:
 
 def tax_site(request: HttpRequest) -> HttpResponse:
     """The sample third-party site of the demo: a tax tool that embeds the HELP button. Only with
-    the demo (DEMO_SITE): a production portal serves no made-up site."""
+    the demo (DEMO_SITE): a production portal serves no made-up site. `?open=panel` shows the help
+    in a panel on the page instead of a window of its own."""
     if not settings.DEMO_SITE:
         raise Http404("no demo site here")
-    return render(request, "demo/tax_site.html", {"queue": Queue.objects.order_by("id").first()})
+    context = {"queue": Queue.objects.order_by("id").first(), "panel": request.GET.get("open") == "panel"}
+    return render(request, "demo/tax_site.html", context)

@@ -18,7 +18,7 @@ from help_desk.models import ChatMessage, HelpRequest, Rating, SecureSegment
 from help_desk.routing_actions import route_queue
 from tests.factories import make_advisor, make_queue, make_user
 from tests.support.browser import chromium, screenshot
-from tests.support.helpdesk_browser import advisor_desk, chat_both_ways, jane_asks_for_chat
+from tests.support.helpdesk_browser import advisor_desk, chat_both_ways, close_and_rate, jane_asks_for_chat
 from tests.support.processes import demo_portal
 
 
@@ -120,13 +120,7 @@ def test_jane_rates_the_chat_and_gets_its_transcript_by_mail(tmp_path):
         jane = jane_asks_for_chat(browser, base)
         chat_both_ways(jane, desk, "rating")
         pane = desk.locator(".conversation").last
-        pane.get_by_label("Wrap-up note").fill("pension question")
-        pane.get_by_role("button", name="Close conversation").click()
-        jane.locator("#status", has_text="The conversation has ended.").wait_for()
-        jane.get_by_label("4 · good").check()
-        jane.get_by_label("Comment (optional)").fill("Quick and clear")
-        jane.get_by_role("button", name="Send rating").click()
-        jane.get_by_text("You rated this conversation 4 of 5. Thank you.").wait_for()
+        close_and_rate(jane, pane)
         pane.get_by_text("Customer's rating: 4 of 5 · “Quick and clear”").wait_for()
         jane.get_by_label("Your e-mail address").fill("jane@example.com")
         jane.get_by_role("button", name="E-mail me the transcript").click()
