@@ -69,7 +69,7 @@ def close_and_rate(jane: Any, pane: Any) -> None:
     jane.locator("#status", has_text="The conversation has ended.").wait_for()
     jane.get_by_label("4 · good").check()
     jane.get_by_label("Comment (optional)").fill("Quick and clear")
-    jane.get_by_role("button", name="Send rating").click()
+    jane.get_by_role("button", name="Rate the conversation").click()
     jane.get_by_text("You rated this conversation 4 of 5. Thank you.").wait_for()
 
 
