@@ -29,6 +29,7 @@ def test_jane_chats_through_the_panel_on_the_tax_site(demo_server):
         send(desk, "Line 5a.", pane)
         panel.locator(".message.in .body", has_text="Line 5a.").wait_for()
         assert site.url.endswith("/demo/tax-site/?open=panel")  # she never left the tax site
+        assert panel.get_by_role("link", name="Log in").count() == 0  # no portal bar leading out of the panel
         screenshot(site, "panel-on-the-tax-site")
 
 
