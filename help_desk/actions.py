@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from help_desk import events
-from help_desk.models import Advisor, HelpRequest, OfflineMessage, Queue, RequestStatus
+from help_desk.models import Advisor, HelpRequest, OfflineMessage, Queue, Rating, RequestStatus
 from help_desk.routing_actions import DEFAULT_HANDLING_SECONDS as DEFAULT_HANDLING_SECONDS
 from help_desk.routing_actions import decline_request as decline_request
 from help_desk.routing_actions import expected_wait as expected_wait
@@ -138,6 +138,21 @@ def close_request(request_id: int, *, advisor: Advisor | None = None, wrap_up: s
         events.request_changed(request)
     transaction.on_commit(lambda: route_queue(request.queue_id))
     return request
+
+
+def rate_conversation(request_id: int, holder: Holder, score: int, comment: str) -> Rating:
+    """The customer rates her conversation once it has ended; rating again replaces her rating.
+    The advisor's desk sees it on the conversation's summary."""
+    with transaction.atomic():
+        request = HelpRequest.objects.select_for_update().select_related("queue__agreement").get(pk=request_id)
+        if holder != holder_of(request):
+            raise NotYours("Only the customer rates the conversation.")
+        if request.status != RequestStatus.CLOSED:
+            raise HelpRefused("You can rate the conversation once it has ended.")
+        fields = {"score": score, "comment": comment.strip(), "rated_at": timezone.now()}
+        rating, _ = Rating.objects.update_or_create(request=request, defaults=fields)
+        events.request_changed(request)
+    return rating
 
 
 def advisor_load(advisor: Advisor) -> int:

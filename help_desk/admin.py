@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from help_desk.models import Advisor, ChatMessage, HelpRequest, OfflineMessage, Queue, SecureSegment
+from help_desk.models import Advisor, ChatMessage, HelpRequest, OfflineMessage, Queue, Rating, SecureSegment
 
 
 @admin.register(Queue)
@@ -25,13 +25,22 @@ class ChatInline(admin.TabularInline[ChatMessage, HelpRequest]):
     can_delete = False
 
 
+class RatingInline(admin.StackedInline[Rating, HelpRequest]):
+    """The customer's own words: shown, never edited."""
+
+    model = Rating
+    fields = readonly_fields = ("score", "comment", "rated_at")
+    extra = 0
+    can_delete = False
+
+
 @admin.register(HelpRequest)
 class HelpRequestAdmin(admin.ModelAdmin[HelpRequest]):
-    list_display = ["pk", "queue", "mode", "secure", "status", "advisor", "created_at", "closed_at"]
-    list_filter = ["status", "queue", "mode"]
-    search_fields = ["customer_impu", "advisor_impu", "wrap_up"]
+    list_display = ["pk", "queue", "mode", "secure", "status", "advisor", "created_at", "closed_at", "rating"]
+    list_filter = ["status", "queue", "mode", "rating__score"]
+    search_fields = ["customer_impu", "advisor_impu", "wrap_up", "rating__comment"]
     readonly_fields = ["customer_impu", "advisor_impu", "next_seq"]
-    inlines = [ChatInline]
+    inlines = [RatingInline, ChatInline]
 
 
 @admin.register(OfflineMessage)

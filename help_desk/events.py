@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from help_desk.models import Advisor, ChatMessage, HelpRequest, SecureSegment
+from help_desk.models import Advisor, ChatMessage, HelpRequest, Rating, RequestStatus, SecureSegment
 from portal import broadcast
 
 
@@ -36,7 +36,16 @@ def describe(request: HelpRequest) -> dict[str, Any]:
         # What a call in the conversation may carry (the service agreement's say).
         "calls": {"audio": request.queue.agreement.allows_voice, "video": request.queue.agreement.allows_video},
         "secure_chat": request.queue.agreement.allows_secure_chat,
+        "rating": rating(request),
     }
+
+
+def rating(request: HelpRequest) -> dict[str, Any] | None:
+    """The customer's rating, which only an ended conversation can have."""
+    if request.status != RequestStatus.CLOSED:
+        return None
+    found = Rating.objects.filter(request_id=request.pk).first()
+    return {"score": found.score, "comment": found.comment} if found else None
 
 
 def message(chat: ChatMessage) -> dict[str, Any]:

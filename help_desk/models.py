@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Upper
@@ -154,6 +155,21 @@ class HelpRequest(models.Model):
 
     def __str__(self) -> str:
         return f"help request #{self.pk}"
+
+
+class Rating(models.Model):
+    """The customer's rating of her conversation once it ended (CSAT: 1 poor to 5 excellent)."""
+
+    request = models.OneToOneField(HelpRequest, on_delete=models.CASCADE, related_name="rating")
+    score = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(5)])
+    comment = models.TextField(max_length=2000, blank=True)
+    rated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(score__gte=1, score__lte=5), name="score_1_to_5")]
+
+    def __str__(self) -> str:
+        return f"{self.score} of 5"
 
 
 class RingPass(models.Model):

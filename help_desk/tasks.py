@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from help_desk import presence, routing_actions
+from help_desk import presence, routing_actions, transcripts
 
 
 @shared_task
@@ -16,3 +16,8 @@ def offer_again() -> int:
 @shared_task
 def sweep_presence() -> int:
     return presence.sweep()
+
+
+@shared_task
+def mail_transcript(request_id: int, address: str) -> None:
+    transcripts.mail(request_id, address)

@@ -9,6 +9,8 @@ urlpatterns = [
     path("help/offline/", views.offline, name="help-offline"),
     path("help/request/<int:request_id>/", views.request_page, name="help-request"),
     path("help/request/<int:request_id>/transcript.txt", views.transcript, name="help-transcript"),
+    path("help/request/<int:request_id>/rate/", views.rate, name="help-rate"),
+    path("help/request/<int:request_id>/transcript/mail/", views.mail_transcript, name="help-mail-transcript"),
     path("desk/", views.desk, name="desk"),
     path("demo/tax-site/", views.tax_site, name="tax-site"),
 ]

@@ -5,17 +5,20 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.validators import slug_re
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from help_desk import actions, chat
+from help_desk import actions, chat, tasks, transcripts
 from help_desk.chat import side_of
-from help_desk.forms import OfflineMessageForm
-from help_desk.models import Advisor, ChatMessage, HelpRequest, Queue
+from help_desk.embedding import embeddable
+from help_desk.forms import OfflineMessageForm, RatingForm, TranscriptForm
+from help_desk.models import Advisor, HelpRequest, Queue, Rating, RequestStatus
 from identity_blocks.actions import NoIdentityFree, assign_identity
 from identity_blocks.holders import Holder
 from portal import limits
@@ -63,6 +66,7 @@ def _holder(request: HttpRequest) -> Holder:
     return Holder.guest(key)
 
 
+@embeddable
 def help_page(request: HttpRequest) -> HttpResponse:
     queue = _queue(request)
     if not _origin_allowed(request, queue):
@@ -108,6 +112,7 @@ def _over_limit(request: HttpRequest, queue: Queue) -> HttpResponse | None:
     return response
 
 
+@embeddable
 @require_POST
 def start(request: HttpRequest) -> HttpResponse:
     queue = _queue(request)
@@ -134,6 +139,7 @@ def start(request: HttpRequest) -> HttpResponse:
     return redirect("help-request", request_id=help_request.pk)
 
 
+@embeddable
 @require_POST
 def offline(request: HttpRequest) -> HttpResponse:
     queue = _queue(request)
@@ -153,23 +159,73 @@ def _conversation(request: HttpRequest, request_id: int) -> tuple[HelpRequest, b
         raise PermissionDenied from None
 
 
+@embeddable
 def request_page(request: HttpRequest, request_id: int) -> HttpResponse:
     help_request, is_advisor = _conversation(request, request_id)
     if is_advisor:
         return redirect("desk")
-    return render(request, "help_desk/request.html", {"help_request": help_request, "max_chars": chat.MAX_CHARS})
+    context = {
+        "help_request": help_request,
+        "max_chars": chat.MAX_CHARS,
+        "ended": help_request.status == RequestStatus.CLOSED,
+        "rating": Rating.objects.filter(request=help_request).first(),
+        "rating_form": RatingForm(),
+        "transcript_form": TranscriptForm(),
+    }
+    return render(request, "help_desk/request.html", context)
+
+
+def _customer_s(request: HttpRequest, request_id: int) -> HelpRequest:
+    help_request, is_advisor = _conversation(request, request_id)
+    if is_advisor:
+        raise PermissionDenied("Only the customer does this.")
+    return help_request
+
+
+def _refused(request: HttpRequest, help_request: HelpRequest, reason: str, status: int = 400) -> HttpResponse:
+    return render(request, "help_desk/refused.html", {"queue": help_request.queue, "reason": reason}, status=status)
+
+
+@embeddable
+@require_POST
+def rate(request: HttpRequest, request_id: int) -> HttpResponse:
+    help_request = _customer_s(request, request_id)
+    form = RatingForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, help_request, form.problem())
+    try:
+        actions.rate_conversation(help_request.pk, _holder(request), **form.cleaned_data)
+    except actions.HelpRefused as refused:
+        return _refused(request, help_request, str(refused))
+    messages.success(request, "Thank you for your rating.")
+    return redirect("help-request", request_id=help_request.pk)
+
+
+@embeddable
+@require_POST
+def mail_transcript(request: HttpRequest, request_id: int) -> HttpResponse:
+    """E-mail the ended conversation's transcript to the address she gives, a few times an hour
+    at most (each goes wherever she types)."""
+    help_request = _customer_s(request, request_id)
+    form = TranscriptForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, help_request, form.problem())
+    if help_request.status != RequestStatus.CLOSED:
+        return _refused(request, help_request, "The transcript can be e-mailed once the conversation has ended.")
+    if not limits.allow("transcript-mail", str(help_request.pk), settings.HELP_TRANSCRIPT_MAILS_PER_HOUR, 3600):
+        response = _refused(request, help_request, "The transcript was e-mailed often enough; try again later.", 429)
+        response["Retry-After"] = str(limits.seconds_left(3600))
+        return response
+    address = form.cleaned_data["email"]
+    transaction.on_commit(lambda: tasks.mail_transcript.delay(help_request.pk, address))
+    messages.success(request, f"The transcript is on its way to {address}.")
+    return redirect("help-request", request_id=help_request.pk)
 
 
 def transcript(request: HttpRequest, request_id: int) -> HttpResponse:
-    help_request, _ = _conversation(request, request_id)
-    advisor = str(help_request.advisor) if help_request.advisor else "Advisor"
-    lines = [
-        f"{help_request.queue.name}: conversation #{help_request.pk} ({help_request.created_at:%Y-%m-%d %H:%M} UTC)",
-        "",
-    ]
-    for message in ChatMessage.objects.filter(request=help_request, seq__isnull=False).order_by("seq"):
-        lines.append(f"[{message.created_at:%H:%M:%S}] {advisor if message.from_advisor else 'You'}: {message.body}")
-    response = HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
+    help_request, is_advisor = _conversation(request, request_id)
+    text = transcripts.text(help_request, for_advisor=is_advisor)
+    response = HttpResponse(text, content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="conversation-{help_request.pk}.txt"'
     return response
 
@@ -191,7 +247,9 @@ def desk(request: HttpRequest) -> HttpResponse:
 
 def tax_site(request: HttpRequest) -> HttpResponse:
     """The sample third-party site of the demo: a tax tool that embeds the HELP button. Only with
-    the demo (DEMO_SITE): a production portal serves no made-up site."""
+    the demo (DEMO_SITE): a production portal serves no made-up site. `?open=panel` shows the help
+    in a panel on the page instead of a window of its own."""
     if not settings.DEMO_SITE:
         raise Http404("no demo site here")
-    return render(request, "demo/tax_site.html", {"queue": Queue.objects.order_by("id").first()})
+    context = {"queue": Queue.objects.order_by("id").first(), "panel": request.GET.get("open") == "panel"}
+    return render(request, "demo/tax_site.html", context)

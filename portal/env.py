@@ -83,6 +83,17 @@ def env_uris(name: str, schemes: tuple[str, ...]) -> list[str]:
     return uris
 
 
+def env_origins(name: str) -> list[str]:
+    """A comma-separated list of web origins, `scheme://host[:port]` with no path
+    (https://tax.example.com, http://127.0.0.1:8000): what a browser compares a frame's parent with."""
+    origins = env_list(name)
+    for origin in origins:
+        scheme, separator, host = origin.partition("://")
+        if scheme not in ("http", "https") or not separator or not host or "/" in host or "*" in host:
+            raise ImproperlyConfigured(f"{name}: {origin!r} is not an origin such as https://tax.example.com")
+    return origins
+
+
 def env_networks(name: str) -> list[str]:
     """A comma-separated list of IP addresses or networks (192.0.2.10, 198.51.100.0/24, 2001:db8::/32)."""
     networks = env_list(name)

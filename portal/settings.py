@@ -24,6 +24,7 @@ from portal.env import (
     env_int,
     env_list,
     env_networks,
+    env_origins,
     env_path,
     env_str,
     env_uris,
@@ -255,9 +256,9 @@ SPECTACULAR_SETTINGS = {"TITLE": SITE_NAME + " API", "VERSION": "1", "SERVE_INCL
 # Security -------------------------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"
 # Every page's scripts are ES modules and its styles one stylesheet, all from /static/: nothing
-# inline runs. The HELP button opens the help page in a window of its own, never a frame, so no
-# page may be framed (a cross-site frame would not carry the session cookie anyway). WebSockets
-# to the portal's own host are 'self' (CSP Level 3).
+# inline runs. No page may be framed, except the customer's help pages, which the sites in
+# HELP_EMBED_ORIGINS may show in a panel (help_desk.embedding). WebSockets to the portal's own
+# host are 'self' (CSP Level 3).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -328,10 +329,33 @@ HELP_CHAT_OVER_IMS = env_bool("HELP_CHAT_OVER_IMS", True)
 WS_FRAMES_PER_SECOND = env_int("WS_FRAMES_PER_SECOND", 20, minimum=1)
 WS_FRAME_BURST = env_int("WS_FRAME_BURST", 60, minimum=1)
 
-# Identity blocks ---------------------------------------------------------------------------
-# A guest's ephemeral identity is released this long after its last browser session closed.
+# Demo site, embedding, e-mail -------------------------------------------------------------
 # The sample tax site at /demo/tax-site/, which embeds the HELP button: the demo's, never production's.
 DEMO_SITE = env_bool("DEMO_SITE", DEBUG)
+# The sites that may show the customer's help pages in a panel (an iframe): the only frame
+# ancestors those pages allow; every other page allows none. The demo's tax site is the portal's
+# own page ('self'). A site on another domain gets the help pages' cookies only as SameSite=None.
+HELP_EMBED_ORIGINS = env_origins("HELP_EMBED_ORIGINS")
+HELP_FRAME_ANCESTORS = ([SELF] if DEMO_SITE else []) + HELP_EMBED_ORIGINS
+if HELP_EMBED_ORIGINS and not DEBUG:
+    SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "None"
+# E-mail (transcripts): Django's backends; the demo prints them on the console.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / "sent-mail"))
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "help@localhost")
+# Transcripts one conversation may have e-mailed per hour (each goes to an address she types).
+HELP_TRANSCRIPT_MAILS_PER_HOUR = env_int("HELP_TRANSCRIPT_MAILS_PER_HOUR", 3, minimum=1)
+
+# Identity blocks ---------------------------------------------------------------------------
+# A guest's ephemeral identity is released this long after its last browser session closed.
 IDENTITY_GUEST_GRACE_SECONDS = env_int("IDENTITY_GUEST_GRACE_SECONDS", 300, minimum=0)
 # A member's identity is de-registered (kept hers) this long after her last window closed.
 IDENTITY_MEMBER_GRACE_SECONDS = env_int("IDENTITY_MEMBER_GRACE_SECONDS", 120, minimum=0)

@@ -1,20 +1,27 @@
-/* The HELP button for a third-party page: <script src=".../static/help-button.js"
-   data-portal="https://portal.example" data-queue="tax-help" [data-label="HELP"]></script> */
+/* HELP button: <script src=".../help-button.js" data-portal data-queue [data-label] [data-open=panel]>.
+   A window of its own, or a panel (iframe) the portal allows only for HELP_EMBED_ORIGINS. */
 (function () {
-  var me = document.currentScript;
-  var portal = (me.dataset.portal || new URL(me.src).origin).replace(/\/$/, "");
-  var button = document.createElement("button");
-  button.type = "button";
-  button.id = "portal-help-button";
-  button.textContent = me.dataset.label || "HELP";
+  var me = document.currentScript, d = me.dataset, panel;
+  var url = (d.portal || new URL(me.src).origin).replace(/\/$/, "") + "/help/?queue=" +
+    encodeURIComponent(d.queue || "") + "&origin=" + encodeURIComponent(location.origin);
+  function make(tag, props, css) {
+    var el = Object.assign(document.createElement(tag), props);
+    el.style.cssText = "position:fixed;right:24px;z-index:2147483647;border:0;cursor:pointer;" + css;
+    return el;
+  }
+  var button = make("button", { type: "button", id: "portal-help-button", textContent: d.label || "HELP" },
+    "bottom:24px;width:104px;height:104px;border-radius:50%;background:#d7191c;color:#fff;" +
+    "font:800 24px/1 system-ui,sans-serif;letter-spacing:.08em;box-shadow:0 8px 20px rgba(215,25,28,.35)");
   button.setAttribute("aria-label", "Get help from an advisor");
-  button.style.cssText = "position:fixed;right:24px;bottom:24px;width:104px;height:104px;border:0;" +
-    "border-radius:50%;background:#d7191c;color:#fff;font:800 24px/1 system-ui,sans-serif;letter-spacing:.08em;" +
-    "box-shadow:0 8px 20px rgba(215,25,28,.35);cursor:pointer;z-index:2147483647";
   button.addEventListener("click", function () {
-    var url = portal + "/help/?queue=" + encodeURIComponent(me.dataset.queue || "") +
-      "&origin=" + encodeURIComponent(location.origin);
-    window.open(url, "portal-help", "width=520,height=760");
+    if (d.open !== "panel") return window.open(url, "portal-help", "width=520,height=760");
+    if (!panel) {
+      panel = make("iframe", { id: "portal-help-panel", src: url, title: "Help from an advisor",
+        allow: "microphone; camera" }, "bottom:140px;width:min(420px,calc(100vw - 48px));" +
+        "height:min(640px,calc(100vh - 164px));background:#fff;border-radius:12px;box-shadow:0 12px 32px #0004");
+      document.body.appendChild(panel);
+    } else panel.hidden = !panel.hidden;
+    button.setAttribute("aria-expanded", !panel.hidden);
   });
   (document.body || document.documentElement).appendChild(button);
 })();

@@ -1,6 +1,8 @@
 """Every page carries a Content-Security-Policy that allows no inline script or style and no
-framing; the pages people use (the tax site and its HELP button, the help page, a chat with the
-desk, Mary's identity page, the log-in pages, the admin) run in Chromium without one violation."""
+framing, but for the customer's help pages, which only the embedding sites may frame (in the demo,
+the portal's own tax site); the pages people use (the tax site and its HELP button, the help page
+in a window and in the tax site's panel, a chat with the desk, the rating and transcript forms
+after it, Mary's identity page, the log-in pages, the admin) run in Chromium without one violation."""
 
 from __future__ import annotations
 
@@ -9,7 +11,13 @@ from typing import Any
 from urllib.request import urlopen
 
 from tests.support.browser import chromium
-from tests.support.helpdesk_browser import advisor_desk, chat_both_ways, jane_asks_for_chat
+from tests.support.helpdesk_browser import (
+    advisor_desk,
+    chat_both_ways,
+    close_and_rate,
+    jane_asks_for_chat,
+    jane_in_the_panel,
+)
 
 VIOLATION = "Content Security Policy"
 
@@ -32,12 +40,14 @@ def _log_in(context: Any, base: str, page_path: str, user: str, password: str) -
 
 
 def test_it_sends_the_policy_with_every_page(demo_server):
-    for path in ("/", "/help/", "/demo/tax-site/", "/accounts/login/", "/admin/login/"):
+    for path in ("/", "/help/", "/demo/tax-site/", "/demo/tax-site/?open=panel", "/accounts/login/", "/admin/login/"):
         with urlopen(demo_server + path, timeout=10) as response:  # noqa: S310 (the demo on loopback)
-            policy = response.headers["Content-Security-Policy"]
+            policy, frame_options = response.headers["Content-Security-Policy"], response.headers["X-Frame-Options"]
         assert "script-src 'self'" in policy
         assert "style-src 'self'" in policy
-        assert "frame-ancestors 'none'" in policy
+        embeddable = path.startswith("/help/")
+        assert ("frame-ancestors 'self'" if embeddable else "frame-ancestors 'none'") in policy
+        assert frame_options == ("SAMEORIGIN" if embeddable else "DENY")
 
 
 def test_it_runs_the_pages_people_use_without_a_violation(demo_server):
@@ -47,6 +57,9 @@ def test_it_runs_the_pages_people_use_without_a_violation(demo_server):
         jane_context, jane_seen = _watched(browser)
         jane = jane_asks_for_chat(browser, demo_server, context=jane_context)
         chat_both_ways(jane, desk, "csp")
+        close_and_rate(jane, desk.locator(".conversation").last)
+        panel_context, panel_seen = _watched(browser)
+        jane_in_the_panel(browser, demo_server, context=panel_context)
         mary_context, mary_seen = _watched(browser)
         mary = _log_in(mary_context, demo_server, "/accounts/login/?next=/identity/", "mary", "mary-demo")
         mary.locator("body[data-live=yes]").wait_for()
@@ -64,7 +77,7 @@ def test_it_runs_the_pages_people_use_without_a_violation(demo_server):
         admin.get_by_role("heading", name="Change advisor").wait_for()
         for page in (desk, jane, mary, admin):
             page.wait_for_timeout(300)  # reports of anything loaded last
-        assert desk_seen + jane_seen + mary_seen + admin_seen == []
+        assert desk_seen + jane_seen + panel_seen + mary_seen + admin_seen == []
 
         # The watch does see one: an inline script put into a page is refused and reported.
         jane.evaluate("document.body.append(Object.assign(document.createElement('script'), {textContent: '1'}))")

@@ -10,6 +10,7 @@ from portal.env import (
     env_int,
     env_list,
     env_networks,
+    env_origins,
     parse_database_url,
 )
 
@@ -28,6 +29,8 @@ def test_it_reads_typed_values(monkeypatch):
     monkeypatch.setenv("PEERS", "192.0.2.10, 198.51.100.0/24,2001:db8::/32")
     assert env_networks("PEERS") == ["192.0.2.10", "198.51.100.0/24", "2001:db8::/32"]
     assert env_networks("UNSET_PEERS") == []
+    monkeypatch.setenv("EMBEDDERS", "https://tax.example.com, http://127.0.0.1:8000")
+    assert env_origins("EMBEDDERS") == ["https://tax.example.com", "http://127.0.0.1:8000"]
 
 
 @pytest.mark.parametrize(
@@ -41,6 +44,9 @@ def test_it_reads_typed_values(monkeypatch):
         ("NG", "127.0.0.1:99999", lambda: env_address("NG")),
         ("KEY", "not-a-key", lambda: env_fernet_key("KEY")),
         ("PEERS", "192.0.2.10, pcscf.example", lambda: env_networks("PEERS")),
+        ("EMBEDDERS", "tax.example.com", lambda: env_origins("EMBEDDERS")),
+        ("EMBEDDERS", "https://tax.example.com/help", lambda: env_origins("EMBEDDERS")),
+        ("EMBEDDERS", "https://*.example.com", lambda: env_origins("EMBEDDERS")),
     ],
 )
 def test_it_fails_loudly_on_bad_values(monkeypatch, name, value, read):

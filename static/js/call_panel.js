@@ -1,6 +1,7 @@
 // A conversation's call, beside its chat: start one (audio, or video where the service allows),
 // a visible and audible ring with Answer and Decline, mute, hold, camera, hang up, the other
 // side's media, live quality figures, and a bubble in the timeline that fills in as the call goes.
+import { askToNotify, notify } from "./attention.js";
 import { Call, calls, mediaError, ringer } from "./call.js";
 
 const ENDINGS = {
@@ -27,15 +28,9 @@ function element(tag, props = {}, ...children) {
 }
 
 // A call rings in a tab out of sight: the browser's own notification too, where allowed (asked
-// for on the person's first click in a call panel: browsers grant it only on a gesture).
-function notify(call) {
-  if (!document.hidden || !("Notification" in globalThis) || Notification.permission !== "granted") return;
-  const note = new Notification(call.video ? "Incoming video call" : "Incoming call", { body: call.remote || "", tag: call.key });
-  note.onclick = () => { globalThis.focus(); note.close(); };
-}
-
-function askToNotify() {
-  if ("Notification" in globalThis && Notification.permission === "default") Notification.requestPermission();
+// for on the person's first click in a call panel).
+function notifyCall(call) {
+  notify(call.video ? "Incoming video call" : "Incoming call", { body: call.remote || "", tag: call.key });
 }
 
 function clock(ms) {
@@ -199,7 +194,7 @@ export class CallPanel {
     this.offer = event.sdp;
     call.changed("incoming");
     this.ring.start();
-    notify(call);
+    notifyCall(call);
   }
 
   async answer() {

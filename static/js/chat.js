@@ -17,7 +17,8 @@ export class ChatView {
     if (!item) {
       item = document.createElement("li");
       item.dataset.key = key;
-      for (const part of ["who", "body", "status"]) item.append(Object.assign(document.createElement("span"), { className: part }));
+      item.append(Object.assign(document.createElement("span"), { className: "who" }), document.createElement("time"));
+      for (const part of ["body", "status"]) item.append(Object.assign(document.createElement("span"), { className: part }));
       this.list.append(item);
     }
     return item;
@@ -66,6 +67,7 @@ export class ChatView {
     item.querySelector(".who").textContent = own ? "You" : (message.from_advisor ? "Advisor" : "Customer");
     item.querySelector(".body").textContent = message.body;
     item.querySelector(".status").textContent = own ? (message.read ? "read" : "delivered") : "";
+    stamp(item.querySelector("time"), message.at);
     const after = [...this.list.querySelectorAll("[data-seq]")].find((other) => Number(other.dataset.seq) > message.seq);
     if (after) this.list.insertBefore(item, after);
     while (this.seqs.has(this.lastSeq + 1)) this.lastSeq += 1;
@@ -77,6 +79,14 @@ export class ChatView {
       if (Number(item.dataset.seq) <= upTo) item.querySelector(".status").textContent = "read";
     }
   }
+}
+
+// When the server took the message, in the viewer's own locale and time zone.
+function stamp(time, at) {
+  const when = new Date(at);
+  time.dateTime = when.toISOString();
+  time.textContent = when.toLocaleTimeString(undefined, { hour: "numeric", minute: "2-digit" });
+  time.title = when.toLocaleString();
 }
 
 // How often an open conversation asks for what it may have missed: events do not survive a

@@ -1,4 +1,5 @@
 // The advisor's desk: presence, requests ringing, and each conversation side by side.
+import { Alarm, askToNotify } from "./attention.js";
 import { ChatView, SYNC_MS, atMostEvery, composer, resend, resume } from "./chat.js";
 import { setIceServers } from "./ice.js";
 import { CallPanel } from "./call_panel.js";
@@ -9,6 +10,7 @@ const ringing = document.getElementById("ringing");
 const nothing = document.getElementById("nothing-ringing");
 const presence = document.getElementById("presence");
 const template = document.getElementById("conversation-template");
+const alarm = new Alarm(); // a request ringing while the desk's tab is hidden
 const panes = new Map(); // request id -> { root, chat, typingTimer }
 const lines = new Map(); // queue id -> the requests waiting in it
 const RING_OVER = { missed: "you missed it", declined: "you declined it", left: "the customer left",
@@ -66,8 +68,11 @@ function ringingItem(request) {
 }
 
 function setRinging(request, on) {
-  ringing.querySelector(`[data-request="${request.id}"]`)?.remove();
+  const known = ringing.querySelector(`[data-request="${request.id}"]`);
+  known?.remove();
   if (on) ringing.append(ringingItem(request));
+  if (on && !known) alarm.start(request.id, "Help request", `#${request.id} · ${request.queue} · ${request.mode}`);
+  if (!on) alarm.stop(request.id);
   nothing.hidden = ringing.children.length > 0;
 }
 
@@ -105,6 +110,13 @@ function ended(entry) {
   entry.root.querySelector(".chat-form").hidden = true;
   entry.root.querySelector(".close-form").hidden = true;
   entry.root.querySelector(".ended-note").hidden = false;
+}
+
+// The ended conversation's summary: the customer's rating and comment, when she gives them.
+function showRating(entry, rating) {
+  const line = entry.root.querySelector(".rating");
+  line.hidden = !rating;
+  if (rating) line.textContent = `Customer's rating: ${rating.score} of 5${rating.comment ? ` · “${rating.comment}”` : ""}`;
 }
 
 // Ask for what the pane may have missed, after its unbroken run.
@@ -170,7 +182,7 @@ const socket = new PortalSocket("/ws/desk/")
     customerLeft(request);
     if (request.status === "closed" || request.status === "abandoned") {
       const entry = panes.get(request.id);
-      if (entry) ended(entry);
+      if (entry) { ended(entry); showRating(entry, request.rating); }
       setRinging(request, false);
     }
   })
@@ -192,3 +204,10 @@ const socket = new PortalSocket("/ws/desk/")
   .on("error", ({ reason }) => { document.getElementById("desk-error").textContent = reason; });
 
 presence.addEventListener("change", () => socket.send({ type: "presence.set", presence: presence.value }));
+// Notifications of requests ringing while this tab is hidden: the browser asks on a click.
+const notifications = document.getElementById("notifications");
+notifications.hidden = !("Notification" in globalThis) || Notification.permission !== "default";
+notifications.addEventListener("click", () => {
+  askToNotify();
+  notifications.hidden = true;
+});

@@ -53,6 +53,9 @@ const socket = new PortalSocket(`/ws/help/${requestId}/`)
     const opening = form.hidden && request.status === "active";
     root.dataset.status = request.status;
     form.hidden = request.status !== "active";
+    // Once it ended: her rating and the transcript by e-mail.
+    document.getElementById("after").hidden = request.status !== "closed";
+    document.getElementById("leave").hidden = request.status === "closed" || request.status === "abandoned";
     if (opening) form.elements.body.focus();
     callPanel(request);
   })

@@ -60,3 +60,26 @@ def chat_both_ways(jane: Any, desk: Any, name: str) -> None:
     jane.locator(".message.out .status", has_text="read").wait_for()
     screenshot(jane, f"{name}-jane")
     screenshot(desk, f"{name}-advisor")
+
+
+def close_and_rate(jane: Any, pane: Any) -> None:
+    """The advisor closes the conversation in their desk's `pane`; Jane rates it 4 with a comment."""
+    pane.get_by_label("Wrap-up note").fill("pension question")
+    pane.get_by_role("button", name="Close conversation").click()
+    jane.locator("#status", has_text="The conversation has ended.").wait_for()
+    jane.get_by_label("4 · good").check()
+    jane.get_by_label("Comment (optional)").fill("Quick and clear")
+    jane.get_by_role("button", name="Rate the conversation").click()
+    jane.get_by_text("You rated this conversation 4 of 5. Thank you.").wait_for()
+
+
+def jane_in_the_panel(browser: Any, base: str, context: Any = None) -> tuple[Any, Any]:
+    """The tax site with the help in a panel on it: (the site's page, the panel's frame)."""
+    site = (context or browser.new_context()).new_page()
+    site.goto(base + "/demo/tax-site/?open=panel")
+    site.get_by_role("button", name="Get help from an advisor").click()
+    panel = site.frame_locator("iframe[title='Help from an advisor']")
+    panel.get_by_label("Chat").check()
+    panel.get_by_role("button", name="Connect me").click()
+    panel.locator("body[data-live=yes]").wait_for()
+    return site, panel
