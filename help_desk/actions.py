@@ -41,6 +41,8 @@ SECURE_AVAILABLE = True
 
 
 def _allowed(queue: Queue, mode: str, secure: bool) -> None:
+    if not queue.is_open():
+        raise HelpRefused(f"{queue.name} is closed now (open {queue.opening_hours}); please leave a message")
     agreement = queue.agreement
     allowed = {"chat": agreement.allows_chat, "voice": agreement.allows_voice, "video": agreement.allows_video}
     if not allowed.get(mode, False):

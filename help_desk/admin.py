@@ -5,7 +5,7 @@ from help_desk.models import Advisor, ChatMessage, HelpRequest, OfflineMessage, 
 
 @admin.register(Queue)
 class QueueAdmin(admin.ModelAdmin[Queue]):
-    list_display = ["name", "slug", "agreement", "identity_block"]
+    list_display = ["name", "slug", "agreement", "identity_block", "opening_hours"]
     prepopulated_fields = {"slug": ["name"]}
 
 

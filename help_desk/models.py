@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -10,6 +12,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 
+from help_desk import hours
 from identity_blocks.models import IdentityBlock, ServiceAgreement
 
 
@@ -32,6 +35,15 @@ class Queue(models.Model):
     embedding_origins = models.TextField(
         blank=True, validators=[validate_origins], help_text="Sites allowed to embed the HELP button, one per line."
     )
+    opening_hours = models.TextField(
+        blank=True, validators=[hours.validate_hours],
+        help_text="When people may ask for help, e.g. \"Mon-Fri 09:00-17:00; Sat 10:00-13:00\". Empty: always. "
+        "Outside them the help page offers the message form.",
+    )  # fmt: skip
+    time_zone = models.CharField(
+        max_length=64, default="Europe/Berlin", validators=[hours.validate_time_zone],
+        help_text="The time zone of the opening hours.",
+    )  # fmt: skip
 
     def __str__(self) -> str:
         return self.name
@@ -39,6 +51,9 @@ class Queue(models.Model):
     @property
     def origins(self) -> list[str]:
         return self.embedding_origins.split()
+
+    def is_open(self, now: datetime | None = None) -> bool:
+        return hours.is_open(self.opening_hours, self.time_zone, now or timezone.now())
 
 
 class Presence(models.TextChoices):

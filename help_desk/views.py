@@ -80,9 +80,11 @@ def help_page(request: HttpRequest) -> HttpResponse:
         "queue": queue,
         "modes": modes,
         "privacy_modes": privacy if agreement.allows_secure_chat else privacy[:1],
-        "on_duty": actions.on_duty(queue),
+        # Outside its business hours a queue takes messages only, whoever is at the desk.
+        "closed": not queue.is_open(),
+        "on_duty": queue.is_open() and actions.on_duty(queue),
         # On duty but Busy (or their desk reloading): she may wait in line or leave a message.
-        "taking_requests": actions.taking_requests(queue),
+        "taking_requests": queue.is_open() and actions.taking_requests(queue),
     }
     return render(request, "help_desk/help.html", context)
 
