@@ -1,6 +1,6 @@
 """The customer's help pages in a panel on a third-party site: an iframe that only the sites in
-HELP_EMBED_ORIGINS (and, in the demo, the portal's own tax site) may show. Every other page keeps
-frame-ancestors 'none' and X-Frame-Options DENY."""
+HELP_EMBED_ORIGINS that the page's queue lists (and, in the demo, the portal's own tax site) may
+show. Every other page keeps frame-ancestors 'none' and X-Frame-Options DENY."""
 
 from __future__ import annotations
 
@@ -25,17 +25,23 @@ def _frame_options(ancestors: list[str]) -> str | None:
     return "SAMEORIGIN" if ancestors == [SELF] else None
 
 
-def embeddable(view: View) -> View:
-    """A help page that the embedding sites may frame."""
+def embeddable(origins_of: Callable[..., list[str]]) -> Callable[[View], View]:
+    """A help page of one queue, which the embedding sites may frame: those of HELP_EMBED_ORIGINS
+    that the queue lists among its own embedding origins (`origins_of` finds them from the
+    view's arguments), and the portal itself in the demo."""
 
-    @wraps(view)
-    def framed(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        ancestors = list(settings.HELP_FRAME_ANCESTORS) or [NONE]
-        response = csp_replace({"frame-ancestors": ancestors})(view)(request, *args, **kwargs)
-        frame_options = _frame_options(ancestors)
-        if frame_options is None:
-            return xframe_options_exempt(lambda _: response)(request)
-        response["X-Frame-Options"] = frame_options  # the middleware keeps a header already set
-        return response
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def framed(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            listed = set(origins_of(request, *args, **kwargs))
+            ancestors = [a for a in settings.HELP_FRAME_ANCESTORS if a == SELF or a in listed] or [NONE]
+            response = csp_replace({"frame-ancestors": ancestors})(view)(request, *args, **kwargs)
+            frame_options = _frame_options(ancestors)
+            if frame_options is None:
+                return xframe_options_exempt(lambda _: response)(request)
+            response["X-Frame-Options"] = frame_options  # the middleware keeps a header already set
+            return response
 
-    return framed
+        return framed
+
+    return decorate

@@ -46,6 +46,15 @@ def _queue(request: HttpRequest) -> Queue:
     return get_object_or_404(queues, slug=slug) if slug else get_object_or_404(queues.order_by("id")[:1])
 
 
+def _queue_origins(request: HttpRequest) -> list[str]:
+    return _queue(request).origins
+
+
+def _request_origins(request: HttpRequest, request_id: int) -> list[str]:
+    listed = HelpRequest.objects.filter(pk=request_id).values_list("queue__embedding_origins", flat=True).first()
+    return (listed or "").split()
+
+
 def _origin_allowed(request: HttpRequest, queue: Queue) -> bool:
     """Only sites configured for the queue (or the portal itself) may send people here."""
     claimed = request.GET.get("origin") or ""
@@ -66,7 +75,7 @@ def _holder(request: HttpRequest) -> Holder:
     return Holder.guest(key)
 
 
-@embeddable
+@embeddable(_queue_origins)
 def help_page(request: HttpRequest) -> HttpResponse:
     queue = _queue(request)
     if not _origin_allowed(request, queue):
@@ -114,7 +123,7 @@ def _over_limit(request: HttpRequest, queue: Queue) -> HttpResponse | None:
     return response
 
 
-@embeddable
+@embeddable(_queue_origins)
 @require_POST
 def start(request: HttpRequest) -> HttpResponse:
     queue = _queue(request)
@@ -141,7 +150,7 @@ def start(request: HttpRequest) -> HttpResponse:
     return redirect("help-request", request_id=help_request.pk)
 
 
-@embeddable
+@embeddable(_queue_origins)
 @require_POST
 def offline(request: HttpRequest) -> HttpResponse:
     queue = _queue(request)
@@ -161,7 +170,7 @@ def _conversation(request: HttpRequest, request_id: int) -> tuple[HelpRequest, b
         raise PermissionDenied from None
 
 
-@embeddable
+@embeddable(_request_origins)
 def request_page(request: HttpRequest, request_id: int) -> HttpResponse:
     help_request, is_advisor = _conversation(request, request_id)
     if is_advisor:
@@ -188,7 +197,7 @@ def _refused(request: HttpRequest, help_request: HelpRequest, reason: str, statu
     return render(request, "help_desk/refused.html", {"queue": help_request.queue, "reason": reason}, status=status)
 
 
-@embeddable
+@embeddable(_request_origins)
 @require_POST
 def rate(request: HttpRequest, request_id: int) -> HttpResponse:
     help_request = _customer_s(request, request_id)
@@ -203,7 +212,7 @@ def rate(request: HttpRequest, request_id: int) -> HttpResponse:
     return redirect("help-request", request_id=help_request.pk)
 
 
-@embeddable
+@embeddable(_request_origins)
 @require_POST
 def mail_transcript(request: HttpRequest, request_id: int) -> HttpResponse:
     """E-mail the ended conversation's transcript to the address she gives, a few times an hour

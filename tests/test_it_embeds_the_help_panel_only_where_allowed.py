@@ -73,11 +73,18 @@ def test_another_origin_cannot_frame_the_portal(demo_server, path):
 @pytest.mark.django_db
 def test_it_names_the_embedding_sites_on_the_help_pages_only(client, settings):
     settings.HELP_FRAME_ANCESTORS = ["'self'", "https://tax.example.com"]
-    from tests.factories import make_queue
+    from tests.factories import make_operator, make_queue
 
     queue = make_queue()
+    elsewhere = make_queue(operator=make_operator("other.example.net"))  # a queue that lists another site
+    elsewhere.embedding_origins = "https://shop.example.com"
+    elsewhere.save()
+    queue.embedding_origins = "https://tax.example.com"
+    queue.save()
     help_page = client.get(f"/help/?queue={queue.slug}")
     assert "frame-ancestors 'self' https://tax.example.com" in help_page["Content-Security-Policy"]
+    others = client.get(f"/help/?queue={elsewhere.slug}")["Content-Security-Policy"]
+    assert "frame-ancestors 'self';" in others + ";"  # its site is not among HELP_EMBED_ORIGINS
     assert "X-Frame-Options" not in help_page  # it cannot name a site: CSP decides
     home = client.get("/")
     assert "frame-ancestors 'none'" in home["Content-Security-Policy"]
