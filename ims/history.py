@@ -11,6 +11,7 @@ from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from identity_blocks.holders import Holder
@@ -45,7 +46,7 @@ def conversations(request: HttpRequest) -> HttpResponse:
 
 
 class ReplyForm(forms.Form):
-    body = forms.CharField(label="Message", max_length=10_000, widget=forms.Textarea(attrs={"rows": 2}))
+    body = forms.CharField(label=_("Message"), max_length=10_000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 @login_required
@@ -76,9 +77,14 @@ def calls(request: HttpRequest) -> HttpResponse:
     holder = Holder.member(request.user)
     mine = IdentityAssignment.objects.of(holder)
     page = _page(request, CallRecord.objects.filter(assignment__in=mine).order_by("-started_at", "-id"))
-    rows = [{"call": call, "kind": _kind(call), "seconds": _seconds(call)} for call in page]
+    rows = [
+        {"call": call, "kind": _kind(call), "label": KINDS[_kind(call)], "seconds": _seconds(call)} for call in page
+    ]
     actions.mark_calls_seen(holder)
     return render(request, "ims/calls.html", {"page": page, "rows": rows})
+
+
+KINDS = {"outgoing": _("Outgoing"), "answered": _("Answered"), "missed": _("Missed"), "ringing": _("Ringing")}
 
 
 def _kind(call: CallRecord) -> str:

@@ -1,0 +1,90 @@
+"""English and German, chosen from the browser's language: the pages translated so far answer a
+German browser in German and every other in English, in Chromium too; every string marked for
+translation has its German, and the compiled catalogue is the one its source compiles to."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from identity_blocks import actions
+from identity_blocks.holders import Holder
+from tests.factories import make_block, make_user
+from tests.support.browser import chromium
+from tests.support.processes import ROOT, portal_env, python
+
+CATALOGUE = ROOT / "locale" / "de" / "LC_MESSAGES"
+GERMAN = {"HTTP_ACCEPT_LANGUAGE": "de-DE,de;q=0.9,en;q=0.5"}
+
+
+@pytest.mark.django_db
+def test_it_answers_in_the_browser_s_language(client):
+    german = client.get("/", **GERMAN).content.decode()
+    assert '<html lang="de">' in german
+    assert "Sprechen Sie mit einem echten Menschen, direkt im Browser" in german
+    english = client.get("/", HTTP_ACCEPT_LANGUAGE="fr-FR,fr;q=0.9").content.decode()  # no French: English
+    assert '<html lang="en">' in english
+    assert "Talk to a real person, right in your browser" in english
+    assert "Benutzername" in client.get(reverse("login"), **GERMAN).content.decode()
+
+
+@pytest.mark.django_db
+def test_it_counts_in_german(client):
+    make_block(5)
+    mary = make_user("mary")
+    actions.assign_identity(Holder.member(mary))
+    client.force_login(mary)
+    log = client.get(reverse("call-log"), **GERMAN).content.decode()
+    assert "<h1>Anrufliste</h1>" in log
+    assert "Noch keine Anrufe." in log
+
+
+def test_a_german_chromium_logs_mary_in_in_german(demo_server):
+    with chromium() as browser:
+        page = browser.new_context(locale="de-DE").new_page()
+        page.goto(demo_server + "/")
+        assert page.get_by_role("button", name="HILFE").is_visible()
+        page.get_by_role("link", name="Anmelden").click()
+        page.get_by_label("Benutzername").fill("mary")
+        page.get_by_label("Passwort").fill("mary-demo")
+        page.get_by_role("button", name="Anmelden").click()
+        page.get_by_role("link", name="Meine IMS-Identität").wait_for()
+        page.get_by_role("button", name="Abmelden").wait_for()
+
+
+def _msgids(po: Path) -> set[str]:
+    text = po.read_text()
+    return {m for m in re.findall(r'^msgid "(.*)"$', text, re.MULTILINE) if m} | {
+        "".join(re.findall(r'^"(.*)"$', block, re.MULTILINE))
+        for block in re.findall(r'^msgid ""\n((?:".*"\n)+)', text, re.MULTILINE)
+    }
+
+
+def test_every_marked_string_has_its_german(tmp_path):
+    """makemessages over a copy of the project finds no string the catalogue lacks, and the
+    catalogue has no entry left empty or fuzzy."""
+    listed = ["git", "ls-files", "--cached", "--others", "--exclude-standard"]
+    files = subprocess.run(listed, cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    for name in files:
+        if (ROOT / name).is_file():
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, tmp_path / name)
+    (tmp_path / "locale" / "de" / "LC_MESSAGES" / "django.po").unlink()
+    command = python(str(tmp_path / "manage.py"), "makemessages", "-l", "de", "--ignore=tests", "--ignore=bench")
+    subprocess.run(command, cwd=tmp_path, env=portal_env(), check=True, capture_output=True)
+    found = _msgids(tmp_path / "locale" / "de" / "LC_MESSAGES" / "django.po")
+    assert found - _msgids(CATALOGUE / "django.po") == set()
+    source = (CATALOGUE / "django.po").read_text()
+    assert "#, fuzzy" not in source
+    assert not re.search(r'^msgstr(\[\d\])? ""\n(?!")', source.split("\n\n", 1)[1], re.MULTILINE)
+
+
+def test_the_compiled_catalogue_is_its_source_s(tmp_path):
+    compiled = tmp_path / "django.mo"
+    subprocess.run(["msgfmt", "--check", "-o", str(compiled), str(CATALOGUE / "django.po")], check=True)
+    assert compiled.read_bytes() == (CATALOGUE / "django.mo").read_bytes()
