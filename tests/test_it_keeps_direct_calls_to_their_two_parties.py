@@ -30,7 +30,8 @@ def _people():
     people["alex"].save()
     make_user("admin", staff=True)
     for name, blocks in (("mary", [block]), ("alex", [block]), ("outsider", [other])):
-        people[name].impu = actions.assign_identity(Holder.member(people[name]), blocks=blocks).impu
+        assigned = actions.assign_identity(Holder.member(people[name]), blocks=blocks)
+        people[name].impu = assigned.impu  # type: ignore[attr-defined]
     return people
 
 
@@ -102,6 +103,7 @@ async def test_it_relays_a_colleague_s_call_between_their_browsers_only():
     assert (await _next(alex_windows[0], "ims.call", "ended"))["reason"] == "the other side hung up"
     assert (await _next(mary, "ims.call", "ended"))["reason"] == "hung up"
     record = await sync_to_async(CallRecord.objects.select_related("callee").get)(key=key)
+    assert record.callee is not None
     assert (record.media, record.callee.impu, record.remote_uri) == ("direct", people["alex"].impu, people["alex"].impu)
     assert record.answered_at is not None
     assert record.ended_at is not None
