@@ -22,24 +22,33 @@ function notify(message) {
 export class PhoneDock {
   // send(event): the page's socket.
   constructor(send) {
-    this.list = element("ol", { className: "messages phone-log", ariaLabel: "Calls and messages for you" });
+    this.list = element("ol", { className: "messages phone-log", ariaLabel: "Your phone's log" });
     const link = element("a", { href: COMMUNICATIONS, textContent: "Open the communications page" });
     this.root = element("section", { className: "panel phone-dock", id: "phone-dock", hidden: true, ariaLabel: "Your phone" },
       element("h2", { textContent: "Calls and messages for you" }), this.list, element("p", {}, link));
-    document.querySelector("main").prepend(this.root);
-    this.calls = new CallPanel(this.root, { list: this.list, send, allows: { audio: true, video: true }, dials: false });
+    // After the page's own content: a conversation's call stays the page's first.
+    document.querySelector("main").append(this.root);
+    this.send = send;
+    this.calls = null; // made with the first call: until then the page has only its own call panels
+  }
+
+  show() {
+    if (!this.root.hidden) return;
+    this.root.hidden = false;
+    this.root.scrollIntoView({ block: "nearest" });
   }
 
   // An `ims.call` event of no conversation on this page.
   call(event) {
-    this.root.hidden = false;
+    this.show();
+    this.calls ||= new CallPanel(this.root, { list: this.list, send: this.send, allows: { audio: true, video: true }, dials: false });
     return this.calls.handle(event);
   }
 
   // An `ims.message` event: a message to the holder's identity.
   message({ message }) {
     if (this.list.querySelector(`[data-id="${message.id}"]`)) return;
-    this.root.hidden = false;
+    this.show();
     const reply = element("a", { href: COMMUNICATIONS, textContent: "Reply on the communications page" });
     const item = element("li", { className: "message in phone-message", role: "status" },
       element("span", { className: "who", textContent: `Message from ${message.remote}` }),
