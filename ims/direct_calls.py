@@ -83,7 +83,7 @@ def abandon(holder: Holder, keys: set[str]) -> None:
 
 def _locked(key: str) -> CallRecord | None:
     found = CallRecord.objects.select_for_update(of=("self",)).filter(key=key, media=DIRECT)
-    return found.select_related("assignment", "callee").first()
+    return found.select_related("assignment__user", "callee").first()
 
 
 def _side(record: CallRecord, holder: Holder) -> str:
@@ -128,6 +128,8 @@ def _tell(record: CallRecord, states: dict[str, tuple[str, dict[str, Any]]]) -> 
     assert record.callee is not None
     ends: dict[str, IdentityAssignment] = {CALLER: record.assignment, CALLEE: record.callee}
     common = {"type": "ims.call", "call": record.key, "caller": record.local_impu, "callee": record.remote_uri}
+    if record.assignment.user is not None:  # the callee's windows show a colleague by name
+        common["caller_name"] = record.assignment.user.get_full_name() or record.assignment.user.get_username()
     sends = []
     for side, (state, extra) in states.items():
         event = {**common, "state": state, "direction": "out" if side == CALLER else "in", "media": DIRECT, **extra}

@@ -32,6 +32,7 @@ def test_it_shows_a_message_and_rings_on_the_desk_when_it_is_his_only_window(dem
         mary.get_by_label("Call to").fill("Alex Weber")
         mary.get_by_role("button", name="Call", exact=True).click()
         expect(dock.locator(".call-status")).to_have_text("Incoming call", timeout=20_000)
+        expect(dock.locator(".call-bubble")).to_contain_text("from Mary Major")  # a colleague, by name
         screenshot(desk, "desk-rings-for-a-colleague")
         dock.get_by_role("button", name="Answer").click()
         for page in (desk, mary):

@@ -196,7 +196,7 @@ export class CallPanel {
     }
     const call = this.newCall(this.allows.video && /\nm=video [1-9]/.test(event.sdp));
     call.key = event.call;
-    call.remote = event.caller || null;
+    call.remote = event.caller_name ? `${event.caller_name} (${event.caller})` : event.caller || null;
     call.incoming = true;
     if (event.media) call.media_path = event.media;
     calls.set(event.call, call);
