@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from identity_blocks import directory
@@ -45,6 +46,8 @@ def place(holder: Holder, to: str, key: str, sdp: str) -> bool:
         )  # fmt: skip
         if not HolderSession.objects.present().of(Holder.of(theirs)).exists():
             _end(record, {CALLER: "480 Temporarily Unavailable"})  # no window of theirs is open
+        elif _talking(theirs):
+            _end(record, {CALLER: "486 Busy Here"})
         else:
             _tell(record, {CALLER: ("ringing", {}), CALLEE: ("ringing", {"sdp": sdp})})
     return True
@@ -79,6 +82,13 @@ def abandon(holder: Holder, keys: set[str]) -> None:
             control(holder, key, "hangup", "")
         except DirectRefused:
             continue
+
+
+def _talking(identity: IdentityAssignment) -> bool:
+    """In a direct call answered and not over: its windows would turn a second one down (one call
+    at a time), and that decline would end it for every window; the caller hears busy instead."""
+    ongoing = CallRecord.objects.filter(media=DIRECT, answered_at__isnull=False, ended_at=None)
+    return ongoing.filter(Q(assignment=identity) | Q(callee=identity)).exists()
 
 
 def _locked(key: str) -> CallRecord | None:

@@ -131,3 +131,18 @@ async def test_it_ends_a_call_to_a_colleague_with_no_window_open_and_one_whose_c
     assert (await _next(alex, "ims.call", "ended"))["reason"] == "cancelled by the caller"
     assert (await sync_to_async(CallRecord.objects.get)(key=key)).end_reason == "cancelled"
     await alex.disconnect()
+
+
+async def test_it_tells_a_caller_a_colleague_in_a_call_is_busy():
+    people = await sync_to_async(_people)()
+    mary, alex = await _socket(people["mary"]), await _socket(people["alex"])
+    await _send(alex, type="call.start", to=people["mary"].impu, sdp="v=0 offer")
+    key = (await _next(alex, "call.placed"))["call"]
+    await _next(mary, "ims.call", "ringing")
+    await _send(mary, type="call.answer", call=key, sdp="v=0 answer")
+    await _next(alex, "ims.call", "connected")
+
+    await _send(alex, type="call.start", to=people["mary"].impu, sdp="v=0 again")
+    assert (await _next(alex, "ims.call", "ended"))["reason"] == "486 Busy Here"
+    await mary.disconnect()
+    await alex.disconnect()
