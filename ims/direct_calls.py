@@ -120,11 +120,26 @@ def _act(record: CallRecord, side: str, action: str, sdp: str) -> None:
         _end(record, {CALLER: "cancelled", CALLEE: "cancelled by the caller"})
     elif action == "hangup":
         _end(record, {side: "hung up", _other(side): "the other side hung up"})
-    elif action in ("update", "update_answer") and not ringing:
-        # A mid-call offer (hold, camera, an ICE restart) and its answer, to the other side's browsers.
-        _tell(record, {_other(side): ("update" if action == "update" else "updated", {"sdp": sdp})})
+    elif action == "update" and not ringing:
+        _offer(record, side, sdp)
+    elif action == "update_answer" and record.offering == _other(side):
+        record.offering = ""
+        record.save(update_fields=["offering"])
+        _tell(record, {_other(side): ("updated", {"sdp": sdp})})
     elif action == "answer":
         raise DirectRefused("this call is not ringing for you")
+
+
+def _offer(record: CallRecord, side: str, sdp: str) -> None:
+    """A mid-call offer (hold, camera, an ICE restart) to the other side's browsers. One crossing
+    another (both sides restart ICE after the path dropped) is refused as SIP's 491 would refuse
+    it; its browser rolls back and offers again a moment later (static/js/call.js)."""
+    if record.offering:
+        _tell(record, {side: ("update_failed", {"status": 491, "reason": "Request Pending"})})
+        return
+    record.offering = side
+    record.save(update_fields=["offering"])
+    _tell(record, {_other(side): ("update", {"sdp": sdp})})
 
 
 def _end(record: CallRecord, reasons: dict[str, str]) -> None:

@@ -83,6 +83,9 @@ class CallRecord(models.Model):
         IdentityAssignment, on_delete=models.PROTECT, null=True, blank=True, related_name="direct_calls_in",
         help_text="A direct call's other identity, the colleague called.",
     )  # fmt: skip
+    offering = models.CharField(
+        max_length=6, blank=True, help_text="A direct call: the side whose mid-call offer awaits the other's answer."
+    )
     codec = models.CharField(max_length=40, blank=True)
     started_at = models.DateTimeField(default=timezone.now)
     answered_at = models.DateTimeField(null=True, blank=True)

@@ -94,6 +94,9 @@ async def test_it_relays_a_colleague_s_call_between_their_browsers_only():
 
     await _send(mary, type="call.update", call=key, sdp="v=0 hold")
     assert (await _next(alex_windows[0], "ims.call", "update"))["sdp"] == "v=0 hold"
+    await _send(alex_windows[0], type="call.update", call=key, sdp="v=0 crossing")  # both offer at once
+    refused = await _next(alex_windows[0], "ims.call", "update_failed")
+    assert (refused["status"], refused["reason"]) == (491, "Request Pending")
     await _send(alex_windows[0], type="call.update_answer", call=key, sdp="v=0 held")
     assert (await _next(mary, "ims.call", "updated"))["sdp"] == "v=0 held"
     await _send(outsider, type="call.hangup", call=key, ref=5)

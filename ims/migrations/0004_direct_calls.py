@@ -17,6 +17,11 @@ class Migration(migrations.Migration):
             name='callee',
             field=models.ForeignKey(blank=True, help_text="A direct call's other identity, the colleague called.", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='direct_calls_in', to='identity_blocks.identityassignment'),
         ),
+        migrations.AddField(
+            model_name='callrecord',
+            name='offering',
+            field=models.CharField(blank=True, help_text="A direct call: the side whose mid-call offer awaits the other's answer.", max_length=6),
+        ),
         migrations.AlterField(
             model_name='callrecord',
             name='media',
