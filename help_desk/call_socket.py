@@ -15,6 +15,7 @@ from help_desk.frames import CALL_CONTROLS
 from help_desk.models import HelpRequest
 from help_desk.sockets import Handler
 from identity_blocks.events import IMS_GROUP
+from identity_blocks.holders import Holder
 
 
 class CallMixin(HolderConsumer):
@@ -44,12 +45,34 @@ class CallMixin(HolderConsumer):
         await self.send_event({"type": "call.placed", "ref": content.get("ref"), "call": key, "request": request_id})
         await self.channel_layer.group_send(IMS_GROUP, start)
 
+    async def join(self, holder: Holder) -> None:
+        """The holder's pager messages too: those outside a conversation are shown as notices."""
+        await super().join(holder)
+        await self.channel_layer.group_add(holder.pager_group, self.channel_name)
+
+    async def disconnect(self, code: int) -> None:
+        if self.holder is not None:
+            await self.channel_layer.group_discard(self.holder.pager_group, self.channel_name)
+        await super().disconnect(code)
+
     async def ims_call(self, event: dict[str, Any]) -> None:
-        """A call of the holder's identity: to the page, with the conversation it belongs to."""
+        """A call of the holder's identity: to the page, with the conversation it belongs to, or
+        with none (a colleague's call, one from the IMS): every window of theirs rings for it."""
         if self.holder is None:
             return
         conversation = await database_sync_to_async(calls.conversation_of)(
             self.holder, str(event.get("caller", "")), str(event.get("callee", ""))
         )
-        if conversation is not None:
-            await self.send_event({**event, "request": conversation})
+        await self.send_event({**event, "request": conversation})
+
+    async def ims_message(self, event: dict[str, Any]) -> None:
+        """A message to the holder's identity that is no conversation's chat (which this page
+        shows as chat): to the page, which shows it with a way to the communications page."""
+        message = event.get("message") or {}
+        if self.holder is None or message.get("direction") != "in":
+            return
+        conversation = await database_sync_to_async(calls.conversation_of)(
+            self.holder, str(message.get("remote", "")), str(message.get("local", ""))
+        )
+        if conversation is None:
+            await self.send_event(event)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -16,6 +17,7 @@ from identity_blocks.events import IMS_GROUP
 from identity_blocks.holders import Holder
 from identity_blocks.models import IdentityAssignment
 from ims import actions as ims_actions
+from ims import direct_calls
 from portal import turn
 
 
@@ -42,6 +44,13 @@ class HolderConsumer(EventConsumer):
 
     holder: Holder | None = None
 
+    # Direct calls this socket placed or answered: they end with it (a closed window carries no
+    # call); and the timers that end those it placed when nobody answers.
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.carried: set[str] = set()
+        self.ring_timers: dict[str, asyncio.Task[None]] = {}
+
     async def join(self, holder: Holder) -> None:
         self.holder = holder
         await self.channel_layer.group_add(holder.group, self.channel_name)
@@ -66,17 +75,56 @@ class HolderConsumer(EventConsumer):
 
     async def disconnect(self, code: int) -> None:
         if self.holder is not None:
+            for timer in self.ring_timers.values():
+                timer.cancel()
+            if self.carried:
+                await database_sync_to_async(direct_calls.abandon)(self.holder, self.carried)
             identity_sessions.closed(self.channel_name)
             await self.channel_layer.group_discard(self.holder.group, self.channel_name)
             await database_sync_to_async(identity_actions.session_closed)(self.holder, self.channel_name)
 
     async def call_control(self, content: dict[str, Any]) -> None:
-        """To whichever IMS-side process holds the call; it checks the call is this holder's."""
+        """A direct call's here, where only its two sides may act on it; any other to whichever
+        IMS-side process holds the call, which checks the call is this holder's."""
         assert self.holder is not None
-        action = str(content["type"]).removeprefix("call.")
-        event = {"type": "ims.call.control", "call": str(content.get("call", "")), "action": action}
-        event.update(holder=self.holder.group, sdp=str(content.get("sdp", "")))
+        action, key, sdp = (
+            str(content["type"]).removeprefix("call."),
+            str(content.get("call", "")),
+            str(content.get("sdp", "")),
+        )
+        try:
+            direct = await database_sync_to_async(direct_calls.control)(self.holder, key, action, sdp)
+        except direct_calls.DirectRefused as refused:
+            await self.error(str(refused), content.get("ref"))
+            return
+        if direct:
+            self._carry(key, action)
+            return
+        event = {"type": "ims.call.control", "call": key, "action": action, "holder": self.holder.group, "sdp": sdp}
         await self.channel_layer.group_send(IMS_GROUP, event)
+
+    def _carry(self, key: str, action: str) -> None:
+        if action in ("start", "answer"):
+            self.carried.add(key)
+        elif action in ("hangup", "decline"):
+            self.carried.discard(key)
+            timer = self.ring_timers.pop(key, None)
+            if timer is not None:
+                timer.cancel()
+
+    async def place_direct(self, to: str, key: str, sdp: str) -> bool:
+        """A call to a colleague's identity, rung directly (ims.direct_calls); False for any other."""
+        assert self.holder is not None
+        if not await database_sync_to_async(direct_calls.place)(self.holder, to, key, sdp):
+            return False
+        self._carry(key, "start")
+        self.ring_timers[key] = asyncio.get_running_loop().create_task(self._ring_out(key))
+        return True
+
+    async def _ring_out(self, key: str) -> None:
+        await asyncio.sleep(direct_calls.RING_SECONDS)
+        self.ring_timers.pop(key, None)
+        await database_sync_to_async(direct_calls.ring_out)(key)
 
     async def call_quality(self, content: dict[str, Any]) -> None:
         """The browser's summary of a call it held (getStats), kept with the call's record."""
@@ -151,8 +199,11 @@ class ClientConsumer(HolderConsumer):
         if current is None or not current["live"]:
             await self.error("you have no IMS identity yet", content.get("ref"))
             return
-        key = uuid.uuid4().hex
+        key, sdp = uuid.uuid4().hex, str(content.get("sdp", ""))
+        if await self.place_direct(to, key, sdp):  # a colleague: browser to browser, not through the IMS
+            await self.send_event({"type": "call.placed", "ref": content.get("ref"), "call": key, "media": "direct"})
+            return
         event = {"type": "ims.call.control", "action": "start", "call": key, "to": to, "holder": self.holder.group}
-        event.update(assignment=current["assignment"], sdp=str(content.get("sdp", "")))
+        event.update(assignment=current["assignment"], sdp=sdp)
         await self.channel_layer.group_send(IMS_GROUP, event)
         await self.send_event({"type": "call.placed", "ref": content.get("ref"), "call": key})

@@ -354,8 +354,9 @@ def _apply(record: CallRecord, event: dict[str, Any]) -> None:
 def call_quality(key: str, holder: Holder, summary: dict[str, Any]) -> bool:
     """The browser's summary of a call of the holder's identity; only known keys, numbers or short
     text, are kept."""
-    record = CallRecord.objects.filter(key=key).select_related("assignment").first()
-    if record is None or Holder.of(record.assignment) != holder:
+    record = CallRecord.objects.filter(key=key).select_related("assignment", "callee").first()
+    sides = [] if record is None else [a for a in (record.assignment, record.callee) if a is not None]
+    if record is None or holder not in {Holder.of(side) for side in sides}:  # a direct call has two
         return False
     kept = {k: v for k, v in summary.items() if k in QUALITY_KEYS and isinstance(v, int | float | str)}
     record.quality = {k: (v[:40] if isinstance(v, str) else v) for k, v in kept.items()}

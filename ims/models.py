@@ -87,16 +87,24 @@ class CallRecordQuerySet(models.QuerySet["CallRecord"]):
 
 
 class CallRecord(models.Model):
-    """A call of an assigned identity, as the IMS side saw it: who, when, how it ended, which
-    media path (passed through end to end, or converted by the media gateway) and, from the
-    browser, a summary of its quality."""
+    """A call of an assigned identity: who, when, how it ended, which path (`direct` between two
+    colleagues' browsers with the portal relaying the signalling and the IMS never seeing it, or
+    through the IMS: `passthrough` end to end, `converted` by the media gateway) and, from the
+    browser, a summary of its quality. A direct call is one record, naming both identities."""
 
     key = models.CharField(max_length=64, unique=True)
     assignment = models.ForeignKey(IdentityAssignment, on_delete=models.PROTECT, related_name="calls")
     direction = models.CharField(max_length=3, choices=Direction.choices)
     local_impu = models.CharField(max_length=255)
     remote_uri = models.CharField(max_length=255)
-    media = models.CharField(max_length=12, blank=True, help_text="passthrough or converted")
+    media = models.CharField(max_length=12, blank=True, help_text="The path: direct, passthrough or converted.")
+    callee = models.ForeignKey(
+        IdentityAssignment, on_delete=models.PROTECT, null=True, blank=True, related_name="direct_calls_in",
+        help_text="A direct call's other identity, the colleague called.",
+    )  # fmt: skip
+    offering = models.CharField(
+        max_length=6, blank=True, help_text="A direct call: the side whose mid-call offer awaits the other's answer."
+    )
     codec = models.CharField(max_length=40, blank=True)
     started_at = models.DateTimeField(default=timezone.now)
     answered_at = models.DateTimeField(null=True, blank=True)

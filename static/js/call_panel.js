@@ -41,12 +41,14 @@ function clock(ms) {
 export class CallPanel {
   // root: the conversation's element; list: its message list (for the bubble); send(event): the
   // page's socket, with the conversation's request id added; allows: {audio, video}. Where the
-  // page dials (Mary's), address() gives whom to call, or throws an Error saying what is wrong.
-  constructor(root, { list, send, allows, stats = false, address = null }) {
+  // page dials (Mary's), address() gives whom to call, or throws an Error saying what is wrong;
+  // where it only answers (the desk's and help page's panel for the holder's own calls), dials: false.
+  constructor(root, { list, send, allows, stats = false, address = null, dials = true }) {
     this.list = list;
     this.send = send;
     this.allows = allows;
     this.address = address;
+    this.dials = dials;
     this.call = null;
     this.offer = null;
     this.ring = ringer();
@@ -133,6 +135,7 @@ export class CallPanel {
   placed(event) {
     if (!this.call || this.call.key) return;
     this.call.key = event.call;
+    if (event.media) this.call.media_path = event.media;
     calls.set(event.call, this.call);
   }
 
@@ -188,8 +191,9 @@ export class CallPanel {
     }
     const call = this.newCall(this.allows.video && /\nm=video [1-9]/.test(event.sdp));
     call.key = event.call;
-    call.remote = event.caller || null;
+    call.remote = event.caller_name ? `${event.caller_name} (${event.caller})` : event.caller || null;
     call.incoming = true;
+    if (event.media) call.media_path = event.media;
     calls.set(event.call, call);
     this.offer = event.sdp;
     call.changed("incoming");
@@ -223,8 +227,8 @@ export class CallPanel {
     const state = call?.state || "idle";
     const live = ["calling", "ringing", "answering", "connecting", "connected", "reconnecting"].includes(state);
     const show = {
-      audio: !live && state !== "incoming" && this.allows.audio,
-      video: !live && state !== "incoming" && this.allows.video,
+      audio: !live && state !== "incoming" && this.allows.audio && this.dials,
+      video: !live && state !== "incoming" && this.allows.video && this.dials,
       answer: state === "incoming", decline: state === "incoming",
       mute: live, hold: live && call.pc?.signalingState === "stable", camera: live && this.allows.video && !!call.pc,
       hangup: live,
@@ -264,10 +268,11 @@ export class CallPanel {
 
   summary(call) {
     const parts = [call.video ? "Video call" : "Voice call"];
-    if (call.remote && this.address) parts.push(`${call.incoming ? "from" : "to"} ${call.remote}`); // a dialling page's log
+    if (call.remote && (this.address || !this.dials)) parts.push(`${call.incoming ? "from" : "to"} ${call.remote}`); // a dialling page's log
     if (call.connectedAt) parts.push(clock((call.endedAt || Date.now()) - call.connectedAt));
     if (call.codec) parts.push(call.codec);
-    if (call.media_path === "passthrough") parts.push("passed through");
+    if (call.media_path === "direct") parts.push("direct, browser to browser");
+    else if (call.media_path === "passthrough") parts.push("passed through");
     else if (call.media_path) parts.push(call.farCodec ? `converted to ${call.farCodec}` : "converted");
     parts.push(call.state === "ended" ? call.reason : this.describe(call));
     return parts.join(" · ");

@@ -3,6 +3,7 @@ import { Alarm, askToNotify } from "./attention.js";
 import { ChatView, SYNC_MS, atMostEvery, composer, resend, resume } from "./chat.js";
 import { setIceServers } from "./ice.js";
 import { CallPanel } from "./call_panel.js";
+import { PhoneDock } from "./phone_dock.js";
 import { SecurePanel } from "./secure_chat.js";
 import { PortalSocket } from "./socket.js";
 
@@ -156,7 +157,14 @@ const socket = new PortalSocket("/ws/desk/")
   .on("ice.servers", ({ servers, expires }) => setIceServers(servers, expires))
   .on("call.placed", (event) => panes.get(event.request)?.calls.placed(event))
   .on("call.refused", (event) => panes.get(event.request)?.calls.refused(event))
-  .on("ims.call", (event) => { const entry = panes.get(event.request); if (entry && !entry.secure.handles(event)) entry.calls.handle(event); })
+  .on("ims.call", (event) => {
+    // A conversation's call in its pane; any other of the advisor's identity (a colleague's, one
+    // from the IMS) in the dock, which rings like every other window of theirs.
+    if (event.request === null || event.request === undefined) return dock.call(event);
+    const entry = panes.get(event.request);
+    if (entry && !entry.secure.handles(event)) entry.calls.handle(event);
+  })
+  .on("ims.message", (event) => dock.message(event))
   .on("secure.placed", (event) => panes.get(event.request)?.secure.placed(event))
   .on("secure.refused", (event) => panes.get(event.request)?.secure.refused(event))
   .on("secure.segment", (event) => panes.get(event.request)?.secure.segment(event))
@@ -203,6 +211,7 @@ const socket = new PortalSocket("/ws/desk/")
   })
   .on("error", ({ reason }) => { document.getElementById("desk-error").textContent = reason; });
 
+const dock = new PhoneDock((event) => socket.send(event));
 presence.addEventListener("change", () => socket.send({ type: "presence.set", presence: presence.value }));
 // Notifications of requests ringing while this tab is hidden: the browser asks on a click.
 const notifications = document.getElementById("notifications");

@@ -2,6 +2,7 @@
 import { ChatView, SYNC_MS, atMostEvery, composer, resend, resume } from "./chat.js";
 import { setIceServers } from "./ice.js";
 import { CallPanel } from "./call_panel.js";
+import { PhoneDock } from "./phone_dock.js";
 import { SecurePanel } from "./secure_chat.js";
 import { PortalSocket } from "./socket.js";
 
@@ -62,7 +63,12 @@ const socket = new PortalSocket(`/ws/help/${requestId}/`)
   .on("ice.servers", ({ servers, expires }) => setIceServers(servers, expires))
   .on("call.placed", (event) => calls?.placed(event))
   .on("call.refused", (event) => calls?.refused(event))
-  .on("ims.call", (event) => secure?.handles(event) || calls?.handle(event))
+  .on("ims.call", (event) => {
+    // This conversation's call; any other of her identity in the dock (every window of hers rings).
+    if (event.request !== requestId) return dock.call(event);
+    return secure?.handles(event) || calls?.handle(event);
+  })
+  .on("ims.message", (event) => dock.message(event))
   .on("secure.placed", (event) => secure?.placed(event))
   .on("secure.refused", (event) => secure?.refused(event))
   .on("secure.segment", (event) => secure?.segment(event))
@@ -88,6 +94,7 @@ const socket = new PortalSocket(`/ws/help/${requestId}/`)
   })
   .on("error", ({ reason }) => { document.getElementById("chat-error").textContent = reason; });
 
+const dock = new PhoneDock((event) => socket.send(event));
 setInterval(() => {
   if (document.body.dataset.live === "yes" && root.dataset.status === "active") resume(chat, (event) => socket.send(event));
 }, SYNC_MS);

@@ -55,11 +55,18 @@ form.addEventListener("submit", (submitted) => {
 const impu = document.getElementById("impu").textContent.trim();
 const callTo = document.getElementById("call-to");
 
-// Whom to call, from what Mary typed: a SIP or tel URI as it is, an international number as a tel
-// URI, a local one as a phone number in her operator's domain, name@domain as a SIP URI.
+// Her colleagues by name (the directory), each with the identity a call to them goes to, directly.
+const colleagues = new Map([...document.querySelectorAll("#colleagues option")]
+  .map((option) => [option.value.trim().toLowerCase(), option.dataset.impu]));
+
+// Whom to call, from what Mary typed: a colleague's name as their identity, a SIP or tel URI as
+// it is, an international number as a tel URI, a local one as a phone number in her operator's
+// domain, name@domain as a SIP URI.
 export function addressOf(text, ownDomain) {
   const value = text.trim();
-  if (!value) throw new Error("Enter whom to call: a SIP address or a phone number.");
+  if (!value) throw new Error("Enter whom to call: a colleague, a SIP address or a phone number.");
+  const colleague = colleagues.get(value.toLowerCase());
+  if (colleague) return colleague;
   if (/^(sips?|tel):/i.test(value)) return value;
   const digits = value.replace(/[\s\-().]/g, "");
   if (/^\+\d{1,15}$/.test(digits)) return `tel:${digits}`;

@@ -7,10 +7,11 @@ from typing import Any
 from tests.support.parts import Portal
 
 
-def identity_page(browser: Any, portal: Portal, user: str, password: str) -> Any:
-    """`user` (one of the demo's log-ins) logged in in a fresh context of `browser`, registered; her page."""
+def identity_page(browser: Any, portal: Portal | str, user: str, password: str) -> Any:
+    """`user` (one of the demo's log-ins) logged in in a fresh context of `browser`, registered; her
+    page. `portal`: the running portal, or the base URL of one (the demo's)."""
     page = browser.new_context().new_page()
-    page.goto(portal.base + "/accounts/login/?next=/identity/")
+    page.goto((portal if isinstance(portal, str) else portal.base) + "/accounts/login/?next=/identity/")
     page.get_by_label("User name").fill(user)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()

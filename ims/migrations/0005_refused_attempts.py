@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ims', '0003_call_records'),
+        ('ims', '0004_direct_calls'),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('identity_blocks', '0011_agreement_destinations'),
-        ('ims', '0004_refused_attempts'),
+        ('ims', '0005_refused_attempts'),
     ]
 
     operations = [
