@@ -47,6 +47,14 @@ def test_it_carries_messages_both_ways_through_the_ims(demo_server, tmp_path):
 
         _send(advisor, marys_impu, "Second page, top left.")
         mary.locator(".message.in .body", has_text="Second page, top left.").wait_for()
+        history = mary.get_by_role("navigation", name="History")
+        assert history.get_by_label("1 unread").inner_text() == "1"  # counted as it arrived
+        history.get_by_role("link", name="Messages").click()
+        mary.get_by_role("link", name=advisors_impu).click()
+        mary.get_by_text("Second page, top left.").wait_for()
+        mary.goto(demo_server + "/identity/")
+        mary.wait_for_selector("body[data-live=yes]")
+        assert mary.get_by_role("navigation", name="History").get_by_label("1 unread").count() == 0  # read there
         screenshot(mary, "mary-messages")
         screenshot(advisor, "advisor-messages")
 

@@ -14,9 +14,21 @@ const UNREACHABLE = "the core is unreachable";
 let starting = null; // the socket's ref of the last call.start, whose refusal ends that call
 const STATUS = { pending: "sending…", sent: "sent", delivered: "received", failed: "not delivered" };
 
+// The history link's badge counts on as messages arrive (the server counts from her read markers
+// when the page loads; reading the conversation there clears them).
+function countUnread() {
+  const link = document.querySelector('[data-unread="messages"]');
+  if (!link) return;
+  const badge = link.querySelector(".badge") ?? link.appendChild(Object.assign(document.createElement("span"), { className: "badge" }));
+  const count = Number(badge.textContent || 0) + 1;
+  badge.textContent = String(count);
+  badge.setAttribute("aria-label", `${count} unread`);
+}
+
 function render(message) {
   let item = list.querySelector(`[data-id="${message.id}"]`);
   if (!item) {
+    if (message.direction === "in") countUnread();
     item = document.createElement("li");
     item.dataset.id = message.id;
     for (const part of ["who", "body", "status"]) item.append(Object.assign(document.createElement("span"), { className: part }));
