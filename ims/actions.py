@@ -415,4 +415,4 @@ def mark_read(holder: Holder, remote_uri: str, up_to: int) -> None:
 def mark_calls_seen(holder: Holder) -> int:
     """The holder has looked at their call log: no missed call of theirs is news any more."""
     mine = IdentityAssignment.objects.of(holder)
-    return CallRecord.objects.filter(assignment__in=mine, seen=False).update(seen=True)
+    return CallRecord.objects.missed_by(mine).filter(seen=False).update(seen=True)

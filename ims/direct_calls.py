@@ -11,6 +11,7 @@ never sees); each runs in one transaction with the record locked, its events sen
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
@@ -73,6 +74,30 @@ def ring_out(key: str) -> None:
         record = _locked(key)
         if record is not None and record.answered_at is None and record.ended_at is None:
             _end(record, {CALLER: "no answer", CALLEE: "no answer"})
+
+
+def end_stranded() -> int:
+    """Direct calls no socket will end: their windows' server process died (a socket ends the calls
+    it carries as it closes, and its timer rings out those it placed). Ringing past RING_SECONDS,
+    or answered while one side has no browser open any more; the number ended."""
+    overdue = timezone.now() - timedelta(seconds=RING_SECONDS + 5)
+    unanswered = CallRecord.objects.filter(media=DIRECT, answered_at=None, ended_at=None, started_at__lt=overdue)
+    ringing = list(unanswered.values_list("key", flat=True))
+    for key in ringing:
+        ring_out(key)
+    answered = CallRecord.objects.filter(media=DIRECT, answered_at__isnull=False, ended_at=None)
+    dropped = [record.key for record in answered.select_related("assignment", "callee") if _deserted(record)]
+    for key in dropped:
+        with transaction.atomic():
+            record = _locked(key)
+            if record is not None and record.ended_at is None:
+                _end(record, {CALLER: "the connection dropped", CALLEE: "the connection dropped"})
+    return len(ringing) + len(dropped)
+
+
+def _deserted(record: CallRecord) -> bool:
+    sides = [record.assignment, record.callee]
+    return any(side is None or not HolderSession.objects.present().of(Holder.of(side)).exists() for side in sides)
 
 
 def abandon(holder: Holder, keys: set[str]) -> None:

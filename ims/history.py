@@ -26,7 +26,7 @@ def unread(holder: Holder) -> dict[str, int]:
     """What is news to the holder: messages past their read markers, missed calls not yet seen."""
     mine = IdentityAssignment.objects.of(holder)
     rows = PagerMessage.objects.filter(assignment__in=mine).conversations()
-    missed = CallRecord.objects.filter(assignment__in=mine, seen=False).missed().count()
+    missed = CallRecord.objects.missed_by(mine).filter(seen=False).count()
     return {"messages": sum(row["unread"] for row in rows), "missed_calls": missed}
 
 
@@ -76,10 +76,9 @@ def conversation(request: HttpRequest) -> HttpResponse:
 def calls(request: HttpRequest) -> HttpResponse:
     holder = Holder.member(request.user)
     mine = IdentityAssignment.objects.of(holder)
-    page = _page(request, CallRecord.objects.filter(assignment__in=mine).order_by("-started_at", "-id"))
-    rows = [
-        {"call": call, "kind": _kind(call), "label": KINDS[_kind(call)], "seconds": _seconds(call)} for call in page
-    ]
+    page = _page(request, CallRecord.objects.of_identities(mine).order_by("-started_at", "-id"))
+    mine_ids = set(mine.values_list("pk", flat=True))
+    rows = [_row(call, call.callee_id in mine_ids) for call in page]
     actions.mark_calls_seen(holder)
     return render(request, "ims/calls.html", {"page": page, "rows": rows})
 
@@ -87,8 +86,15 @@ def calls(request: HttpRequest) -> HttpResponse:
 KINDS = {"outgoing": _("Outgoing"), "answered": _("Answered"), "missed": _("Missed"), "ringing": _("Ringing")}
 
 
-def _kind(call: CallRecord) -> str:
-    if call.direction == Direction.OUTBOUND:
+def _row(call: CallRecord, called: bool) -> dict[str, Any]:
+    """`called`: a direct call to this holder (its record is the caller's), seen from her side."""
+    kind = _kind(call, called)
+    remote = call.local_impu if called else call.remote_uri
+    return {"call": call, "kind": kind, "label": KINDS[kind], "remote": remote, "seconds": _seconds(call)}
+
+
+def _kind(call: CallRecord, called: bool) -> str:
+    if call.direction == Direction.OUTBOUND and not called:
         return "outgoing"
     return "answered" if call.answered_at else ("missed" if call.ended_at else "ringing")
 

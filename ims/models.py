@@ -81,9 +81,14 @@ class PagerMessage(models.Model):
 
 
 class CallRecordQuerySet(models.QuerySet["CallRecord"]):
-    def missed(self) -> CallRecordQuerySet:
-        """Incoming calls that ended without being answered."""
-        return self.filter(direction=Direction.INBOUND, answered_at=None, ended_at__isnull=False)
+    def of_identities(self, mine: QuerySet[IdentityAssignment]) -> CallRecordQuerySet:
+        """Calls of these identities, on either side (a direct call has one record for both)."""
+        return self.filter(Q(assignment__in=mine) | Q(callee__in=mine))
+
+    def missed_by(self, mine: QuerySet[IdentityAssignment]) -> CallRecordQuerySet:
+        """Calls that rang one of these identities and ended without being answered."""
+        rang = Q(assignment__in=mine, direction=Direction.INBOUND) | Q(callee__in=mine)
+        return self.filter(rang, answered_at=None, ended_at__isnull=False)
 
 
 class CallRecord(models.Model):

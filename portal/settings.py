@@ -147,6 +147,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "expire-rings": {"task": "help_desk.tasks.expire_rings", "schedule": 2.0},
     "offer-waiting-requests-again": {"task": "help_desk.tasks.offer_again", "schedule": 2.0},
     "sweep-help-desk-presence": {"task": "help_desk.tasks.sweep_presence", "schedule": 2.0},
+    "end-stranded-direct-calls": {"task": "ims.tasks.end_stranded_direct_calls", "schedule": 15.0},
 }
 
 # IMS side (the ims app) ------------------------------------------------------------------

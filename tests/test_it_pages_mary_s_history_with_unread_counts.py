@@ -125,3 +125,25 @@ def test_it_lists_conversations_in_a_fixed_number_of_queries(client, mary, djang
     with django_assert_max_num_queries(8):
         page = client.get(reverse("conversations"))
     assert page.content.decode().count('aria-label="1 unread"') == 25
+
+
+def test_it_shows_a_colleague_s_direct_call_on_both_logs(client, mary):
+    colleague = make_user("alex")
+    theirs = actions.assign_identity(Holder.member(colleague))
+    started = timezone.now() - timedelta(minutes=1)
+    CallRecord.objects.create(
+        key="direct-1", assignment=theirs, callee=mary, direction=Direction.OUTBOUND, local_impu=theirs.impu,
+        remote_uri=mary.impu, media="direct", started_at=started, ended_at=started + timedelta(seconds=30),
+        end_reason="no answer",
+    )  # fmt: skip
+    client.force_login(colleague)
+    callers = client.get(reverse("call-log")).content.decode()
+    assert "Outgoing" in callers
+    assert mary.impu in callers
+    client.force_login(mary.user)
+    assert '<span class="badge" aria-label="1 missed">1</span>' in client.get("/identity/").content.decode()  # still
+    log = client.get(reverse("call-log")).content.decode()
+    rows = log[log.index("<tbody>") :]
+    assert "Missed" in rows
+    assert theirs.impu in rows
+    assert "direct" in rows
