@@ -10,6 +10,17 @@ export class ChatView {
     this.lastSeq = 0;
     this.seqs = new Set();
     this.pending = new Map(); // client_id -> body, until numbered
+    // Screen readers hear each new message of the other side once, and nothing else: the list
+    // itself is not live, since its history, "sending…" and "read" would be read out too.
+    this.live = Object.assign(document.createElement("div"), { className: "sr-only" });
+    this.live.setAttribute("aria-live", "polite");
+    this.live.setAttribute("aria-relevant", "additions");
+    list.after(this.live);
+  }
+
+  announce(who, body) {
+    this.live.append(Object.assign(document.createElement("p"), { textContent: `${who}: ${body}` }));
+    while (this.live.childElementCount > 5) this.live.firstElementChild.remove();
   }
 
   item(key) {
@@ -68,6 +79,7 @@ export class ChatView {
     item.querySelector(".body").textContent = message.body;
     item.querySelector(".status").textContent = own ? (message.read ? "read" : "delivered") : "";
     stamp(item.querySelector("time"), message.at);
+    if (!own && !message.read) this.announce(item.querySelector(".who").textContent, message.body);
     const after = [...this.list.querySelectorAll("[data-seq]")].find((other) => Number(other.dataset.seq) > message.seq);
     if (after) this.list.insertBefore(item, after);
     while (this.seqs.has(this.lastSeq + 1)) this.lastSeq += 1;
