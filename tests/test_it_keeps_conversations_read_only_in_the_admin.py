@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from help_desk import chat
 from help_desk.models import HelpRequest, RequestStatus
-from identity_blocks.models import IdentityAssignment
+from identity_blocks.models import IdentityAssignment, IdentityBlock
 from tests.factories import make_block, make_conversation, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the ring that makes a conversation waits for a commit
@@ -30,7 +30,7 @@ def _conversation_with_a_message(settings: Any) -> HelpRequest:
     settings.HELP_CHAT_OVER_IMS = False  # stored at once, as it would be once it crossed the IMS
     help_request, jane, _ = make_conversation()
     chat.post_message(help_request.pk, jane, "Where is line 5a?", "c-1")
-    return help_request
+    return HelpRequest.objects.get(pk=help_request.pk)
 
 
 def test_it_shows_the_chat_without_a_field_to_edit_it(admin_client, settings):
@@ -68,7 +68,7 @@ def test_it_adds_no_request_and_erases_only_an_ended_one(admin_client, settings)
     assert not HelpRequest.objects.filter(pk=help_request.pk).exists()
 
 
-def _past_assignments(block_size: int) -> object:
+def _past_assignments(block_size: int) -> IdentityBlock:
     block = make_block(block_size)
     then = timezone.now() - timedelta(days=30)
     IdentityAssignment.objects.bulk_create(
