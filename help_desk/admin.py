@@ -26,7 +26,7 @@ class QueueAdmin(admin.ModelAdmin[Queue]):
     def text_on_colour(self, queue: Queue) -> str:
         text = queue.text_colour
         name = "white" if text == branding.WHITE else "black"
-        return f"{name}, contrast {branding.contrast(queue.colour, text):.1f}:1 (WCAG AA asks 4.5:1)"
+        return f"{name}, contrast {branding.contrast(queue.brand_colour, text):.1f}:1 (WCAG AA asks 4.5:1)"
 
 
 @admin.register(Advisor)

@@ -21,6 +21,16 @@ LOGO_MAX_BYTES = 256 * 1024
 LOGO_MAX_SIDE = 1024
 
 
+def checked(colour: str) -> str:
+    """The colour as stored, or the default where something wrote one past the admin's validation:
+    it goes into a stylesheet, so nothing else may."""
+    try:
+        validate_colour(colour)
+    except ValidationError:
+        return DEFAULT_COLOUR
+    return colour
+
+
 def luminance(colour: str) -> float:
     """Relative luminance as WCAG 2 defines it (sRGB channels linearised)."""
 

@@ -66,8 +66,12 @@ class Queue(models.Model):
         return self.display_name or self.name
 
     @property
+    def brand_colour(self) -> str:
+        return branding.checked(self.colour)
+
+    @property
     def text_colour(self) -> str:
-        return branding.text_on(self.colour)
+        return branding.text_on(self.brand_colour)
 
     @property
     def origins(self) -> list[str]:

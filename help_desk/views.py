@@ -50,7 +50,7 @@ def brand_css(request: HttpRequest, slug: str) -> HttpResponse:
     """The queue's colours as CSS custom properties: a stylesheet from 'self', as the CSP allows
     (no inline style). The page links it with the colour in its query, so a change shows at once."""
     queue = get_object_or_404(Queue, slug=slug)
-    css = f":root {{ --brand: {queue.colour}; --brand-text: {queue.text_colour}; }}\n"
+    css = f":root {{ --brand: {queue.brand_colour}; --brand-text: {queue.text_colour}; }}\n"
     response = HttpResponse(css, content_type="text/css; charset=utf-8")
     response["Cache-Control"] = "public, max-age=86400"
     return response
@@ -60,7 +60,7 @@ def brand_json(request: HttpRequest, slug: str) -> JsonResponse:
     """What the HELP button's loader reads on the embedding site to wear the queue's colour. Public
     (the help page shows the same), so any site may read it; no cookie is asked for."""
     queue = get_object_or_404(Queue, slug=slug)
-    response = JsonResponse({"name": queue.shown_name, "colour": queue.colour, "text": queue.text_colour})
+    response = JsonResponse({"name": queue.shown_name, "colour": queue.brand_colour, "text": queue.text_colour})
     response["Access-Control-Allow-Origin"] = "*"
     response["Cache-Control"] = "public, max-age=300"
     return response

@@ -65,6 +65,18 @@ def test_it_refuses_a_logo_that_is_no_small_raster_image(name, content, problem)
         branding.validate_logo(SimpleUploadedFile(name, content))
 
 
+@pytest.mark.django_db
+def test_it_serves_only_a_checked_colour_in_the_stylesheet(client):
+    from tests.factories import make_queue
+
+    queue = make_queue()
+    queue.colour = "red;}*{"  # past the admin's validation, from code
+    queue.save()
+    css = client.get(f"/help/brand/{queue.slug}.css").content.decode()
+    assert css == ":root { --brand: #d7191c; --brand-text: #ffffff; }\n"
+    assert client.get(f"/help/brand/{queue.slug}.json").json()["colour"] == "#d7191c"
+
+
 def test_it_takes_a_small_png_logo():
     branding.validate_logo(SimpleUploadedFile("logo.png", _png()))
 
