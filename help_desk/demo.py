@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from io import BytesIO
+
 from django.contrib.auth.models import Group, User
+from django.core.files.base import ContentFile
+from PIL import Image, ImageDraw
 
 DEMO_ACCOUNTS = [
     # username, password, is_staff/superuser, groups, the name customers read
@@ -30,16 +34,30 @@ def _account(username: str, password: str, admin: bool, groups: list[str], full_
     return user
 
 
+def _logo() -> ContentFile[bytes]:
+    """The sample tax site's mark, a tick in a navy disc, as an uploaded logo would be."""
+    image = Image.new("RGBA", (80, 80), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((2, 2, 78, 78), fill="#223344", outline="#ffffff", width=3)
+    draw.line([(22, 42), (35, 56), (59, 26)], fill="#ffffff", width=8)
+    buffer = BytesIO()
+    image.save(buffer, "PNG")
+    return ContentFile(buffer.getvalue(), name="taxeasy.png")
+
+
 def seed() -> list[str]:
     from help_desk.models import Advisor, Queue
     from identity_blocks.models import IdentityBlock
 
     block = IdentityBlock.objects.select_related("agreement").get(name="Help desk identities")
-    queue, _ = Queue.objects.get_or_create(
+    queue, created = Queue.objects.get_or_create(
         slug="tax-help",
         defaults={"name": "Tax help", "agreement": block.agreement, "identity_block": block,
-                  "embedding_origins": "http://127.0.0.1:8000 http://localhost:8000"},
+                  "embedding_origins": "http://127.0.0.1:8000 http://localhost:8000",
+                  "display_name": "TaxEasy help"},
     )  # fmt: skip
+    if created:
+        queue.logo.save("taxeasy.png", _logo())
     lines = [f"Help-desk queue: {queue.name} ({queue.slug}); Jane presses HELP on the tax site, /demo/tax-site/"]
     lines.append("Demo log-ins:")
     for username, password, admin, groups, name in DEMO_ACCOUNTS:

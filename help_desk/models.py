@@ -12,7 +12,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 
-from help_desk import hours
+from help_desk import branding, hours
 from identity_blocks.models import IdentityBlock, ServiceAgreement
 
 
@@ -44,9 +44,34 @@ class Queue(models.Model):
         max_length=64, default="Europe/Berlin", validators=[hours.validate_time_zone],
         help_text="The time zone of the opening hours.",
     )  # fmt: skip
+    display_name = models.CharField(
+        max_length=100, blank=True, help_text="What customers read on the help pages instead of the portal's name. "
+        "Empty: the queue's name.",
+    )  # fmt: skip
+    colour = models.CharField(
+        max_length=7, default=branding.DEFAULT_COLOUR, validators=[branding.validate_colour],
+        help_text="#rrggbb: the HELP button, the help pages' title bar and buttons; their text is white or black, "
+        "whichever reads (WCAG AA).",
+    )  # fmt: skip
+    logo = models.ImageField(
+        upload_to="queue-logos/", blank=True, validators=[branding.validate_logo],
+        help_text="PNG, JPEG, WebP or GIF up to 256 KB and 1024 by 1024 pixels, shown beside the name.",
+    )  # fmt: skip
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or self.name
+
+    @property
+    def brand_colour(self) -> str:
+        return branding.checked(self.colour)
+
+    @property
+    def text_colour(self) -> str:
+        return branding.text_on(self.brand_colour)
 
     @property
     def origins(self) -> list[str]:

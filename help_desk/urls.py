@@ -5,6 +5,8 @@ from help_desk import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("help/", views.help_page, name="help"),
+    path("help/brand/<slug:slug>.css", views.brand_css, name="help-brand-css"),
+    path("help/brand/<slug:slug>.json", views.brand_json, name="help-brand-json"),
     path("help/start/", views.start, name="help-start"),
     path("help/offline/", views.offline, name="help-offline"),
     path("help/request/<int:request_id>/", views.request_page, name="help-request"),

@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.validators import slug_re
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -53,6 +53,26 @@ def _queue_origins(request: HttpRequest) -> list[str]:
 def _request_origins(request: HttpRequest, request_id: int) -> list[str]:
     listed = HelpRequest.objects.filter(pk=request_id).values_list("queue__embedding_origins", flat=True).first()
     return (listed or "").split()
+
+
+def brand_css(request: HttpRequest, slug: str) -> HttpResponse:
+    """The queue's colours as CSS custom properties: a stylesheet from 'self', as the CSP allows
+    (no inline style). The page links it with the colour in its query, so a change shows at once."""
+    queue = get_object_or_404(Queue, slug=slug)
+    css = f":root {{ --brand: {queue.brand_colour}; --brand-text: {queue.text_colour}; }}\n"
+    response = HttpResponse(css, content_type="text/css; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+def brand_json(request: HttpRequest, slug: str) -> JsonResponse:
+    """What the HELP button's loader reads on the embedding site to wear the queue's colour. Public
+    (the help page shows the same), so any site may read it; no cookie is asked for."""
+    queue = get_object_or_404(Queue, slug=slug)
+    response = JsonResponse({"name": queue.shown_name, "colour": queue.brand_colour, "text": queue.text_colour})
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Cache-Control"] = "public, max-age=300"
+    return response
 
 
 def _origin_allowed(request: HttpRequest, queue: Queue) -> bool:
@@ -177,6 +197,7 @@ def request_page(request: HttpRequest, request_id: int) -> HttpResponse:
         return redirect("desk")
     context = {
         "help_request": help_request,
+        "queue": help_request.queue,
         "max_chars": chat.MAX_CHARS,
         "ended": help_request.status == RequestStatus.CLOSED,
         "rating": Rating.objects.filter(request=help_request).first(),

@@ -20,6 +20,7 @@ from identity_blocks.models import (
     Operator,
     ServiceAgreement,
 )
+from portal.admin_counts import DeletedObjects, counted_deletion
 
 
 @admin.register(Operator)
@@ -112,6 +113,10 @@ class BlockAdmin(admin.ModelAdmin[IdentityBlock]):
         actions.save_block(obj)
         if form.cleaned_data.get("password"):
             actions.set_block_password(obj.pk, form.cleaned_data["password"])
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> DeletedObjects:
+        # A block's past assignments may be thousands: counted, not listed one by one.
+        return counted_deletion(list(objs), request, self.admin_site)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         waiting = IdentityWait.objects.filter(served_at=None).count()

@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView
 
 from ims import history
@@ -19,3 +21,7 @@ urlpatterns = [
     path("api/", include("identity_blocks.urls")),
     path("healthz", health.healthz, name="healthz"),
 ]
+
+if settings.DEBUG:
+    # Uploaded logos in the demo; in production the reverse proxy serves MEDIA_ROOT (see README).
+    urlpatterns.append(re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}))

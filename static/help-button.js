@@ -1,9 +1,9 @@
-/* HELP button: <script src=".../help-button.js" data-portal data-queue [data-label] [data-open=panel]>.
-   A window of its own, or a panel (iframe) the portal allows only for HELP_EMBED_ORIGINS. */
+/* HELP button in the queue's colour: <script src=".../help-button.js" data-portal data-queue [data-label]
+   [data-open=panel]>. A window, or a panel (iframe) the portal allows only for HELP_EMBED_ORIGINS. */
 (function () {
   var me = document.currentScript, d = me.dataset, panel;
-  var url = (d.portal || new URL(me.src).origin).replace(/\/$/, "") + "/help/?queue=" +
-    encodeURIComponent(d.queue || "") + "&origin=" + encodeURIComponent(location.origin);
+  var portal = (d.portal || new URL(me.src).origin).replace(/\/$/, ""), q = encodeURIComponent(d.queue || "");
+  var url = portal + "/help/?queue=" + q + "&origin=" + encodeURIComponent(location.origin);
   function make(tag, props, css) {
     var el = Object.assign(document.createElement(tag), props);
     el.style.cssText = "position:fixed;right:24px;z-index:2147483647;border:0;cursor:pointer;" + css;
@@ -11,7 +11,7 @@
   }
   var button = make("button", { type: "button", id: "portal-help-button", textContent: d.label || "HELP" },
     "bottom:24px;width:104px;height:104px;border-radius:50%;background:#d7191c;color:#fff;" +
-    "font:800 24px/1 system-ui,sans-serif;letter-spacing:.08em;box-shadow:0 8px 20px rgba(215,25,28,.35)");
+    "font:800 24px/1 system-ui,sans-serif;letter-spacing:.08em;box-shadow:0 8px 20px #0005");
   button.setAttribute("aria-label", "Get help from an advisor");
   button.addEventListener("click", function () {
     if (d.open !== "panel") return window.open(url, "portal-help", "width=520,height=760");
@@ -24,4 +24,6 @@
     button.setAttribute("aria-expanded", !panel.hidden);
   });
   (document.body || document.documentElement).appendChild(button);
+  fetch(portal + "/help/brand/" + q + ".json").then(function (r) { return r.json(); })
+    .then(function (b) { Object.assign(button.style, { background: b.colour, color: b.text }); }, Object);
 })();

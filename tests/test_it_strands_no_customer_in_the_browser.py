@@ -47,7 +47,7 @@ def _help_page_state(page, base: str) -> str:
         assert page.get_by_text("are not taking new requests right now").is_visible()
         assert page.get_by_role("button", name="Leave a message").is_visible()
         return "busy"
-    page.get_by_text("No advisor of Tax help is on duty right now.").wait_for()
+    page.get_by_text("No advisor of TaxEasy help is on duty right now.").wait_for()
     assert page.get_by_role("button", name="Leave a message").is_visible()
     return "nobody on duty"
 

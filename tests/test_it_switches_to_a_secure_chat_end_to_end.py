@@ -62,6 +62,8 @@ def test_it_lets_the_advisor_switch_to_a_secure_chat_and_jane_return_in_the_demo
             page.locator(".secure-marker", has_text="Secure chat started — not stored").wait_for()
         assert jane.get_by_label("Message").is_hidden()  # the standard composer steps aside
         _both_ways(jane, pane, "My salary: 52,400", "Thank you; line 5a then.")
+        # Screen readers hear the line's messages as they hear the standard chat's.
+        jane.locator("[aria-live=polite]", has_text="The advisor: Thank you; line 5a then.").wait_for(state="attached")
         _same_code(jane, pane)
         assert jane.get_by_text("Read this code aloud to the other side on a call").is_visible()
         jane.get_by_role("button", name="The codes match").click()

@@ -10,6 +10,7 @@ export class ChatView {
     this.lastSeq = 0;
     this.seqs = new Set();
     this.pending = new Map(); // client_id -> body, until numbered
+    liveRegion(list); // there before anything is said in it, as screen readers need
   }
 
   item(key) {
@@ -68,6 +69,7 @@ export class ChatView {
     item.querySelector(".body").textContent = message.body;
     item.querySelector(".status").textContent = own ? (message.read ? "read" : "delivered") : "";
     stamp(item.querySelector("time"), message.at);
+    if (!own && !message.read) announce(this.list, item.querySelector(".who").textContent, message.body);
     const after = [...this.list.querySelectorAll("[data-seq]")].find((other) => Number(other.dataset.seq) > message.seq);
     if (after) this.list.insertBefore(item, after);
     while (this.seqs.has(this.lastSeq + 1)) this.lastSeq += 1;
@@ -79,6 +81,23 @@ export class ChatView {
       if (Number(item.dataset.seq) <= upTo) item.querySelector(".status").textContent = "read";
     }
   }
+}
+
+// Screen readers hear each new message of the other side once, and nothing else: the list itself
+// is not live, since its history, "sending…" and "read" would be read out too.
+function liveRegion(list) {
+  if (list.nextElementSibling?.classList.contains("announcer")) return list.nextElementSibling;
+  const live = Object.assign(document.createElement("div"), { className: "sr-only announcer" });
+  live.setAttribute("aria-live", "polite");
+  live.setAttribute("aria-relevant", "additions");
+  list.after(live);
+  return live;
+}
+
+export function announce(list, who, body) {
+  const live = liveRegion(list);
+  live.append(Object.assign(document.createElement("p"), { textContent: `${who}: ${body}` }));
+  while (live.childElementCount > 5) live.firstElementChild.remove();
 }
 
 // When the server took the message, in the viewer's own locale and time zone.

@@ -6,6 +6,7 @@
 // short authentication string from the two DTLS fingerprints as each browser saw them; anything
 // that altered a fingerprint on the way makes the two strings differ.
 import { Call } from "./call.js";
+import { announce } from "./chat.js";
 import { FILE_CHANNEL, FileViews, SecureFiles } from "./secure_files.js";
 
 // Both sides open the same channel (negotiated, id 0): nothing waits for an announcement. Files
@@ -287,6 +288,7 @@ export class SecurePanel {
       element("span", { className: "status", textContent: "end to end · not stored" }));
     this.list.append(item);
     item.scrollIntoView({ block: "nearest" });
+    if (!mine) announce(this.list, capital(this.other), body);
   }
 
   // The portal's record of the line (`secure.segment`): a marker in the timeline, once each.

@@ -62,6 +62,7 @@ def demo_portal(workdir: Path, *setup: str, **env_overrides: str) -> Iterator[st
     # Its own stand-in core port, so that demos of parallel tests cannot meet.
     env = portal_env(DATABASE_URL=f"sqlite:///{workdir / 'demo.sqlite3'}", IMS_STANDIN_PORT=str(free_port()))
     env["DEBUG"] = "true"  # the demo is a DEBUG portal, whatever the caller's environment says
+    env["MEDIA_ROOT"] = str(workdir / "media")  # its uploads (the queue's logo) apart from other demos'
     env.update(env_overrides)
     subprocess.run(manage("migrate", "--noinput", "-v0"), env=env, check=True)
     subprocess.run(manage("seed_demo"), env=env, check=True, capture_output=True)
