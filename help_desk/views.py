@@ -12,6 +12,7 @@ from django.core.validators import slug_re
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from help_desk import actions, chat, tasks, transcripts
@@ -24,13 +25,13 @@ from identity_blocks.holders import Holder
 from portal import limits
 
 HELP_MODES = [
-    ("chat", "Chat", "Type with an advisor."),
-    ("voice", "Voice", "Talk with an advisor."),
-    ("video", "Video", "See and talk with an advisor."),
+    ("chat", _("Chat"), _("Type with an advisor.")),
+    ("voice", _("Voice"), _("Talk with an advisor.")),
+    ("video", _("Video"), _("See and talk with an advisor.")),
 ]
 PRIVACY_MODES = [
-    ("unsecured", "Standard", "Carried by the operator's IMS network."),
-    ("secure", "Secure", "End to end between your browser and the advisor's; the portal cannot read it."),
+    ("unsecured", _("Standard"), _("Carried by the operator's IMS network.")),
+    ("secure", _("Secure"), _("End to end between your browser and the advisor's; the portal cannot read it.")),
 ]
 
 

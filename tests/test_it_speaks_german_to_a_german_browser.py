@@ -44,9 +44,13 @@ def test_it_counts_in_german(client):
     assert "Noch keine Anrufe." in log
 
 
-def test_a_german_chromium_logs_mary_in_in_german(demo_server):
+def test_a_german_chromium_gets_help_and_logs_mary_in_in_german(demo_server):
     with chromium() as browser:
         page = browser.new_context(locale="de-DE").new_page()
+        page.goto(demo_server + "/help/")
+        page.get_by_role("heading", name="Wie möchten Sie Hilfe bekommen?").wait_for()
+        page.get_by_role("button", name="Nachricht hinterlassen").wait_for()  # the demo's advisor is not on duty
+        assert page.get_by_label("Ihr Name").is_visible()
         page.goto(demo_server + "/")
         assert page.get_by_role("button", name="HILFE").is_visible()
         page.get_by_role("link", name="Anmelden").click()
