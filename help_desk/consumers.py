@@ -54,7 +54,7 @@ class HolderConsumer(EventConsumer):
         configured, so a call can start at once (portal.turn)."""
         await super().accept(subprotocol, headers)
         event = turn.ice_event(self.holder) if self.holder is not None else None
-        if event is not None and event["servers"]:
+        if event is not None and (event["servers"] or event["policy"] != "all"):
             await self.send_event(event)
 
     def all_handlers(self) -> dict[str, Handler]:
@@ -76,7 +76,7 @@ class HolderConsumer(EventConsumer):
         assert self.holder is not None
         action = str(content["type"]).removeprefix("call.")
         event = {"type": "ims.call.control", "call": str(content.get("call", "")), "action": action}
-        event.update(holder=self.holder.group, sdp=str(content.get("sdp", "")))
+        event.update(holder=self.holder.group, sdp=str(content.get("sdp", "")), reason=str(content.get("reason", "")))
         await self.channel_layer.group_send(IMS_GROUP, event)
 
     async def call_quality(self, content: dict[str, Any]) -> None:
