@@ -5,8 +5,9 @@ still show the same code, and what Jane and her advisor write passes both ways."
 
 from tests.support.browser import chromium
 from tests.support.coturn import coturn
+from tests.support.helpdesk_browser import in_conversation
 from tests.support.processes import demo_portal
-from tests.support.secure_chat import SECURE_OPEN, both_ways, codes, fingerprints, in_conversation
+from tests.support.secure_chat import SECURE_OPEN, advisor_asks_jane_accepts, both_ways, codes, fingerprints
 
 # The candidate types of the pair the line's connection selected.
 SELECTED_PAIR = """async () => {
@@ -22,8 +23,7 @@ def test_it_shows_the_same_code_on_both_sides_through_coturn(tmp_path):
         env = {"TURN_URLS": relay.urls[0], "TURN_SECRET": relay.secret, "ICE_TRANSPORT_POLICY": "relay"}
         with demo_portal(tmp_path, **env) as base, chromium() as browser:
             jane, desk, pane = in_conversation(base, browser)
-            pane.get_by_role("button", name="Switch to secure chat").click()
-            jane.get_by_role("button", name="Accept secure chat").click()
+            advisor_asks_jane_accepts(jane, pane)
             for page in (jane, pane):
                 page.get_by_role("status").filter(has_text=SECURE_OPEN).wait_for(timeout=30_000)
             both_ways(jane, pane, "My figures, through the relay", "Received, through the relay")
@@ -35,6 +35,7 @@ def test_it_shows_the_same_code_on_both_sides_through_coturn(tmp_path):
             for page in (jane, desk):
                 assert page.evaluate(SELECTED_PAIR) == ["relay", "relay"]
                 offered = page.evaluate("() => portalSecureLine.pc.localDescription.sdp")
-                assert "typ relay" in offered and "typ host" not in offered  # the policy reached the page
+                assert "typ relay" in offered
+                assert "typ host" not in offered  # the policy reached the page
         log = relay.log_path.read_text(errors="replace")
     assert "incoming packet ALLOCATE processed, success" in log

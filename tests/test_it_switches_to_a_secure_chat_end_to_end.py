@@ -15,10 +15,10 @@ import uuid
 import psycopg
 
 from tests.support.browser import chromium, screenshot
-from tests.support.helpdesk_browser import send
+from tests.support.helpdesk_browser import in_conversation, send
 from tests.support.kamailio import Kamailio
 from tests.support.parts import Portal
-from tests.support.secure_chat import SECURE_OPEN, both_ways, codes, fingerprints, in_conversation
+from tests.support.secure_chat import SECURE_OPEN, advisor_asks_jane_accepts, both_ways, codes, fingerprints
 from tests.support.services import require_binary
 
 
@@ -73,8 +73,7 @@ def test_it_says_so_plainly_when_no_end_to_end_path_can_be_made(demo_server):
         context = browser.new_context()
         context.route_web_socket(re.compile(r".*/ws/desk/$"), _on_a_network_without_a_path)
         jane, _, pane = in_conversation(demo_server, browser, desk_context=context)
-        pane.get_by_role("button", name="Switch to secure chat").click()
-        jane.get_by_role("button", name="Accept secure chat").click()
+        advisor_asks_jane_accepts(jane, pane)
         for page in (jane, pane):
             page.get_by_role("status").filter(has_text="No end-to-end path could be made").wait_for(timeout=40_000)
             assert page.get_by_label("Write securely").is_hidden()  # nothing can be written on it

@@ -4,7 +4,9 @@ as a man in the middle of the signaling would. The other browser then refuses th
 asker presents in the DTLS handshake (it does not match the fingerprint it received, RFC 8842
 §5), so the line never opens: both screens say loudly that the keys did not match, each shows the
 code it computed from the fingerprints it saw, and the two codes differ. Nothing falls back to a
-channel the portal could read: the standard chat goes on, and both legs' records say why."""
+channel the portal could read: the standard chat goes on, and both legs' records say why. Where
+someone in between terminates DTLS on both sides the line opens, but the codes read aloud differ:
+"The codes differ" closes it with the same warning on both screens."""
 
 import sqlite3
 from collections.abc import Iterator
@@ -13,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from tests.support.browser import chromium, screenshot
-from tests.support.helpdesk_browser import send
+from tests.support.helpdesk_browser import in_conversation, send
 from tests.support.kamailio import Kamailio
-from tests.support.secure_chat import codes, fingerprints, in_conversation
+from tests.support.processes import demo_call_endings
+from tests.support.secure_chat import SECURE_OPEN, advisor_asks_jane_accepts, codes, fingerprints
 
 WARNING = "the secure line's keys did not match"
 
@@ -31,8 +34,7 @@ def kamailio(tmp_path: Path) -> Iterator[Kamailio]:
 def test_it_warns_both_sides_when_a_fingerprint_was_altered_on_the_way(demo_on_kamailio, kamailio, tmp_path):
     with chromium() as browser:
         jane, desk, pane = in_conversation(demo_on_kamailio, browser)
-        pane.get_by_role("button", name="Switch to secure chat").click()
-        jane.get_by_role("button", name="Accept secure chat").click()
+        advisor_asks_jane_accepts(jane, pane)
         for page in (jane, pane):
             page.get_by_role("alert").filter(has_text=WARNING).wait_for(timeout=40_000)
             assert page.get_by_label("Write securely").is_hidden()  # nothing can be written on it
@@ -47,9 +49,24 @@ def test_it_warns_both_sides_when_a_fingerprint_was_altered_on_the_way(demo_on_k
         send(jane, "Did you see that warning?")  # the standard chat goes on
         pane.locator(".message.in .body", has_text="Did you see that warning?").wait_for()
     assert "fingerprint altered in the INVITE" in kamailio.log_tail(5000)
-    with sqlite3.connect(tmp_path / "demo.sqlite3") as db:
-        ended = sorted(reason for (reason,) in db.execute("SELECT end_reason FROM ims_callrecord"))
-    assert ended in (
+    assert demo_call_endings(tmp_path) in (
         ["the keys did not match", "the other side: the keys did not match"],
         ["the keys did not match", "the keys did not match"],  # each browser refused at once
     )
+
+
+def test_it_closes_the_line_with_the_warning_when_a_person_says_the_codes_differ(demo_server, tmp_path):
+    with chromium() as browser:
+        jane, _, pane = in_conversation(demo_server, browser)
+        advisor_asks_jane_accepts(jane, pane)
+        for page in (jane, pane):
+            page.get_by_role("status").filter(has_text=SECURE_OPEN).wait_for(timeout=30_000)
+        jane.get_by_role("button", name="The codes differ").click()
+        jane.get_by_role("alert").filter(has_text="the security codes on your two screens differed").wait_for()
+        pane.get_by_role("alert").filter(has_text=WARNING).wait_for(timeout=15_000)
+        for page in (jane, pane):
+            assert page.get_by_label("Write securely").is_hidden()
+    with sqlite3.connect(tmp_path / "demo.sqlite3") as db:
+        segment = db.execute("SELECT end_reason FROM help_desk_securesegment").fetchall()
+    assert demo_call_endings(tmp_path) == ["the keys did not match", "the other side: the keys did not match"]
+    assert segment in ([("the keys did not match",)], [("the other side: the keys did not match",)])

@@ -31,7 +31,10 @@ const ENDINGS = {
   "the other side: no media path": NO_PATH,
 };
 // Endings that say the keys were not the ones the two browsers made: the loud warning.
-const ALARMS = { "the keys did not match": KEYS_ALTERED, "the other side: the keys did not match": KEYS_ALTERED };
+const KEYS_DOUBTED = "Warning: the secure line's keys did not match, as the other side found (in the handshake, or "
+  + "by comparing the codes) — something on the way may have altered them. The secure chat was closed; do not share "
+  + "anything private until this is resolved.";
+const ALARMS = { "the keys did not match": KEYS_ALTERED, "the other side: the keys did not match": KEYS_DOUBTED };
 
 // Whether an offer is a secure chat line: data channels over DTLS/SCTP (RFC 8841), no other media.
 export function isSecureLine(sdp) {
@@ -74,6 +77,14 @@ export class SecureLine extends Call {
 
   async opened() {
     this.openedAt = Date.now();
+    await this.computeCode();
+    this.onChange(this);
+  }
+
+  // The channel may open before the answer's setRemoteDescription has settled (DTLS on loopback is
+  // that quick): the code is computed again once it has.
+  async answered(sdp) {
+    await super.answered(sdp);
     await this.computeCode();
     this.onChange(this);
   }

@@ -5,18 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.support.helpdesk_browser import advisor_desk, jane_asks_for_chat
-
 SECURE_OPEN = "Secure chat: end to end"
-
-
-def in_conversation(base: str, browser: Any, line: str = "", desk_context: Any = None) -> tuple[Any, Any, Any]:
-    """Jane's help page, the advisor's desk, and the desk's pane of her conversation."""
-    desk = advisor_desk(browser, base, context=desk_context)
-    jane = jane_asks_for_chat(browser, base, line=line)
-    desk.locator("#ringing button", has_text="Accept").click()
-    jane.locator("#status", has_text="You are talking with").wait_for()
-    return jane, desk, desk.locator(".conversation").last
 
 
 def secure_send(where: Any, text: str) -> None:
@@ -33,9 +22,12 @@ def both_ways(jane: Any, pane: Any, to_advisor: str, to_jane: str) -> None:
 
 def codes(jane: Any, pane: Any) -> list[str]:
     """The security code on each screen, "123 456"."""
-    shown = [where.locator(".secure-code-digits").text_content(timeout=10_000) or "" for where in (jane, pane)]
-    assert all(re.fullmatch(r"\d{3} \d{3}", code) for code in shown), shown
-    return shown
+    digits = [
+        where.locator(".secure-code-digits").filter(has_text=re.compile(r"^\d{3} \d{3}$")) for where in (jane, pane)
+    ]
+    for shown in digits:
+        shown.wait_for(timeout=10_000)  # computed once the line is up
+    return [shown.text_content() or "" for shown in digits]
 
 
 def fingerprints(page: Any) -> list[str]:
@@ -44,3 +36,8 @@ def fingerprints(page: Any) -> list[str]:
     found = [re.search(r"a=fingerprint:(\S+ \S+)", sdp) for sdp in sdps]
     assert all(found), sdps
     return [match[1] for match in found if match]
+
+
+def advisor_asks_jane_accepts(jane: Any, pane: Any) -> None:
+    pane.get_by_role("button", name="Switch to secure chat").click()
+    jane.get_by_role("button", name="Accept secure chat").click()
