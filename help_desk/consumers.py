@@ -76,7 +76,9 @@ class HolderConsumer(EventConsumer):
         assert self.holder is not None
         action = str(content["type"]).removeprefix("call.")
         event = {"type": "ims.call.control", "call": str(content.get("call", "")), "action": action}
-        event.update(holder=self.holder.group, sdp=str(content.get("sdp", "")), reason=str(content.get("reason", "")))
+        event.update(holder=self.holder.group, sdp=str(content.get("sdp", "")))
+        if content.get("reason"):  # a hang-up on a media failure (ims.release)
+            event["reason"] = str(content["reason"])
         await self.channel_layer.group_send(IMS_GROUP, event)
 
     async def call_quality(self, content: dict[str, Any]) -> None:
