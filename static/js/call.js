@@ -55,6 +55,8 @@ export class Call {
   }
 
   changed(state, reason = "") {
+    // An ended call stays ended: a step still awaiting (gathering, an answer) may finish after it.
+    if (this.state === "ended" && state && state !== "ended") return;
     if (state) this.state = state;
     if (reason) this.reason = reason;
     this.onChange(this);

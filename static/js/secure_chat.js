@@ -258,6 +258,9 @@ export class SecurePanel {
 
   async handle(event) {
     const line = this.line;
+    // Over here (keys refused, no path): later news of the session, such as its ACK's "connected"
+    // arriving after this side hung up, changes nothing.
+    if (line.state === "ended") return;
     const handlers = {
       calling: () => line.changed("calling"),
       ringing: () => line.changed("ringing"),
