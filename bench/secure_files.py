@@ -17,8 +17,9 @@ from typing import Any
 
 from bench.common import Result, check
 from tests.support.browser import chromium
+from tests.support.helpdesk_browser import in_conversation
 from tests.support.processes import demo_portal
-from tests.support.secure_line import advisor_switches, in_conversation, share, transfer
+from tests.support.secure_line import advisor_switches, share, transfer
 
 ROUNDS = 9
 SIZE = 20 * 1024 * 1024

@@ -62,7 +62,7 @@ class HolderConsumer(EventConsumer):
         configured, so a call can start at once (portal.turn)."""
         await super().accept(subprotocol, headers)
         event = turn.ice_event(self.holder) if self.holder is not None else None
-        if event is not None and event["servers"]:
+        if event is not None and (event["servers"] or event["policy"] != "all"):
             await self.send_event(event)
 
     def all_handlers(self) -> dict[str, Handler]:
@@ -101,6 +101,8 @@ class HolderConsumer(EventConsumer):
             self._carry(key, action)
             return
         event = {"type": "ims.call.control", "call": key, "action": action, "holder": self.holder.group, "sdp": sdp}
+        if content.get("reason"):  # a hang-up on a media failure (ims.release)
+            event["reason"] = str(content["reason"])
         await self.channel_layer.group_send(IMS_GROUP, event)
 
     def _carry(self, key: str, action: str) -> None:

@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from help_desk.chat import MAX_CHARS, MAX_PENDING
 from help_desk.models import Presence
+from ims.release import MEDIA_FAILURES
 from portal.text import storable
 
 BIGINT = 2**63 - 1
@@ -85,6 +86,8 @@ class DialOut(serializers.Serializer[Any]):
 class CallControl(serializers.Serializer[Any]):
     call = Text(max_length=64)
     sdp = Text(max_length=MAX_SDP, allow_blank=True, default="")
+    # A hang-up on a media failure says which (ims.release); the portal records it on the call.
+    reason = serializers.ChoiceField(choices=sorted(MEDIA_FAILURES), required=False)
 
 
 class CallStart(serializers.Serializer[Any]):

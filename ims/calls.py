@@ -18,6 +18,7 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
+from ims import release
 from ims.media import MediaCall, MediaPolicy, MediaRefused, configured
 from sip import challenges
 from sip.digest import DigestCredentials
@@ -245,7 +246,8 @@ class CallDesk:
         if call is None:
             return False
         transaction.respond(call.agent.response(request, 200, "OK"))
-        self._end(call, "the other side hung up")
+        cause = release.cause_of(request.get("Reason"))
+        self._end(call, f"the other side: {cause}" if cause else "the other side hung up")
         return True
 
     # Outgoing ------------------------------------------------------------------------------
@@ -383,7 +385,7 @@ class CallDesk:
         elif action == "hangup" and call.outgoing and call.state in ("calling", "ringing"):
             await self._give_up(call, "cancelled")
         elif action == "hangup" and call.state in ("answered", "connected"):
-            await self._hang_up(call)
+            await self._hang_up(call, str(event.get("reason") or "hung up"))
         elif action == "update" and call.state in ("answered", "connected"):
             await self._reoffer(call, str(event.get("sdp", "")))
         elif action == "update_answer" and call.reoffered is not None:
@@ -440,6 +442,8 @@ class CallDesk:
         """BYE inside the dialog."""
         call.cseq += 1
         bye = self._dialog_request(call, "BYE")
+        if reason in release.MEDIA_FAILURES:
+            bye.add("Reason", release.reason_header(reason))
         self._end(call, reason)
         await self._send(call, bye)
 

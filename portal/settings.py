@@ -203,6 +203,8 @@ STUN_URLS = env_uris("STUN_URLS", ("stun", "stuns"))
 TURN_URLS = env_uris("TURN_URLS", ("turn", "turns"))
 TURN_SECRET = env_str("TURN_SECRET")
 TURN_CREDENTIAL_SECONDS = env_int("TURN_CREDENTIAL_SECONDS", 3600, minimum=10)
+# "relay": browsers use only TURN relay candidates, so neither side learns the other's addresses.
+ICE_TRANSPORT_POLICY = env_choice("ICE_TRANSPORT_POLICY", "all", ("all", "relay"))
 if TURN_URLS and not TURN_SECRET:
     raise ImproperlyConfigured("TURN_URLS is set but TURN_SECRET is not (coturn's static-auth-secret)")
 

@@ -64,11 +64,13 @@ def ice_servers(who: Holder | str, now: float | None = None) -> list[dict[str, A
 
 
 def ice_event(who: Holder | str, now: float | None = None) -> dict[str, Any]:
-    """The `ice.servers` event: the servers, and when their TURN credential expires (unix time)."""
+    """The `ice.servers` event: the servers, when their TURN credential expires (unix time), and
+    which candidates the browser may use (RTCConfiguration.iceTransportPolicy)."""
     servers: list[dict[str, Any]] = [{"urls": list(settings.STUN_URLS)}] if settings.STUN_URLS else []
     expires = None
     urls, secret = _relay()
     if urls:
         expires = int(time.time() if now is None else now) + settings.TURN_CREDENTIAL_SECONDS
         servers.append(turn_server(urls, secret, who, expires))
-    return {"type": "ice.servers", "servers": servers, "expires": expires}
+    policy = settings.ICE_TRANSPORT_POLICY
+    return {"type": "ice.servers", "servers": servers, "expires": expires, "policy": policy}

@@ -8,12 +8,10 @@ import re
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 
-from identity_blocks.events import IMS_GROUP
 from ims import actions as ims_actions
 from ims.models import MessageStatus, PagerMessage
-from tests.support.ims import until
+from tests.support.ims import call_control, call_state, until
 from tests.support.kamailio import DOMAIN, PASSWORD, Kamailio
 from tests.support.services import free_port
 from tests.support.sipp import finished, sipp
@@ -46,18 +44,6 @@ async def _registered_phone(kamailio, tmp_path, user):
     return port
 
 
-async def _state(receive, state):
-    while True:
-        event = await asyncio.wait_for(receive(), 10)
-        if event["type"] == "ims.call" and event["state"] == state:
-            return event
-
-
-async def _control(holder, action, **fields):
-    event = {"type": "ims.call.control", "action": action, "holder": holder.group, **fields}
-    await get_channel_layer().group_send(IMS_GROUP, event)
-
-
 def _core_said(kamailio, what):
     """(method, CSeq number, Call-ID, From tag) of each request Kamailio challenged or let through."""
     log = (kamailio.workdir / "kamailio.log").read_text(errors="replace")
@@ -73,14 +59,14 @@ async def test_it_calls_holds_and_hangs_up_through_a_core_that_challenges_each_r
     phone = await sipp("answer_reinvite_without_record_route", core_port=kamailio.udp, local_port=port,
                        service="x", fields=[], workdir=tmp_path)  # fmt: skip
     await asyncio.sleep(0.3)
-    await _control(holder, "start", call="a1", assignment=assignment.pk, to=f"sip:callee@{DOMAIN}", sdp=OFFER)
-    await _state(receive, "connected")
+    await call_control(holder, "start", call="a1", assignment=assignment.pk, to=f"sip:callee@{DOMAIN}", sdp=OFFER)
+    await call_state(receive, "connected")
     trace = tmp_path / f"answer_reinvite_without_record_route-{port}.msg"
     await until_received(trace, "ACK ")  # before the re-INVITE, which a proxy's workers might reorder
-    await _control(holder, "update", call="a1", sdp=HOLD)
-    await _state(receive, "updated")
-    await _control(holder, "hangup", call="a1")
-    await _state(receive, "ended")
+    await call_control(holder, "update", call="a1", sdp=HOLD)
+    await call_state(receive, "updated")
+    await call_control(holder, "hangup", call="a1")
+    await call_state(receive, "ended")
     await finished(phone, tmp_path)  # the phone got the INVITE, the re-INVITE and the BYE, so each was let through
     challenged = _core_said(kamailio, "challenged")
     assert [(method, number) for method, number, *_ in challenged] == [("INVITE", 1), ("INVITE", 3), ("BYE", 5)]

@@ -110,6 +110,17 @@ async def test_it_issues_fresh_servers_on_ice_refresh(turn_settings):
     assert fresh["ref"] == 3
     assert fresh["expires"] - first["expires"] >= 299
     assert fresh["servers"][1]["username"] != first["servers"][1]["username"]
+    assert (first["policy"], fresh["policy"]) == ("all", "all")  # any candidate, unless relay is asked for
+    await desk.disconnect()
+
+
+async def test_it_tells_the_page_to_use_the_relay_only_where_configured(turn_settings):
+    turn_settings.ICE_TRANSPORT_POLICY = "relay"
+    _, _, advisor, _ = await sync_to_async(_setup)()
+    desk = _socket("/ws/desk/", user=advisor)
+    assert (await desk.connect())[0]
+    event = await _first_event(desk)
+    assert (event["type"], event["policy"]) == ("ice.servers", "relay")
     await desk.disconnect()
 
 

@@ -9,7 +9,7 @@ from channels.layers import get_channel_layer
 from identity_blocks.events import IMS_GROUP
 from identity_blocks.models import IdentityAssignment
 from ims.service import ImsSide
-from tests.support.ims import guest_with_a_browser, running, until
+from tests.support.ims import call_control, call_state, guest_with_a_browser, running, until
 from tests.support.kamailio import DOMAIN, PASSWORD
 from tests.support.services import free_port
 from tests.support.sipp import finished, sipp
@@ -36,43 +36,30 @@ async def _phone(kamailio, tmp_path, scenario):
     return phone
 
 
-async def _state(receive, state):
-    while True:
-        event = await asyncio.wait_for(receive(), 10)
-        if event["type"] == "ims.call" and event["state"] == state:
-            return event
-
-
-async def _control(holder, action, **fields):
-    await get_channel_layer().group_send(
-        IMS_GROUP, {"type": "ims.call.control", "action": action, "holder": holder.group, **fields}
-    )
-
-
 async def test_it_calls_a_phone_that_answers_and_hangs_up(kamailio, registered_guest, tmp_path):
     holder, assignment, receive = registered_guest
     phone = await _phone(kamailio, tmp_path, "answer")
-    await _control(holder, "start", call="c1", assignment=assignment.pk, to=f"sip:callee@{DOMAIN}", sdp=OFFER)
-    ringing = await _state(receive, "ringing")
+    await call_control(holder, "start", call="c1", assignment=assignment.pk, to=f"sip:callee@{DOMAIN}", sdp=OFFER)
+    ringing = await call_state(receive, "ringing")
     assert (ringing["direction"], ringing["callee"], ringing["caller"]) == (
         "out",
         f"sip:callee@{DOMAIN}",
         assignment.impu,
     )
-    connected = await _state(receive, "connected")
+    connected = await call_state(receive, "connected")
     assert "PCMU/8000" in connected["sdp"]  # the phone's answer reaches the browser unchanged
-    await _control(holder, "hangup", call="c1")
-    assert (await _state(receive, "ended"))["reason"] == "hung up"
+    await call_control(holder, "hangup", call="c1")
+    assert (await call_state(receive, "ended"))["reason"] == "hung up"
     await finished(phone, tmp_path)  # the phone got the offer, the ACK and the BYE
 
 
 async def test_it_cancels_a_call_that_is_still_ringing(kamailio, registered_guest, tmp_path):
     holder, assignment, receive = registered_guest
     phone = await _phone(kamailio, tmp_path, "ring_until_cancel")
-    await _control(holder, "start", call="c2", assignment=assignment.pk, to=f"sip:callee@{DOMAIN}", sdp=OFFER)
-    await _state(receive, "ringing")
-    await _control(holder, "hangup", call="c2")
-    assert (await _state(receive, "ended"))["reason"] == "cancelled"
+    await call_control(holder, "start", call="c2", assignment=assignment.pk, to=f"sip:callee@{DOMAIN}", sdp=OFFER)
+    await call_state(receive, "ringing")
+    await call_control(holder, "hangup", call="c2")
+    assert (await call_state(receive, "ended"))["reason"] == "cancelled"
     await finished(phone, tmp_path)
 
 
@@ -83,7 +70,7 @@ async def test_it_places_no_call_for_someone_elses_identity(kamailio, registered
         IMS_GROUP, {"type": "ims.call.control", "action": "start", "call": "c3", **intruder}
     )
     with pytest.raises(TimeoutError):
-        await asyncio.wait_for(_state(receive, "calling"), 1.0)
+        await asyncio.wait_for(call_state(receive, "calling"), 1.0)
 
 
 class MarkingPolicy:
@@ -113,12 +100,12 @@ async def test_it_hands_each_sdp_to_the_media_policy(kamailio, tmp_path):
     stop, task = await running(ImsSide(calls=CallDesk(media=policy)))
     await until(IdentityAssignment.objects.filter(pk=assignment.pk, registration_state="registered").exists)
     phone = await _phone(kamailio, tmp_path, "answer")
-    await _control(holder, "start", call="c4", assignment=assignment.pk, to=f"sip:callee@{DOMAIN}", sdp=OFFER)
-    connected = await _state(receive, "connected")
+    await call_control(holder, "start", call="c4", assignment=assignment.pk, to=f"sip:callee@{DOMAIN}", sdp=OFFER)
+    connected = await call_state(receive, "connected")
     assert connected["sdp"].endswith("a=x-policy:toward-browser\r\n")
     assert connected["media"] == "marked"  # the policy's decision is recorded with the call
-    await _control(holder, "hangup", call="c4")
-    await _state(receive, "ended")
+    await call_control(holder, "hangup", call="c4")
+    await call_state(receive, "ended")
     await finished(phone, tmp_path)
     received_by_phone = next(tmp_path.glob("answer-*.msg")).read_text()
     assert "a=x-policy:toward-ims" in received_by_phone
@@ -134,9 +121,9 @@ async def test_it_cancels_a_call_nobody_answers_after_its_ring_time(kamailio, tm
     stop, task = await running(ImsSide(calls=CallDesk(ring_seconds=1.5)))
     await until(IdentityAssignment.objects.filter(pk=assignment.pk, registration_state="registered").exists)
     phone = await _phone(kamailio, tmp_path, "ring_until_cancel")
-    await _control(holder, "start", call="c5", assignment=assignment.pk, to=f"sip:callee@{DOMAIN}", sdp=OFFER)
-    await _state(receive, "ringing")
-    assert (await _state(receive, "ended"))["reason"] == "no answer"
+    await call_control(holder, "start", call="c5", assignment=assignment.pk, to=f"sip:callee@{DOMAIN}", sdp=OFFER)
+    await call_state(receive, "ringing")
+    assert (await call_state(receive, "ended"))["reason"] == "no answer"
     await finished(phone, tmp_path)  # the phone got the CANCEL and ACKed its 487
     stop.set()
     await task

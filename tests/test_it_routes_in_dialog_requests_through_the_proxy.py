@@ -5,9 +5,8 @@ is always the first hop), so the phone receives each of them from Kamailio and c
 import asyncio
 
 import pytest
-from channels.layers import get_channel_layer
 
-from identity_blocks.events import IMS_GROUP
+from tests.support.ims import call_control, call_state
 from tests.support.kamailio import DOMAIN, PASSWORD
 from tests.support.services import free_port
 from tests.support.sipp import finished, sipp
@@ -32,18 +31,6 @@ async def _registered_phone(kamailio, tmp_path):
     return port
 
 
-async def _state(receive, state):
-    while True:
-        event = await asyncio.wait_for(receive(), 10)
-        if event["type"] == "ims.call" and event["state"] == state:
-            return event
-
-
-async def _control(holder, action, **fields):
-    event = {"type": "ims.call.control", "action": action, "holder": holder.group, **fields}
-    await get_channel_layer().group_send(IMS_GROUP, event)
-
-
 def _via_kamailio(kamailio, request):
     """The request's top Via is Kamailio's: it crossed the proxy rather than coming to the phone direct."""
     top = next(line for line in request.splitlines() if line.startswith("Via:"))
@@ -55,12 +42,12 @@ async def test_it_sends_ack_and_bye_to_sipps_builtin_phone_through_the_proxy(kam
     port = await _registered_phone(kamailio, tmp_path)
     phone = await builtin("uas", core_port=kamailio.udp, local_port=port, workdir=tmp_path)
     await asyncio.sleep(0.3)  # sipp binds its port
-    await _control(holder, "start", call="r1", assignment=assignment.pk, to=f"sip:callee@{DOMAIN}", sdp=OFFER)
-    await _state(receive, "connected")
+    await call_control(holder, "start", call="r1", assignment=assignment.pk, to=f"sip:callee@{DOMAIN}", sdp=OFFER)
+    await call_state(receive, "connected")
     trace = tmp_path / f"uas-{port}.msg"
     await until_received(trace, "ACK ")  # sipp's uas takes an ACK after the BYE for an error
-    await _control(holder, "hangup", call="r1")
-    assert (await _state(receive, "ended"))["reason"] == "hung up"
+    await call_control(holder, "hangup", call="r1")
+    assert (await call_state(receive, "ended"))["reason"] == "hung up"
     await finished(phone, tmp_path)  # it got the BYE and answered it
     assert "Record-Route" not in sent(trace, "SIP/2.0 200")[0]  # the habit under test
     acks, byes = received(trace, "ACK "), received(trace, "BYE ")
@@ -75,14 +62,14 @@ async def test_it_sends_a_reinvite_through_the_proxy_without_a_route_set(kamaili
     phone = await sipp("answer_reinvite_without_record_route", core_port=kamailio.udp, local_port=port,
                        service="x", fields=[], workdir=tmp_path)  # fmt: skip
     await asyncio.sleep(0.3)
-    await _control(holder, "start", call="r2", assignment=assignment.pk, to=f"sip:callee@{DOMAIN}", sdp=OFFER)
-    await _state(receive, "connected")
+    await call_control(holder, "start", call="r2", assignment=assignment.pk, to=f"sip:callee@{DOMAIN}", sdp=OFFER)
+    await call_state(receive, "connected")
     trace = tmp_path / f"answer_reinvite_without_record_route-{port}.msg"
     await until_received(trace, "ACK ")  # before the re-INVITE, which a proxy's workers might reorder
-    await _control(holder, "update", call="r2", sdp=HOLD)
-    assert "a=recvonly" in (await _state(receive, "updated"))["sdp"]  # Kamailio relayed it, the phone answered
-    await _control(holder, "hangup", call="r2")
-    await _state(receive, "ended")
+    await call_control(holder, "update", call="r2", sdp=HOLD)
+    assert "a=recvonly" in (await call_state(receive, "updated"))["sdp"]  # Kamailio relayed it, the phone answered
+    await call_control(holder, "hangup", call="r2")
+    await call_state(receive, "ended")
     await finished(phone, tmp_path)
     reinvite = received(trace, "INVITE ")[1]
     assert _via_kamailio(kamailio, reinvite)

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.browser import chromium, screenshot
-from tests.support.secure_line import advisor_switches, file_with, in_conversation, share, transfer
+from tests.support.helpdesk_browser import in_conversation
+from tests.support.secure_line import advisor_switches, file_with, share, transfer
 
 MB = 1024 * 1024
 # Every value each page's progress bars take, as they take them.

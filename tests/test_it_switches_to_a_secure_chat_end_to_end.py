@@ -16,36 +16,20 @@ import uuid
 import psycopg
 
 from tests.support.browser import chromium, screenshot
-from tests.support.helpdesk_browser import send
+from tests.support.helpdesk_browser import in_conversation, send
 from tests.support.kamailio import Kamailio
 from tests.support.parts import Portal
-from tests.support.secure_line import SECURE_OPEN, file_with, in_conversation, share, transfer
+from tests.support.secure_line import (
+    SECURE_OPEN,
+    advisor_asks_jane_accepts,
+    both_ways,
+    codes,
+    file_with,
+    fingerprints,
+    share,
+    transfer,
+)
 from tests.support.services import require_binary
-
-
-def _secure_send(where, text):
-    where.get_by_label("Write securely").fill(text)
-    where.get_by_role("button", name="Send securely").click()
-
-
-def _both_ways(jane, pane, to_advisor, to_jane):
-    _secure_send(jane, to_advisor)
-    pane.locator(".message.secure.in .body", has_text=to_advisor).wait_for()
-    _secure_send(pane, to_jane)
-    jane.locator(".message.secure.in .body", has_text=to_jane).wait_for()
-
-
-def _same_code(jane, pane):
-    codes = [where.locator(".secure-code-digits").text_content(timeout=10_000) for where in (jane, pane)]
-    assert re.fullmatch(r"\d{3} \d{3}", codes[0] or ""), codes
-    assert codes[0] == codes[1]
-
-
-def _fingerprints(page):
-    sdps = page.evaluate("() => [portalSecureLine.pc.localDescription.sdp, portalSecureLine.pc.remoteDescription.sdp]")
-    found = [re.search(r"a=fingerprint:(\S+ \S+)", sdp) for sdp in sdps]
-    assert all(found), sdps
-    return [match[1] for match in found if match]
 
 
 def test_it_lets_the_advisor_switch_to_a_secure_chat_and_jane_return_in_the_demo(demo_server):
@@ -61,10 +45,10 @@ def test_it_lets_the_advisor_switch_to_a_secure_chat_and_jane_return_in_the_demo
             page.get_by_role("status").filter(has_text=SECURE_OPEN).wait_for(timeout=30_000)
             page.locator(".secure-marker", has_text="Secure chat started — not stored").wait_for()
         assert jane.get_by_label("Message").is_hidden()  # the standard composer steps aside
-        _both_ways(jane, pane, "My salary: 52,400", "Thank you; line 5a then.")
+        both_ways(jane, pane, "My salary: 52,400", "Thank you; line 5a then.")
         # Screen readers hear the line's messages as they hear the standard chat's.
         jane.locator("[aria-live=polite]", has_text="The advisor: Thank you; line 5a then.").wait_for(state="attached")
-        _same_code(jane, pane)
+        assert len(set(codes(jane, pane))) == 1
         assert jane.get_by_text("Read this code aloud to the other side on a call").is_visible()
         jane.get_by_role("button", name="The codes match").click()
         pane.locator(".secure-verified", has_text="The customer confirmed the codes match.").wait_for()
@@ -101,8 +85,7 @@ def test_it_says_so_plainly_when_no_end_to_end_path_can_be_made(demo_server):
         context = browser.new_context()
         context.route_web_socket(re.compile(r".*/ws/desk/$"), _on_a_network_without_a_path)
         jane, _, pane = in_conversation(demo_server, browser, desk_context=context)
-        pane.get_by_role("button", name="Switch to secure chat").click()
-        jane.get_by_role("button", name="Accept secure chat").click()
+        advisor_asks_jane_accepts(jane, pane)
         for page in (jane, pane):
             page.get_by_role("status").filter(has_text="No end-to-end path could be made").wait_for(timeout=40_000)
             assert page.get_by_label("Write securely").is_hidden()  # nothing can be written on it
@@ -130,15 +113,15 @@ def test_it_keeps_what_is_written_and_shared_on_the_secure_line_from_the_portal_
             pane.get_by_role("button", name="Accept secure chat").click()
             for page in (jane, pane):
                 page.get_by_role("status").filter(has_text=SECURE_OPEN).wait_for(timeout=30_000)
-            _both_ways(jane, pane, f"{canary} from Jane", f"{canary} from the advisor")
-            _same_code(jane, pane)
+            both_ways(jane, pane, f"{canary} from Jane", f"{canary} from the advisor")
+            assert len(set(codes(jane, pane))) == 1
             shared = tmp_path / f"{canary}-figures.bin"  # the phrase in its name and inside it
             file_with(shared, 2 * 1024 * 1024, f"{canary} inside the file")
             share(jane, shared)
             arrived = transfer(pane, shared.name, arriving=True)
             arrived.get_by_text("Arrived intact").wait_for(timeout=30_000)
-            jane_own, jane_received = _fingerprints(jane)
-            desk_own, desk_received = _fingerprints(desk)
+            jane_own, jane_received = fingerprints(jane)
+            desk_own, desk_received = fingerprints(desk)
             assert (jane_received, desk_received) == (desk_own, jane_own)  # DTLS end to end, untouched
             assert "INVITE crossing the core" in portal.core.log_tail(2000)
             pane.get_by_role("button", name="Back to standard chat").click()

@@ -3,12 +3,13 @@
 // every description leaves complete: gathered, or after GATHER_MS at most. One side offers at a
 // time; when both re-offer at once the IMS side answers one of them 491 (RFC 3261 §14.1) and that
 // side rolls back and tries again a moment later.
-import { iceServers } from "./ice.js";
+import { iceServers, iceTransportPolicy } from "./ice.js";
 
 const GATHER_MS = 3000;
 const CONNECT_MS = 20000; // ICE and DTLS, once the answer is in
 const RESTART_MS = 8000; // a dropped path has this long to come back through an ICE restart
 const GLARE_RETRY_MS = [500, 2000];
+const DROPPED = "The connection dropped and could not be restored, so the call ended.";
 
 // Every call of this page, by key; also on globalThis, where tests and the browser's console
 // read their connections.
@@ -54,6 +55,8 @@ export class Call {
   }
 
   changed(state, reason = "") {
+    // An ended call stays ended: a step still awaiting (gathering, an answer) may finish after it.
+    if (this.state === "ended" && state && state !== "ended") return;
     if (state) this.state = state;
     if (reason) this.reason = reason;
     this.onChange(this);
@@ -68,7 +71,7 @@ export class Call {
   connection() {
     // "balanced", not "max-bundle": a media gateway's offer or answer (rtpengine's) may carry no
     // BUNDLE group, which max-bundle refuses; between browsers BUNDLE is negotiated all the same.
-    const pc = new RTCPeerConnection({ iceServers, bundlePolicy: "balanced", rtcpMuxPolicy: "require" });
+    const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy, bundlePolicy: "balanced", rtcpMuxPolicy: "require" });
     pc.addEventListener("track", ({ track }) => { this.remoteStream.addTrack(track); this.onChange(this); });
     pc.addEventListener("connectionstatechange", () => this.watch());
     this.pc = pc;
@@ -93,6 +96,7 @@ export class Call {
     const pc = this.connection();
     await this.attach(pc);
     const sdp = await this.described(await pc.createOffer());
+    this.outgoing = true;
     this.changed("calling");
     return sdp;
   }
@@ -118,7 +122,7 @@ export class Call {
   connectBy(ms) {
     clearTimeout(this.connectTimer);
     this.connectTimer = setTimeout(() => {
-      if (this.pc && this.pc.connectionState !== "connected") this.failed(this.noPath);
+      if (this.pc && this.pc.connectionState !== "connected") this.failed(this.noPath, "no media path");
     }, ms);
   }
 
@@ -127,17 +131,28 @@ export class Call {
     if (state === "connected") {
       clearTimeout(this.connectTimer);
       clearTimeout(this.restartTimer);
+      this.restartTimer = null;
+      this.restarted = false;
       if (!this.connectedAt) this.connectedAt = Date.now();
       this.changed("connected");
+    } else if (state === "failed" && !this.connectedAt) {
+      this.failed(this.noPath, "no media path"); // never connected: no path, nothing to restore
     } else if (state === "disconnected" || state === "failed") {
       this.changed("reconnecting");
-      if (!this.restartTimer) this.restartTimer = setTimeout(() => this.failed("The connection dropped."), RESTART_MS);
-      if (state === "failed" && !this.offering) this.renegotiate({ iceRestart: true });
+      if (!this.restartTimer) this.restartTimer = setTimeout(() => this.failed(DROPPED, "the connection dropped"), RESTART_MS);
+      // One side restarts ICE (the caller, as the offerer of the call), and at once: waiting for
+      // "failed" would take longer than the call waits for its path to come back.
+      if (this.outgoing && !this.offering && !this.restarted) {
+        this.restarted = true;
+        this.renegotiate({ iceRestart: true });
+      }
     }
   }
 
-  failed(reason) {
-    this.send({ type: "call.hangup", call: this.key, reason });
+  // Ends the call on a media failure; `cause` (one of MEDIA_FAILURES) is what the portal records
+  // and the other side is told (the BYE's Reason).
+  failed(reason, cause = "") {
+    this.send(cause ? { type: "call.hangup", call: this.key, reason: cause } : { type: "call.hangup", call: this.key });
     this.ended(reason);
   }
 

@@ -11,6 +11,9 @@ const ENDINGS = {
   "no answer": "Nobody answered.",
   cancelled: "The call was cancelled.",
   "cancelled by the caller": "The caller hung up before it was answered.",
+  // The other browser ended the call on a media failure (the BYE's Reason, ims/release.py).
+  "the other side: no media path": "No media path could be made to the other side.",
+  "the other side: the connection dropped": "The connection dropped and could not be restored, so the call ended.",
 };
 
 function ending(reason) {

@@ -60,7 +60,7 @@ const socket = new PortalSocket(`/ws/help/${requestId}/`)
     if (opening) form.elements.body.focus();
     callPanel(request);
   })
-  .on("ice.servers", ({ servers, expires }) => setIceServers(servers, expires))
+  .on("ice.servers", ({ servers, expires, policy }) => setIceServers(servers, expires, policy))
   .on("call.placed", (event) => calls?.placed(event))
   .on("call.refused", (event) => calls?.refused(event))
   .on("ims.call", (event) => {

@@ -3,13 +3,16 @@
 // portal has none configured, the list is empty and calls use host candidates only.
 export let iceServers = [];
 export let expires = null; // unix seconds at which the TURN credential stops opening new relays
+// "relay" where the portal wants only TURN relay candidates (its ICE_TRANSPORT_POLICY), else "all".
+export let iceTransportPolicy = "all";
 let announced;
 export const received = new Promise((resolve) => { announced = resolve; });
 
-// From a page's socket handler: `.on("ice.servers", ({ servers, expires }) => setIceServers(servers, expires))`.
-export function setIceServers(list, until = null) {
+// From a page's socket handler: `.on("ice.servers", ({ servers, expires, policy }) => setIceServers(servers, expires, policy))`.
+export function setIceServers(list, until = null, policy = "all") {
   iceServers = Array.isArray(list) ? list : [];
   expires = until;
+  iceTransportPolicy = policy === "relay" ? "relay" : "all";
   announced(iceServers);
 }
 

@@ -48,7 +48,7 @@ const socket = new PortalSocket()
     state.className = `state state-${shown}`;
   })
   .on("ims.message", (event) => render(event.message))
-  .on("ice.servers", ({ servers, expires }) => setIceServers(servers, expires))
+  .on("ice.servers", ({ servers, expires, policy }) => setIceServers(servers, expires, policy))
   .on("error", (event) => {
     if (event.ref === starting) panel.refused(event);  // the call asked for ends, saying why
     else error.textContent = event.reason;

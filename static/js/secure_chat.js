@@ -14,6 +14,14 @@ import { FILE_CHANNEL, FileViews, SecureFiles } from "./secure_files.js";
 const CHANNEL = { negotiated: true, id: 0, ordered: true };
 const NO_PATH = "No end-to-end path could be made to the other side, so the secure chat is not open. "
   + "Nothing was sent on it; the standard chat goes on.";
+// DTLS refused the certificate the other browser presented: it does not match the fingerprint
+// that reached this browser through the signaling, so something on the way altered one of them.
+// The line never opens (RFC 8842 §5: a mismatch ends the handshake), and nothing was sent on it.
+const KEYS_ALTERED = "Warning: the secure line's keys did not match — something on the way between you and the "
+  + "other side altered them. The secure chat was not opened and nothing was sent on it; tell the other side "
+  + "on a call or in person, and do not share anything private until this is resolved.";
+const CODES_DIFFER = "Warning: the security codes on your two screens differed, so someone may be reading the line. "
+  + "The secure chat was closed; do not share anything private until this is resolved.";
 const ENDINGS = {
   "hung up": "You returned to the standard chat.",
   "the other side hung up": "The other side returned to the standard chat.",
@@ -21,7 +29,15 @@ const ENDINGS = {
   "no answer": "The other side did not answer the switch.",
   cancelled: "You cancelled the switch.",
   "cancelled by the caller": "The other side cancelled the switch.",
+  "the connection dropped": "The secure line dropped and could not be restored; the standard chat goes on.",
+  "the other side: the connection dropped": "The secure line dropped and could not be restored; the standard chat goes on.",
+  "the other side: no media path": NO_PATH,
 };
+// Endings that say the keys were not the ones the two browsers made: the loud warning.
+const KEYS_DOUBTED = "Warning: the secure line's keys did not match, as the other side found (in the handshake, or "
+  + "by comparing the codes) — something on the way may have altered them. The secure chat was closed; do not share "
+  + "anything private until this is resolved.";
+const ALARMS = { "the keys did not match": KEYS_ALTERED, "the other side: the keys did not match": KEYS_DOUBTED };
 
 // Whether an offer is a secure chat line: data channels over DTLS/SCTP (RFC 8841), no other media.
 export function isSecureLine(sdp) {
@@ -67,8 +83,37 @@ export class SecureLine extends Call {
 
   async opened() {
     this.openedAt = Date.now();
-    this.code = await shortCode(fingerprint(this.pc.localDescription.sdp), fingerprint(this.pc.remoteDescription.sdp));
+    await this.computeCode();
     this.onChange(this);
+  }
+
+  // The channel may open before the answer's setRemoteDescription has settled (DTLS on loopback is
+  // that quick): the code is computed again once it has.
+  async answered(sdp) {
+    await super.answered(sdp);
+    await this.computeCode();
+    this.onChange(this);
+  }
+
+  // The code as this browser sees the two fingerprints; shown with the warning too, where it
+  // differs from the other side's.
+  async computeCode() {
+    if (this.pc?.localDescription && this.pc.remoteDescription) {
+      this.code = await shortCode(fingerprint(this.pc.localDescription.sdp), fingerprint(this.pc.remoteDescription.sdp));
+    }
+  }
+
+  watch() {
+    if (this.pc?.sctp?.transport?.state === "failed") this.alarm(KEYS_ALTERED, "the keys did not match");
+    else super.watch();
+  }
+
+  // Ends the line with the loud warning: the keys were not the two browsers' own.
+  async alarm(warning, cause) {
+    if (this.state === "ended") return;
+    this.warning = warning;
+    await this.computeCode();
+    this.failed(warning, cause);
   }
 
   get open() {
@@ -107,6 +152,11 @@ export class SecureLine extends Call {
   ended(reason) {
     super.ended(reason);
     this.files?.closed();
+  }
+
+  // The person heard a different code from the other side: someone may be between them.
+  differ() {
+    if (this.open) this.alarm(CODES_DIFFER, "the keys did not match");
   }
 
   verify() {
@@ -158,12 +208,15 @@ export class SecurePanel {
     this.problem = element("p", { className: "error", role: "alert" });
     this.code = element("strong", { className: "secure-code-digits" });
     this.verifyButton = button("The codes match", () => this.line.verify());
+    this.differButton = button("The codes differ", () => this.line.differ());
+    this.differButton.className = "danger";
+    this.warning = element("p", { className: "secure-warning", role: "alert", hidden: true });
     this.verifiedNote = element("span", { className: "muted secure-verified" });
+    this.codeLabel = element("span", {}, "Security code: ");
+    this.codeHelp = element("p", { className: "muted" });
     this.codeBox = element("div", { className: "secure-code", hidden: true },
-      element("p", {}, "Security code: ", this.code),
-      element("p", { className: "muted" }, "Read this code aloud to the other side on a call: if both screens show the "
-        + "same six digits, your messages go only between your two browsers."),
-      this.verifyButton, this.verifiedNote);
+      element("p", {}, this.codeLabel, this.code), this.codeHelp,
+      this.verifyButton, this.differButton, this.verifiedNote);
     this.form = element("form", { className: "compose secure-form", hidden: true },
       element("label", {}, "Write securely ", element("textarea", { name: "secure_body", rows: 2, maxLength: 4000, required: true })),
       element("button", { type: "submit", className: "primary", textContent: "Send securely" }));
@@ -174,7 +227,7 @@ export class SecurePanel {
       element("label", {}, "Share a file ", this.fileChooser),
       element("span", { className: "muted" }, " up to 50 MB, end to end; checked by SHA-256 on arrival"));
     const panel = element("section", { className: "secure-panel", ariaLabel: "Secure chat" },
-      element("div", { className: "call-bar" }, ...Object.values(this.buttons)), this.status, this.problem, this.codeBox, this.form, this.fileBox);
+      element("div", { className: "call-bar" }, ...Object.values(this.buttons)), this.warning, this.status, this.problem, this.codeBox, this.form, this.fileBox);
     root.querySelector(".messages, #messages").after(panel);
   }
 
@@ -223,6 +276,9 @@ export class SecurePanel {
 
   async handle(event) {
     const line = this.line;
+    // Over here (keys refused, no path): later news of the session, such as its ACK's "connected"
+    // arriving after this side hung up, changes nothing.
+    if (line.state === "ended") return;
     const handlers = {
       calling: () => line.changed("calling"),
       ringing: () => line.changed("ringing"),
@@ -234,7 +290,7 @@ export class SecurePanel {
       update: () => line.updated(event.sdp),
       updated: () => line.answered(event.sdp),
       update_failed: () => line.updateFailed(event.status),
-      ended: () => { if (line.state !== "ended") line.ended(this.ending(line, event.reason)); },
+      ended: () => this.over(line, event.reason),
     };
     try {
       await handlers[event.state]?.();
@@ -243,8 +299,18 @@ export class SecurePanel {
     }
   }
 
+  async over(line, reason) {
+    if (line.state === "ended") return;
+    if (ALARMS[reason]) {
+      line.warning = ALARMS[reason];
+      await line.computeCode();
+    }
+    if (line.state !== "ended") line.ended(this.ending(line, reason));
+  }
+
   // The other side gave up on a line that never opened: its wait for a path ran out first.
   ending(line, reason) {
+    if (ALARMS[reason]) return ALARMS[reason];
     const settingUp = ["answering", "connecting", "connected", "reconnecting"].includes(line.state);
     if (reason === "the other side hung up" && settingUp && !line.openedAt) return NO_PATH;
     return ENDINGS[reason] || reason || "The secure chat ended.";
@@ -316,10 +382,18 @@ export class SecurePanel {
     for (const [name, button] of Object.entries(this.buttons)) button.hidden = !show[name];
     this.form.hidden = this.fileBox.hidden = !open;
     this.root.classList.toggle("secure-on", open);
-    this.codeBox.hidden = !open || !line.code;
+    const alarmed = !!line?.warning && state === "ended";
+    this.warning.hidden = !alarmed;
+    this.warning.textContent = alarmed ? line.warning : "";
+    this.root.classList.toggle("secure-alarm", alarmed);
+    this.codeBox.hidden = !(open || alarmed) || !line.code;
     if (line) {
       this.code.textContent = line.code ? `${line.code.slice(0, 3)} ${line.code.slice(3)}` : "";
-      this.verifyButton.hidden = line.verified.mine;
+      this.codeLabel.textContent = alarmed ? "Your security code was: " : "Security code: ";
+      this.codeHelp.textContent = alarmed ? "The other side's screen shows a different code: the keys your two browsers saw were not the same."
+        : "Read this code aloud to the other side on a call: if both screens show the same six digits, your messages go only between your two browsers.";
+      this.verifyButton.hidden = line.verified.mine || !open;
+      this.differButton.hidden = !open;
       this.verifiedNote.textContent = [line.verified.mine && "You confirmed the codes match.",
         line.verified.theirs && `${capital(this.other)} confirmed the codes match.`].filter(Boolean).join(" ");
     }
@@ -333,7 +407,7 @@ export class SecurePanel {
       new: "", calling: `Asking ${this.other} to switch to a secure chat…`, ringing: `Asking ${this.other} to switch to a secure chat…`,
       incoming: `${capital(this.other)} asks to switch to a secure chat, end to end between your two browsers.`,
       answering: "Secure chat: connecting…", connecting: "Secure chat: connecting…", connected: "Secure chat: connecting…",
-      reconnecting: "Secure chat: reconnecting…", ended: line.reason,
+      reconnecting: "Secure chat: reconnecting…", ended: line.warning ? "The secure chat is closed; the standard chat goes on." : line.reason,
     }[line.state];
   }
 }

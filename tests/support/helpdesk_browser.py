@@ -83,3 +83,22 @@ def jane_in_the_panel(browser: Any, base: str, context: Any = None) -> tuple[Any
     panel.get_by_role("button", name="Connect me").click()
     panel.locator("body[data-live=yes]").wait_for()
     return site, panel
+
+
+def in_conversation(
+    base: str, browser: Any, line: str = "", desk_context: Any = None, jane_context: Any = None
+) -> tuple[Any, Any, Any]:
+    """Jane's help page, the advisor's desk, and the desk's pane of her conversation."""
+    desk = advisor_desk(browser, base, context=desk_context)
+    jane = jane_asks_for_chat(browser, base, line=line, context=jane_context)
+    desk.locator("#ringing button", has_text="Accept").click()
+    jane.locator("#status", has_text="You are talking with").wait_for()
+    return jane, desk, desk.locator(".conversation").last
+
+
+def jane_calls_the_advisor(base: str, browser: Any) -> tuple[Any, Any]:
+    """In a conversation, Jane presses Call and the advisor answers: her page, the desk's pane."""
+    jane, _, pane = in_conversation(base, browser)
+    jane.get_by_role("button", name="Call", exact=True).click()
+    pane.get_by_role("button", name="Answer").click()
+    return jane, pane

@@ -47,14 +47,19 @@ def kamailio_block(kamailio, password=PASSWORD, pattern="sip:help-{n:04d}@" + DO
 async def guest_with_a_browser(kamailio):
     """A guest holding an identity of a Kamailio block, with one open browser session whose events
     the returned `receive` reads. Returns (holder, assignment, receive)."""
+    await sync_to_async(kamailio_block)(kamailio)
+    return await another_guest()
+
+
+async def another_guest():
+    """guest_with_a_browser's guest, on the block already made."""
     from channels.layers import get_channel_layer
 
     from identity_blocks.holders import Holder
 
-    await sync_to_async(kamailio_block)(kamailio)
     holder = Holder.guest(Holder.new_guest_key())
     assignment = await sync_to_async(actions.assign_identity)(holder)
-    await sync_to_async(actions.session_opened)(holder, "test.browser")
+    await sync_to_async(actions.session_opened)(holder, f"test.browser.{holder.guest_key[:8]}")
     layer = get_channel_layer()
     browser = await layer.new_channel()
     await layer.group_add(holder.group, browser)
@@ -80,3 +85,21 @@ def open_conversation():
     for holder, channel in ((jane, "test.jane"), (advisor, "test.alex")):
         actions.session_opened(holder, channel)
     return HelpRequest.objects.get(pk=request.pk), jane, advisor
+
+
+async def call_state(receive, state):
+    """The next `ims.call` event in `state` that a browser's `receive` reads (10 s at most)."""
+    while True:
+        event = await asyncio.wait_for(receive(), 10)
+        if event["type"] == "ims.call" and event["state"] == state:
+            return event
+
+
+async def call_control(holder, action, **fields):
+    """What the holder's browser asks of a call, as its socket passes it to the IMS side."""
+    from channels.layers import get_channel_layer
+
+    from identity_blocks.events import IMS_GROUP
+
+    event = {"type": "ims.call.control", "action": action, "holder": holder.group, **fields}
+    await get_channel_layer().group_send(IMS_GROUP, event)

@@ -73,3 +73,11 @@ def demo_portal(workdir: Path, *setup: str, **env_overrides: str) -> Iterator[st
         base = f"http://127.0.0.1:{port}"
         wait_for_http(base + "/healthz", alive=process)
         yield base
+
+
+def demo_call_endings(workdir: Path) -> list[str]:
+    """How each call of a demo_portal ended, as its records say (sorted)."""
+    import sqlite3
+
+    with sqlite3.connect(workdir / "demo.sqlite3") as db:
+        return sorted(reason for (reason,) in db.execute("SELECT end_reason FROM ims_callrecord"))

@@ -5,27 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 from typing import Any
-
-from tests.support.helpdesk_browser import advisor_desk, jane_asks_for_chat
 
 SECURE_OPEN = "Secure chat: end to end"
 
 
-def in_conversation(base: str, browser: Any, line: str = "", desk_context: Any = None, jane_context: Any = None) -> Any:
-    """Jane's help page, the advisor's desk and the desk's pane of their conversation, once accepted."""
-    desk = advisor_desk(browser, base, context=desk_context)
-    jane = jane_asks_for_chat(browser, base, line=line, context=jane_context)
-    desk.locator("#ringing button", has_text="Accept").click()
-    jane.locator("#status", has_text="You are talking with").wait_for()
-    return jane, desk, desk.locator(".conversation").last
-
-
 def advisor_switches(jane: Any, pane: Any) -> None:
     """The advisor asks for the secure line, Jane accepts, both see it open."""
-    pane.get_by_role("button", name="Switch to secure chat").click()
-    jane.get_by_role("button", name="Accept secure chat").click()
+    advisor_asks_jane_accepts(jane, pane)
     for page in (jane, pane):
         page.get_by_role("status").filter(has_text=SECURE_OPEN).wait_for(timeout=30_000)
 
@@ -45,3 +34,38 @@ def share(page: Any, path: Path) -> None:
 def transfer(where: Any, name: str, arriving: bool) -> Any:
     """The timeline's item of the file `name`: sent (arriving False) or arriving (True)."""
     return where.locator(".message.file.in" if arriving else ".message.file.out", has_text=name)
+
+
+def secure_send(where: Any, text: str) -> None:
+    where.get_by_label("Write securely").fill(text)
+    where.get_by_role("button", name="Send securely").click()
+
+
+def both_ways(jane: Any, pane: Any, to_advisor: str, to_jane: str) -> None:
+    secure_send(jane, to_advisor)
+    pane.locator(".message.secure.in .body", has_text=to_advisor).wait_for()
+    secure_send(pane, to_jane)
+    jane.locator(".message.secure.in .body", has_text=to_jane).wait_for()
+
+
+def codes(jane: Any, pane: Any) -> list[str]:
+    """The security code on each screen, "123 456"."""
+    digits = [
+        where.locator(".secure-code-digits").filter(has_text=re.compile(r"^\d{3} \d{3}$")) for where in (jane, pane)
+    ]
+    for shown in digits:
+        shown.wait_for(timeout=10_000)  # computed once the line is up
+    return [shown.text_content() or "" for shown in digits]
+
+
+def fingerprints(page: Any) -> list[str]:
+    """The DTLS fingerprints of the page's secure line: its own, and the one it received."""
+    sdps = page.evaluate("() => [portalSecureLine.pc.localDescription.sdp, portalSecureLine.pc.remoteDescription.sdp]")
+    found = [re.search(r"a=fingerprint:(\S+ \S+)", sdp) for sdp in sdps]
+    assert all(found), sdps
+    return [match[1] for match in found if match]
+
+
+def advisor_asks_jane_accepts(jane: Any, pane: Any) -> None:
+    pane.get_by_role("button", name="Switch to secure chat").click()
+    jane.get_by_role("button", name="Accept secure chat").click()
