@@ -7,7 +7,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -40,7 +40,7 @@ def unanswered(advisor: Advisor) -> int:
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
     advisor = advisor_of(request)
-    found = messages_of(advisor).order_by("-answered_at__isnull", "-created_at")[:SHOWN]
+    found = messages_of(advisor).order_by(F("answered_at").desc(nulls_first=True), "-created_at")[:SHOWN]
     return render(request, "help_desk/inbox.html", {"found": found, "unanswered": unanswered(advisor)})
 
 
