@@ -11,6 +11,7 @@ from django.core import mail
 from help_desk import actions
 from help_desk.models import OfflineMessage, Queue
 from tests.factories import make_advisor, make_queue, make_user
+from tests.support.axe import violations
 from tests.support.browser import chromium, screenshot
 from tests.support.helpdesk_browser import advisor_desk
 from tests.support.mail import file_backend, mails
@@ -83,6 +84,7 @@ def test_an_advisor_answers_jane_s_message_from_the_inbox_by_mail(tmp_path):
         desk.get_by_text("1 unanswered").wait_for()
         desk.get_by_role("link", name="Jane Doe").click()
         desk.get_by_role("heading", name="Message from Jane Doe").wait_for()
+        found = violations(desk)
         assert desk.get_by_text("jane@example.com").first.is_visible()
         assert desk.get_by_text("Where does my pension go?").is_visible()
         desk.get_by_label("Your reply").fill("On line 5a of your return.")
@@ -91,6 +93,7 @@ def test_an_advisor_answers_jane_s_message_from_the_inbox_by_mail(tmp_path):
         desk.get_by_text("0 unanswered").wait_for()
         desk.get_by_role("cell", name="Answered by Alex Weber").wait_for()
         screenshot(desk, "inbox-answered")
+        assert [*found, *violations(desk)] == []
     (sent,) = mails(outbox)
     assert sent["To"] == "jane@example.com"
     assert sent["Subject"] == "Tax help: a reply to your message"

@@ -12,6 +12,7 @@ from help_desk.models import Advisor, HelpRequest, Queue, RequestStatus, RingPas
 from help_desk.routing_actions import route_queue
 from identity_blocks.holders import Holder
 from tests.factories import make_advisor, make_agreement, make_block, make_conversation, make_operator
+from tests.support.axe import violations
 from tests.support.browser import chromium, screenshot
 from tests.support.helpdesk_browser import advisor_desk, chat_both_ways, jane_asks_for_chat, send
 
@@ -127,6 +128,7 @@ def test_jane_goes_on_chatting_with_the_advisor_it_was_handed_to(demo_server):
         pane = alex.locator(".conversation").last
         pane.get_by_role("button", name="Transfer").click()
         pane.get_by_label("Transfer to").select_option(label="Sam Berg")
+        assert violations(alex) == []  # the chooser open
         pane.get_by_role("button", name="Hand over").click()
         jane.locator("#status", has_text="You are now talking with Sam Berg.").wait_for()
         pane.get_by_text("You handed this conversation to Sam Berg.").wait_for()
