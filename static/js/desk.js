@@ -26,7 +26,7 @@ function showLine() {
     item.dataset.request = entry.id;
     const state = entry.ringing ? ` · ringing ${entry.ringing}` : (entry.here ? "" : " · page closed");
     item.textContent = `#${entry.id} · ${entry.who} · ${entry.mode}${entry.secure ? " (secure)" : ""}`
-      + ` · ${cameFrom({ came_from: entry.came_from })} · waiting ${waited(entry.since)}${state}`;
+      + ` · waiting ${waited(entry.since)} · ${cameFrom({ came_from: entry.came_from })}${state}`;
     return item;
   }));
   document.getElementById("nobody-in-line").hidden = waiting.length > 0;
