@@ -143,3 +143,4 @@ def test_jane_goes_on_chatting_with_the_advisor_it_was_handed_to(demo_server):
         screenshot(jane, "transfer-jane")
         screenshot(sam, "transfer-sam")
         assert pane.locator(".message", has_text="And the taxable part?").count() == 0
+        assert [*violations(alex), *violations(sam)] == []  # the pane handed on, and the one taking it
