@@ -89,7 +89,13 @@ def request_help(holder: Holder, queue: Queue, mode: str, secure: bool, came_fro
 
 
 def leave_offline_message(queue: Queue, name: str, email: str, message: str) -> OfflineMessage:
-    return OfflineMessage.objects.create(queue=queue, name=name.strip(), email=email.strip(), message=message.strip())
+    """Into the desk's inbox; the queue's open desks count it at once."""
+    with transaction.atomic():
+        left = OfflineMessage.objects.create(
+            queue=queue, name=name.strip(), email=email.strip(), message=message.strip()
+        )
+        events.inbox(queue.pk)
+    return left
 
 
 def on_duty(queue: Queue) -> bool:
@@ -293,5 +299,6 @@ def answer_offline_message(advisor: Advisor, message_id: int, reply: str) -> Off
             raise HelpRefused(f"{message.name}'s message was answered already.")
         message.reply, message.answered_at, message.answered_by_id = reply.strip(), timezone.now(), advisor.user_id
         message.save(update_fields=["reply", "answered_at", "answered_by"])
+        events.inbox(message.queue_id)
     transaction.on_commit(lambda: tasks.mail_offline_reply.delay(message.pk))
     return message

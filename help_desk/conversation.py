@@ -173,7 +173,14 @@ def _desk_state(advisor: Advisor, queue_ids: list[int]) -> dict[str, Any]:
 class DeskConsumer(ChatMixin):
     """/ws/desk/: an advisor's dashboard: presence, rings, and every conversation of theirs."""
 
-    forwarded = CHAT_EVENTS | {"help.ringing", "help.ring_over", "help.presence", "help.line", "identity.changed"}
+    forwarded = CHAT_EVENTS | {
+        "help.ringing",
+        "help.ring_over",
+        "help.presence",
+        "help.line",
+        "help.inbox",
+        "identity.changed",
+    }
     schemas = frames.DESK
     advisor: Advisor
     desk_of: int | None = None  # the advisor's id, once the desk counts as open

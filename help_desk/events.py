@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from help_desk.models import Advisor, ChatMessage, HelpRequest, Rating, RequestStatus, SecureSegment
+from help_desk.models import Advisor, ChatMessage, HelpRequest, OfflineMessage, Rating, RequestStatus, SecureSegment
 from portal import broadcast
 
 
@@ -126,6 +126,12 @@ def transferred(request: HelpRequest, from_advisor_id: int, to: str) -> None:
         conversation_started(request)
     else:
         request_changed(request)
+
+
+def inbox(queue_id: int) -> None:
+    """To the queue's desks: how many of its messages are unanswered now."""
+    unanswered = OfflineMessage.objects.filter(queue_id=queue_id, answered_at__isnull=True).count()
+    broadcast.after_commit(queue_group(queue_id), {"type": "help.inbox", "queue": queue_id, "unanswered": unanswered})
 
 
 def position(request_id: int, place: int, wait_seconds: int | None) -> None:

@@ -37,6 +37,14 @@ def unanswered(advisor: Advisor) -> int:
     return int(messages_of(advisor).filter(answered_at__isnull=True).count())
 
 
+def unanswered_by_queue(advisor: Advisor) -> dict[int, int]:
+    """For the desk, which then follows each queue's count (help.inbox events)."""
+    counts = {queue_id: 0 for queue_id in advisor.queues.values_list("pk", flat=True)}
+    for queue_id in messages_of(advisor).filter(answered_at__isnull=True).values_list("queue_id", flat=True):
+        counts[queue_id] += 1
+    return counts
+
+
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
     advisor = advisor_of(request)

@@ -252,6 +252,7 @@ def desk(request: HttpRequest) -> HttpResponse:
         identity_error = str(full)
     context = {"advisor": advisor, "identity_error": identity_error, "max_chars": chat.MAX_CHARS}
     context.update(unanswered=inbox.unanswered(advisor), canned=_canned(advisor))
+    context["unanswered_by_queue"] = inbox.unanswered_by_queue(advisor)
     return render(request, "help_desk/desk.html", context)
 
 

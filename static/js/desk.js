@@ -13,6 +13,8 @@ const presence = document.getElementById("presence");
 const template = document.getElementById("conversation-template");
 const alarm = new Alarm(); // a request ringing while the desk's tab is hidden
 const panes = new Map(); // request id -> { root, chat, typingTimer }
+// The messages left on the help page and not yet answered, per queue, as the inbox link says.
+const unanswered = JSON.parse(document.getElementById("unanswered-by-queue").textContent);
 const lines = new Map(); // queue id -> the requests waiting in it
 const RING_OVER = { missed: "you missed it", declined: "you declined it", left: "the customer left",
   away: "you are away", busy: "you are busy", offline: "you are offline", "desk closed": "your desk closed" };
@@ -174,6 +176,11 @@ const socket = new PortalSocket("/ws/desk/")
   .on("presence", (event) => showPresence(event.presence, ""))
   .on("help.presence", (event) => showPresence(event.presence, event.reason))
   .on("help.line", ({ queue, line }) => { lines.set(queue, line); showLine(); })
+  .on("help.inbox", ({ queue, unanswered: count }) => {
+    unanswered[queue] = count;
+    const total = Object.values(unanswered).reduce((sum, n) => sum + n, 0);
+    document.getElementById("inbox-link").textContent = `Inbox (${total} unanswered)`;
+  })
   .on("ice.servers", ({ servers, expires }) => setIceServers(servers, expires))
   .on("call.placed", (event) => panes.get(event.request)?.calls.placed(event))
   .on("call.refused", (event) => panes.get(event.request)?.calls.refused(event))
