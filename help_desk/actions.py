@@ -3,17 +3,28 @@ help_desk.routing_actions, advisors' and customers' presence in help_desk.presen
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 from django.utils import timezone
 
 from help_desk import events
-from help_desk.models import Advisor, HelpRequest, OfflineMessage, Queue, Rating, RequestStatus
+from help_desk.models import (
+    Advisor,
+    AdvisorQuerySet,
+    HelpRequest,
+    OfflineMessage,
+    Queue,
+    Rating,
+    RequestStatus,
+    RingPass,
+)
 from help_desk.routing_actions import DEFAULT_HANDLING_SECONDS as DEFAULT_HANDLING_SECONDS
 from help_desk.routing_actions import decline_request as decline_request
 from help_desk.routing_actions import expected_wait as expected_wait
 from help_desk.routing_actions import expire_rings as expire_rings
 from help_desk.routing_actions import position as position
-from help_desk.routing_actions import put_back, route_queue
+from help_desk.routing_actions import put_back, route_queue, route_queues
 from help_desk.routing_actions import set_presence as set_presence
 from identity_blocks.actions import assign_identity
 from identity_blocks.holders import Holder
@@ -59,8 +70,9 @@ def open_request(holder: Holder, queue: Queue) -> HelpRequest | None:
     return HelpRequest.objects.open().filter(queue=queue, **holder.fields).first()
 
 
-def request_help(holder: Holder, queue: Queue, mode: str, secure: bool) -> HelpRequest:
-    """Open a request (or return the holder's open one) with an IMS identity for the holder.
+def request_help(holder: Holder, queue: Queue, mode: str, secure: bool, came_from: str = "") -> HelpRequest:
+    """Open a request (or return the holder's open one) with an IMS identity for the holder;
+    `came_from` is the page she asked from, as the desk shows it (help_desk.came_from).
     Raises HelpRefused, or NoIdentityFree when the queue's block is full."""
     _allowed(queue, mode, secure)
     existing = open_request(holder, queue)
@@ -68,14 +80,22 @@ def request_help(holder: Holder, queue: Queue, mode: str, secure: bool) -> HelpR
         return existing
     assign_identity(holder, blocks=[queue.identity_block])
     with transaction.atomic():
-        request = HelpRequest.objects.create(queue=queue, mode=mode, secure=secure, **holder.fields)
+        request = HelpRequest.objects.create(
+            queue=queue, mode=mode, secure=secure, came_from=came_from, **holder.fields
+        )
         events.request_changed(request)
     transaction.on_commit(lambda: route_queue(queue.pk))
     return request
 
 
 def leave_offline_message(queue: Queue, name: str, email: str, message: str) -> OfflineMessage:
-    return OfflineMessage.objects.create(queue=queue, name=name.strip(), email=email.strip(), message=message.strip())
+    """Into the desk's inbox; the queue's open desks count it at once."""
+    with transaction.atomic():
+        left = OfflineMessage.objects.create(
+            queue=queue, name=name.strip(), email=email.strip(), message=message.strip()
+        )
+        events.inbox(queue.pk)
+    return left
 
 
 def on_duty(queue: Queue) -> bool:
@@ -134,12 +154,16 @@ def close_request(request_id: int, *, advisor: Advisor | None = None, wrap_up: s
         request.save()
         end_open_segments(request.pk)
         if request.advisor_id is not None:
-            mine = HelpRequest.objects.filter(advisor_id=request.advisor_id, status=RequestStatus.ACTIVE)
-            if not mine.exists():
-                Advisor.objects.filter(pk=request.advisor_id).update(idle_since=request.closed_at)
+            _idle_if_free(request.advisor_id)
         events.request_changed(request)
     transaction.on_commit(lambda: route_queue(request.queue_id))
     return request
+
+
+def _idle_if_free(advisor_id: int) -> None:
+    """An advisor with no conversation left is idle from now (who waited longest is rung first)."""
+    if not HelpRequest.objects.filter(advisor_id=advisor_id, status=RequestStatus.ACTIVE).exists():
+        Advisor.objects.filter(pk=advisor_id).update(idle_since=timezone.now())
 
 
 def rate_conversation(request_id: int, holder: Holder, score: int, comment: str) -> Rating:
@@ -159,3 +183,122 @@ def rate_conversation(request_id: int, holder: Holder, score: int, comment: str)
 
 def advisor_load(advisor: Advisor) -> int:
     return HelpRequest.objects.filter(advisor=advisor, status=RequestStatus.ACTIVE).count()
+
+
+def has_room(advisor: Advisor) -> bool:
+    """Fewer conversations (and rings) than their capacity."""
+    busy = HelpRequest.objects.filter(advisor=advisor, status=RequestStatus.ACTIVE).count()
+    busy += HelpRequest.objects.filter(ringing_advisor=advisor, status=RequestStatus.RINGING).count()
+    return busy < advisor.capacity
+
+
+# Transfers ----------------------------------------------------------------------------------
+
+
+def _transfer_advisors(request: HelpRequest, handing: Advisor) -> AdvisorQuerySet:
+    """Who may take the conversation over from `handing`: on duty with the desk open, serving a
+    queue of the same agreement (it says what the conversation may carry)."""
+    advisors = Advisor.objects.on_duty().filter(desk_closed_at__isnull=True)
+    advisors = advisors.filter(queues__agreement_id=request.queue.agreement_id).exclude(pk=handing.pk)
+    return advisors.distinct()
+
+
+def _transfer_queues(request: HelpRequest) -> list[Queue]:
+    queues = Queue.objects.filter(agreement_id=request.queue.agreement_id).exclude(pk=request.queue_id)
+    return [queue for queue in queues.order_by("name") if queue.is_open()]
+
+
+def _yours_to_transfer(advisor: Advisor, request: HelpRequest) -> None:
+    if request.advisor_id != advisor.pk or request.status != RequestStatus.ACTIVE:
+        raise NotYours("This conversation is not yours to transfer.")
+    if request.customer_left_at is not None:
+        raise HelpRefused("The customer left.")
+
+
+def transfer_options(advisor: Advisor, request_id: int) -> dict[str, Any]:
+    """The advisors (with room) and queues the advisor may hand the conversation to."""
+    request = HelpRequest.objects.select_related("queue").get(pk=request_id)
+    _yours_to_transfer(advisor, request)
+    found = _transfer_advisors(request, advisor).select_related("user").order_by("pk")
+    advisors = [a for a in found if has_room(a)]
+    return {
+        "advisors": [{"id": a.pk, "name": a.display_name or str(a)} for a in advisors],
+        "queues": [{"id": q.pk, "name": q.name} for q in _transfer_queues(request)],
+    }
+
+
+def transfer_conversation(
+    advisor: Advisor, request_id: int, *, to_advisor: int | None = None, to_queue: int | None = None
+) -> HelpRequest:
+    """Hand an open conversation, with its chat, to another advisor (on duty, with room), who has
+    it at once, or to another queue of the same agreement, where she waits in line again. The
+    first advisor's desks let go of it. Raises NotYours or HelpRefused."""
+    target = Advisor.objects.select_related("user").filter(pk=to_advisor).first() if to_advisor else None
+    if (target is None) == (to_queue is None):
+        raise HelpRefused("Transfer to one advisor or one queue.")
+    # Outside the transaction, as accepting does: the new advisor's identity for the chat.
+    impu = assign_identity(Holder.member(target.user)).impu if target is not None else ""
+    with transaction.atomic():
+        request = HelpRequest.objects.select_for_update().select_related("queue").get(pk=request_id)
+        _yours_to_transfer(advisor, request)
+        old_queue = request.queue_id
+        if target is not None:
+            to = _hand_to_advisor(request, advisor, target.pk, impu)
+        else:
+            to = _hand_to_queue(request, advisor, int(to_queue or 0))
+        _end_secure_line(request.pk)
+        _idle_if_free(advisor.pk)
+        events.transferred(request, advisor.pk, to)
+    transaction.on_commit(lambda: route_queues(sorted({old_queue, request.queue_id})))
+    return request
+
+
+def _end_secure_line(request_id: int) -> None:
+    from help_desk.secure import end_open_segments
+
+    end_open_segments(request_id)  # it ran between the first advisor's browser and hers
+
+
+def _hand_to_advisor(request: HelpRequest, handing: Advisor, advisor_id: int, impu: str) -> str:
+    """Locked after the request, as routing does: two advisors handing to the same one at once
+    count their room one after the other."""
+    target = Advisor.objects.select_for_update().select_related("user").get(pk=advisor_id)
+    name = target.display_name or str(target)
+    if not _transfer_advisors(request, handing).filter(pk=target.pk).exists() or not has_room(target):
+        raise HelpRefused(f"{name} cannot take another conversation now.")
+    request.advisor, request.advisor_impu = target, impu
+    request.save(update_fields=["advisor", "advisor_impu"])
+    return name
+
+
+def _hand_to_queue(request: HelpRequest, advisor: Advisor, queue_id: int) -> str:
+    queue = next((q for q in _transfer_queues(request) if q.pk == queue_id), None)
+    if queue is None:
+        raise HelpRefused("That queue cannot take the conversation now.")
+    request.queue, request.status, request.advisor, request.accepted_at = queue, RequestStatus.WAITING, None, None
+    request.customer_impu = request.advisor_impu = ""  # fixed again when an advisor accepts
+    request.save()
+    # The advisor who handed it on is not rung for it straight back.
+    RingPass.objects.update_or_create(request=request, advisor=advisor, defaults={"passed_at": timezone.now()})
+    return queue.name
+
+
+# Offline messages ---------------------------------------------------------------------------
+
+
+def answer_offline_message(advisor: Advisor, message_id: int, reply: str) -> OfflineMessage:
+    """The advisor's reply goes by e-mail (a Celery task) and the message counts as answered, by
+    them. Two advisors answering at once: the second is told it was answered."""
+    from help_desk import tasks
+
+    if not reply.strip():
+        raise HelpRefused("Write a reply first.")
+    with transaction.atomic():
+        message = OfflineMessage.objects.select_for_update(of=("self",)).get(pk=message_id, queue__advisors=advisor)
+        if message.answered_at is not None:
+            raise HelpRefused(f"{message.name}'s message was answered already.")
+        message.reply, message.answered_at, message.answered_by_id = reply.strip(), timezone.now(), advisor.user_id
+        message.save(update_fields=["reply", "answered_at", "answered_by"])
+        events.inbox(message.queue_id)
+    transaction.on_commit(lambda: tasks.mail_offline_reply.delay(message.pk))
+    return message

@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from help_desk import branding
 from help_desk.models import (
     Advisor,
+    CannedReply,
     ChatMessage,
     HelpRequest,
     OfflineMessage,
@@ -16,11 +17,20 @@ from help_desk.models import (
 )
 
 
+class CannedReplyInline(admin.StackedInline[CannedReply, Queue]):
+    """What the queue's advisors may pick at the desk's composer, and edit before sending."""
+
+    model = CannedReply
+    fields = ("title", "text")
+    extra = 1
+
+
 @admin.register(Queue)
 class QueueAdmin(admin.ModelAdmin[Queue]):
     list_display = ["name", "slug", "agreement", "identity_block", "opening_hours", "colour"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["text_on_colour"]
+    inlines = [CannedReplyInline]
 
     @admin.display(description="text on the colour")
     def text_on_colour(self, queue: Queue) -> str:
@@ -90,9 +100,11 @@ class HelpRequestAdmin(admin.ModelAdmin[HelpRequest]):
 
 @admin.register(OfflineMessage)
 class OfflineMessageAdmin(admin.ModelAdmin[OfflineMessage]):
-    list_display = ["name", "email", "queue", "created_at", "handled"]
-    list_filter = ["handled", "queue"]
+    list_display = ["name", "email", "queue", "created_at", "answered_at", "answered_by"]
+    list_filter = [("answered_at", admin.EmptyFieldListFilter), "queue"]
     search_fields = ["name", "email", "message"]
+    # Answered from the desk's inbox, which mails the reply; here only read.
+    readonly_fields = ["reply", "answered_at", "answered_by"]
 
 
 @admin.register(SecureSegment)

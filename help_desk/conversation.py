@@ -173,7 +173,14 @@ def _desk_state(advisor: Advisor, queue_ids: list[int]) -> dict[str, Any]:
 class DeskConsumer(ChatMixin):
     """/ws/desk/: an advisor's dashboard: presence, rings, and every conversation of theirs."""
 
-    forwarded = CHAT_EVENTS | {"help.ringing", "help.ring_over", "help.presence", "help.line", "identity.changed"}
+    forwarded = CHAT_EVENTS | {
+        "help.ringing",
+        "help.ring_over",
+        "help.presence",
+        "help.line",
+        "help.inbox",
+        "identity.changed",
+    }
     schemas = frames.DESK
     advisor: Advisor
     desk_of: int | None = None  # the advisor's id, once the desk counts as open
@@ -223,6 +230,8 @@ class DeskConsumer(ChatMixin):
             "help.accept": self.accept_request,
             "help.decline": self.decline,
             "help.close": self.close_conversation,
+            "help.transfer_options": self.transfer_options,
+            "help.transfer": self.transfer,
         }
 
     async def presence(self, content: dict[str, Any]) -> None:
@@ -259,6 +268,32 @@ class DeskConsumer(ChatMixin):
             )
         except (actions.NotYours, HelpRequest.DoesNotExist) as refused:
             await self.error(str(refused) or "no such request", content.get("ref"))
+
+    async def transfer_options(self, content: dict[str, Any]) -> None:
+        """Whom the conversation may go to now, for the desk's chooser."""
+        request_id = self.request_id(content)
+        try:
+            options = await database_sync_to_async(actions.transfer_options)(self.advisor, request_id)
+        except (actions.NotYours, actions.HelpRefused, HelpRequest.DoesNotExist) as refused:
+            await self.error(str(refused) or "no such request", content.get("ref"))
+            return
+        await self.send_event(
+            {"type": "help.transfer_options", "request": request_id, "ref": content.get("ref"), **options}
+        )
+
+    async def transfer(self, content: dict[str, Any]) -> None:
+        """Hand the conversation on; the first advisor's desks hear help.transferred."""
+        request_id = self.request_id(content)
+        to = {"to_advisor": content.get("advisor"), "to_queue": content.get("queue")}
+        try:
+            await database_sync_to_async(actions.transfer_conversation)(self.advisor, request_id, **to)
+        except (actions.NotYours, actions.HelpRefused, HelpRequest.DoesNotExist) as refused:
+            await self.error(str(refused) or "no such request", content.get("ref"))
+
+    async def help_transferred(self, event: dict[str, Any]) -> None:
+        """Handed on from one of the advisor's desks: this one hears no more of the conversation."""
+        await self.channel_layer.group_discard(events.request_group(event["request"]), self.channel_name)
+        await self.send_event(event)
 
     async def help_conversation(self, event: dict[str, Any]) -> None:
         """Accepted on another of the advisor's sockets: this one joins the conversation too."""

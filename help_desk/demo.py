@@ -12,14 +12,23 @@ DEMO_ACCOUNTS = [
     # username, password, is_staff/superuser, groups, the name customers read
     ("admin", "admin-demo", True, [], ("", "")),
     ("advisor", "advisor-demo", False, ["advisors"], ("Alex", "Weber")),
+    ("sam", "sam-demo", False, ["advisors"], ("Sam", "Berg")),
     ("mary", "mary-demo", False, [], ("Mary", "Major")),
 ]
 # What the demo's log-ins are for, and where to go with them.
 ROLES = {
     "admin": "the admin, /admin/",
     "advisor": "the advisor's desk, /desk/",
+    "sam": "a second advisor's desk (to transfer to), /desk/",
     "mary": "Mary's page (H.4), /identity/",
 }
+
+
+CANNED_REPLIES = [
+    ("Greeting", "Hello, I am happy to help with your tax return. What is your question?"),
+    ("Pensions", "Pensions and annuities go on line 5a; the taxable part of them on line 5b."),
+    ("Goodbye", "Thank you for asking. Good luck with your return!"),
+]
 
 
 def _account(username: str, password: str, admin: bool, groups: list[str], full_name: tuple[str, str]) -> User:
@@ -46,7 +55,7 @@ def _logo() -> ContentFile[bytes]:
 
 
 def seed() -> list[str]:
-    from help_desk.models import Advisor, Queue
+    from help_desk.models import Advisor, CannedReply, Queue
     from identity_blocks.models import IdentityBlock
 
     block = IdentityBlock.objects.select_related("agreement").get(name="Help desk identities")
@@ -58,6 +67,8 @@ def seed() -> list[str]:
     )  # fmt: skip
     if created:
         queue.logo.save("taxeasy.png", _logo())
+    for title, text in CANNED_REPLIES:
+        CannedReply.objects.get_or_create(queue=queue, title=title, defaults={"text": text})
     lines = [f"Help-desk queue: {queue.name} ({queue.slug}); Jane presses HELP on the tax site, /demo/tax-site/"]
     lines.append("Demo log-ins:")
     for username, password, admin, groups, name in DEMO_ACCOUNTS:

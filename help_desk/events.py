@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from help_desk.models import Advisor, ChatMessage, HelpRequest, Rating, RequestStatus, SecureSegment
+from help_desk.models import Advisor, ChatMessage, HelpRequest, OfflineMessage, Rating, RequestStatus, SecureSegment
 from portal import broadcast
 
 
@@ -26,12 +26,15 @@ def describe(request: HelpRequest) -> dict[str, Any]:
     return {
         "id": request.pk,
         "queue": request.queue.name,
+        "queue_id": request.queue_id,
         "mode": request.mode,
         "secure": request.secure,
         "status": request.status,
         "advisor": str(request.advisor) if request.advisor_id else None,
         "advisor_name": request.advisor.display_name if request.advisor is not None else None,
         "created_at": request.created_at.isoformat(),
+        "accepted_at": request.accepted_at.isoformat() if request.accepted_at else None,
+        "came_from": request.came_from,
         "customer_left": request.customer_left_at is not None,
         # What a call in the conversation may carry (the service agreement's say).
         "calls": {"audio": request.queue.agreement.allows_voice, "video": request.queue.agreement.allows_video},
@@ -75,6 +78,7 @@ def in_line(request: HelpRequest) -> dict[str, Any]:
         "mode": request.mode,
         "secure": request.secure,
         "since": request.created_at.isoformat(),
+        "came_from": request.came_from,
         "ringing": str(request.ringing_advisor) if request.ringing_advisor_id else None,
         "here": request.customer_away_since is None,
     }
@@ -110,6 +114,24 @@ def conversation_started(request: HelpRequest) -> None:
         advisor_group(request.advisor_id), {"type": "help.conversation", "request": describe(request)}
     )
     request_changed(request)
+
+
+def transferred(request: HelpRequest, from_advisor_id: int, to: str) -> None:
+    """The first advisor's desks let go of the conversation (help_desk.conversation.DeskConsumer);
+    the new advisor's desks open it, or it waits in the new queue's line; her page shows whom
+    she talks with now."""
+    event = {"type": "help.transferred", "request": request.pk, "to": to}
+    broadcast.after_commit(advisor_group(from_advisor_id), event)
+    if request.advisor_id is not None:
+        conversation_started(request)
+    else:
+        request_changed(request)
+
+
+def inbox(queue_id: int) -> None:
+    """To the queue's desks: how many of its messages are unanswered now."""
+    unanswered = OfflineMessage.objects.filter(queue_id=queue_id, answered_at__isnull=True).count()
+    broadcast.after_commit(queue_group(queue_id), {"type": "help.inbox", "queue": queue_id, "unanswered": unanswered})
 
 
 def position(request_id: int, place: int, wait_seconds: int | None) -> None:

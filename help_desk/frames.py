@@ -147,6 +147,18 @@ class CloseRequest(ForRequest):
     wrap_up = Text(max_length=5000, allow_blank=True, default="")
 
 
+class Transfer(ForRequest):
+    """To one advisor or to one queue (help_desk.actions.transfer_options lists them)."""
+
+    advisor = _id(required=False)
+    queue = _id(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("advisor" in attrs) == ("queue" in attrs):
+            raise serializers.ValidationError("name an advisor or a queue")
+        return attrs
+
+
 def for_a_request(schema: Schema) -> Schema:
     """The desk's variant of a conversation event: which of the advisor's requests it is for."""
     return type(f"Desk{schema.__name__}", (schema,), {"request": _id()})
@@ -196,6 +208,8 @@ DESK: Mapping[str, Schema] = {
     "help.accept": ForRequest,
     "help.decline": ForRequest,
     "help.close": CloseRequest,
+    "help.transfer_options": ForRequest,
+    "help.transfer": Transfer,
 }
 
 

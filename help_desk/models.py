@@ -182,6 +182,8 @@ class HelpRequest(models.Model):
     customer_away_since = models.DateTimeField(null=True, blank=True)
     # She left: pressed Leave, or her page stayed closed past the grace.
     customer_left_at = models.DateTimeField(null=True, blank=True)
+    # The page of the embedding site that opened the help, as host and path (help_desk.came_from).
+    came_from = models.CharField(max_length=300, blank=True)
 
     objects = HelpRequestQuerySet.as_manager()
 
@@ -279,17 +281,40 @@ class ChatMessage(models.Model):
 
 
 class OfflineMessage(models.Model):
-    """Left on the help page when no advisor is on duty."""
+    """Left on the help page when no advisor is on duty or the queue is closed; an advisor answers
+    it from the desk's inbox, by e-mail."""
 
     queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="offline_messages")
     name = models.CharField(max_length=100)
     email = models.EmailField()
     message = models.TextField(max_length=5000)
     created_at = models.DateTimeField(default=timezone.now)
-    handled = models.BooleanField(default=False)
+    reply = models.TextField(max_length=10000, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["queue", "answered_at"], name="offline_unanswered")]
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>"
+
+
+class CannedReply(models.Model):
+    """A reply an advisor of the queue picks at the composer and edits before sending."""
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="canned_replies")
+    title = models.CharField(max_length=100)
+    text = models.TextField(max_length=5000)
+
+    class Meta:
+        ordering = ["queue", "title"]
+        verbose_name_plural = "canned replies"
+
+    def __str__(self) -> str:
+        return self.title
 
 
 class SecureSegmentQuerySet(models.QuerySet["SecureSegment"]):

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from help_desk import presence, routing_actions, transcripts
+from help_desk import presence, replies, routing_actions, transcripts
 
 
 @shared_task
@@ -21,3 +21,8 @@ def sweep_presence() -> int:
 @shared_task
 def mail_transcript(request_id: int, address: str) -> None:
     transcripts.mail(request_id, address)
+
+
+@shared_task
+def mail_offline_reply(message_id: int) -> None:
+    replies.mail(message_id)

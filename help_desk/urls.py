@@ -1,6 +1,6 @@
 from django.urls import path
 
-from help_desk import views
+from help_desk import inbox, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -14,5 +14,7 @@ urlpatterns = [
     path("help/request/<int:request_id>/rate/", views.rate, name="help-rate"),
     path("help/request/<int:request_id>/transcript/mail/", views.mail_transcript, name="help-mail-transcript"),
     path("desk/", views.desk, name="desk"),
+    path("desk/inbox/", inbox.inbox, name="desk-inbox"),
+    path("desk/inbox/<int:message_id>/", inbox.message, name="desk-inbox-message"),
     path("demo/tax-site/", views.tax_site, name="tax-site"),
 ]

@@ -15,11 +15,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from help_desk import actions, chat, tasks, transcripts
+from help_desk import actions, came_from, chat, inbox, tasks, transcripts
 from help_desk.chat import side_of
 from help_desk.embedding import embeddable
 from help_desk.forms import OfflineMessageForm, RatingForm, TranscriptForm
-from help_desk.models import Advisor, HelpRequest, Queue, Rating, RequestStatus
+from help_desk.models import Advisor, CannedReply, HelpRequest, Queue, Rating, RequestStatus
 from identity_blocks.actions import NoIdentityFree, assign_identity
 from identity_blocks.holders import Holder
 from portal import limits
@@ -76,6 +76,10 @@ def brand_json(request: HttpRequest, slug: str) -> JsonResponse:
     return response
 
 
+def _allowed_origins(request: HttpRequest, queue: Queue) -> tuple[str, ...]:
+    return (request.build_absolute_uri("/").rstrip("/"), *queue.origins)
+
+
 def _origin_allowed(request: HttpRequest, queue: Queue) -> bool:
     """Only sites configured for the queue (or the portal itself) may send people here."""
     claimed = request.GET.get("origin") or ""
@@ -84,8 +88,8 @@ def _origin_allowed(request: HttpRequest, queue: Queue) -> bool:
     if referer:
         parts = urlsplit(referer)
         origins.add(f"{parts.scheme}://{parts.netloc}")
-    own = request.build_absolute_uri("/").rstrip("/")
-    return all(origin in (own, *queue.origins) for origin in origins)
+    allowed = _allowed_origins(request, queue)
+    return all(origin in allowed for origin in origins)
 
 
 def _holder(request: HttpRequest) -> Holder:
@@ -115,6 +119,8 @@ def help_page(request: HttpRequest) -> HttpResponse:
         "on_duty": queue.is_open() and actions.on_duty(queue),
         # On duty but Busy (or their desk reloading): she may wait in line or leave a message.
         "taking_requests": queue.is_open() and actions.taking_requests(queue),
+        # Carried to the start, for the advisor's desk.
+        "came_from": came_from.seen_by_help_page(request, _allowed_origins(request, queue)),
     }
     return render(request, "help_desk/help.html", context)
 
@@ -156,7 +162,8 @@ def start(request: HttpRequest) -> HttpResponse:
         return refused
     mode, privacy = request.POST.get("mode", "chat"), request.POST.get("privacy", "unsecured")
     try:
-        help_request = actions.request_help(_holder(request), queue, mode, privacy == "secure")
+        page = came_from.shown(request.POST.get("came_from", ""), _allowed_origins(request, queue))
+        help_request = actions.request_help(_holder(request), queue, mode, privacy == "secure", came_from=page)
     except actions.HelpRefused as refused_help:
         context = {"queue": queue, "reason": str(refused_help)}
         return render(request, "help_desk/refused.html", context, status=400)
@@ -275,7 +282,17 @@ def desk(request: HttpRequest) -> HttpResponse:
     except NoIdentityFree as full:
         identity_error = str(full)
     context = {"advisor": advisor, "identity_error": identity_error, "max_chars": chat.MAX_CHARS}
+    context.update(unanswered=inbox.unanswered(advisor), canned=_canned(advisor))
+    context["unanswered_by_queue"] = inbox.unanswered_by_queue(advisor)
     return render(request, "help_desk/desk.html", context)
+
+
+def _canned(advisor: Advisor) -> dict[int, list[dict[str, str]]]:
+    """The canned replies of the advisor's queues, by queue id, for the composer's list."""
+    found: dict[int, list[dict[str, str]]] = {}
+    for reply in CannedReply.objects.filter(queue__advisors=advisor).order_by("title", "pk"):
+        found.setdefault(reply.queue_id, []).append({"title": reply.title, "text": reply.text})
+    return found
 
 
 def tax_site(request: HttpRequest) -> HttpResponse:

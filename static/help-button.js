@@ -3,7 +3,8 @@
 (function () {
   var me = document.currentScript, d = me.dataset, panel;
   var portal = (d.portal || new URL(me.src).origin).replace(/\/$/, ""), q = encodeURIComponent(d.queue || "");
-  var url = portal + "/help/?queue=" + q + "&origin=" + encodeURIComponent(location.origin);
+  var url = portal + "/help/?queue=" + q + "&origin=" + encodeURIComponent(location.origin) +
+    "&page=" + encodeURIComponent(location.pathname); // for the desk: where she asked from
   function make(tag, props, css) {
     var el = Object.assign(document.createElement(tag), props);
     el.style.cssText = "position:fixed;right:24px;z-index:2147483647;border:0;cursor:pointer;" + css;

@@ -5,10 +5,7 @@ e-mails an hour per conversation at most; nobody else rates or mails it."""
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
-from pathlib import Path
 
 import pytest
 from django.core import mail
@@ -19,6 +16,7 @@ from help_desk.routing_actions import route_queue
 from tests.factories import make_advisor, make_queue, make_user
 from tests.support.browser import chromium, screenshot
 from tests.support.helpdesk_browser import advisor_desk, chat_both_ways, close_and_rate, jane_asks_for_chat
+from tests.support.mail import file_backend, mails
 from tests.support.processes import demo_portal
 
 
@@ -102,20 +100,9 @@ def test_it_asks_nothing_before_the_conversation_ended(client):
     assert client.post(f"/help/request/{request.pk}/transcript/mail/", {"email": "j@example.com"}).status_code == 400
 
 
-def _mails(folder: Path) -> list[email.message.EmailMessage]:
-    """What Django's file-based backend wrote: each file holds messages separated by a line of dashes."""
-    found = []
-    for path in sorted(folder.glob("*.log")):
-        for raw in path.read_bytes().split(b"\n" + b"-" * 79 + b"\n"):
-            if raw.strip():
-                found.append(email.message_from_bytes(raw.lstrip(), policy=email.policy.default))
-    return found
-
-
 def test_jane_rates_the_chat_and_gets_its_transcript_by_mail(tmp_path):
     outbox = tmp_path / "mail"
-    settings = {"EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend", "EMAIL_FILE_PATH": str(outbox)}
-    with demo_portal(tmp_path, **settings) as base, chromium() as browser:
+    with demo_portal(tmp_path, **file_backend(outbox)) as base, chromium() as browser:
         desk = advisor_desk(browser, base)
         jane = jane_asks_for_chat(browser, base)
         chat_both_ways(jane, desk, "rating")
@@ -127,7 +114,7 @@ def test_jane_rates_the_chat_and_gets_its_transcript_by_mail(tmp_path):
         jane.get_by_text("The transcript is on its way to jane@example.com.").wait_for()
         screenshot(jane, "rating-jane")
         screenshot(desk, "rating-advisor")
-    (sent,) = _mails(outbox)
+    (sent,) = mails(outbox)
     assert sent["To"] == "jane@example.com"
     body = sent.get_content()
     assert "You: Where do I enter my pension? <b>bold?</b>" in body

@@ -1,25 +1,19 @@
 """axe-core (WCAG 2.1 A and AA, and its best practices) finds no violation on the pages people
-use: the help page, Jane's conversation, the advisor's desk with a conversation open, Mary's
-identity page and her history; on a desktop window and at 390 px wide, as a phone shows them."""
+use: the help page, Jane's conversation, the advisor's desk with a conversation open and its
+inbox, Mary's identity page and her history; on a desktop window and at 390 px wide, as a phone
+shows them."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 
+from tests.support.axe import violations
 from tests.support.browser import chromium
 from tests.support.helpdesk_browser import advisor_desk, chat_both_ways, jane_asks_for_chat
 
-RULES = {"runOnly": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}
 PHONE = {"width": 390, "height": 844}
-
-
-def _violations(page: Any) -> list[str]:
-    found = Axe().run(page, options=RULES).response
-    assert found["passes"], "axe checked nothing"
-    return [f"{page.url}: {v['id']} {[n['target'] for n in v['nodes']][:3]}" for v in found["violations"]]
 
 
 def _mary(context: Any, base: str) -> Any:
@@ -42,10 +36,12 @@ def test_it_finds_no_violation(demo_server, viewport):
         help_page = browser.new_context(**options).new_page()
         help_page.goto(demo_server + "/help/")
         mary = _mary(browser.new_context(**options), demo_server)
-        found = [*_violations(help_page), *_violations(jane), *_violations(desk), *_violations(mary)]
+        found = [*violations(help_page), *violations(jane), *violations(desk), *violations(mary)]
+        desk.goto(demo_server + "/desk/inbox/")
+        found += violations(desk)
         for history in ("/identity/messages/", "/identity/calls/"):
             mary.goto(demo_server + history)
-            found += _violations(mary)
+            found += violations(mary)
         assert found == []
 
 
@@ -54,4 +50,4 @@ def test_it_would_report_a_violation(demo_server):
         page = browser.new_page()
         page.goto(demo_server + "/help/")
         page.evaluate("document.querySelector('main').append(document.createElement('img'))")  # no alt
-        assert any(" image-alt " in violation for violation in _violations(page))
+        assert any(" image-alt " in violation for violation in violations(page))

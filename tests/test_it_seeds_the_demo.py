@@ -19,12 +19,14 @@ def test_it_seeds_log_ins_that_work_and_reuses_them_on_the_next_run(capsys, sett
     assert authenticate(logging_in, username="admin", password="admin-demo") is not None
     assert authenticate(logging_in, username="advisor", password="advisor-demo") is not None
     assert authenticate(logging_in, username="mary", password="mary-demo") is not None
+    assert authenticate(logging_in, username="sam", password="sam-demo") is not None  # to transfer to
     for where in ("/demo/tax-site/", "/desk/", "/identity/", "/admin/"):
         assert where in printed
     assert "admin-demo" in printed
     assert "advisor-demo" in printed
     assert (Operator.objects.count(), ServiceAgreement.objects.count(), IdentityBlock.objects.count()) == (1, 1, 1)
     assert Queue.objects.get().identity_block == IdentityBlock.objects.get()
+    assert Queue.objects.get().canned_replies.count() == 3  # seeded once, however many runs
 
 
 @pytest.mark.django_db

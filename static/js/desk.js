@@ -5,6 +5,7 @@ import { setIceServers } from "./ice.js";
 import { CallPanel } from "./call_panel.js";
 import { PhoneDock } from "./phone_dock.js";
 import { SecurePanel } from "./secure_chat.js";
+import { TransferTools, cameFrom, cannedReplies, waited } from "./desk_tools.js";
 import { PortalSocket } from "./socket.js";
 
 const ringing = document.getElementById("ringing");
@@ -13,14 +14,11 @@ const presence = document.getElementById("presence");
 const template = document.getElementById("conversation-template");
 const alarm = new Alarm(); // a request ringing while the desk's tab is hidden
 const panes = new Map(); // request id -> { root, chat, typingTimer }
+// The messages left on the help page and not yet answered, per queue, as the inbox link says.
+const unanswered = JSON.parse(document.getElementById("unanswered-by-queue").textContent);
 const lines = new Map(); // queue id -> the requests waiting in it
 const RING_OVER = { missed: "you missed it", declined: "you declined it", left: "the customer left",
   away: "you are away", busy: "you are busy", offline: "you are offline", "desk closed": "your desk closed" };
-
-function waited(since) {
-  const minutes = Math.floor((Date.now() - Date.parse(since)) / 60000);
-  return minutes < 1 ? "less than a minute" : `${minutes} min`;
-}
 
 // Who is waiting in the advisor's queues, for how long, and for what.
 function showLine() {
@@ -31,12 +29,16 @@ function showLine() {
     item.dataset.request = entry.id;
     const state = entry.ringing ? ` · ringing ${entry.ringing}` : (entry.here ? "" : " · page closed");
     item.textContent = `#${entry.id} · ${entry.who} · ${entry.mode}${entry.secure ? " (secure)" : ""}`
-      + ` · waiting ${waited(entry.since)}${state}`;
+      + ` · waiting ${waited(entry.since)} · ${cameFrom({ came_from: entry.came_from })}${state}`;
     return item;
   }));
   document.getElementById("nobody-in-line").hidden = waiting.length > 0;
 }
-setInterval(showLine, 15000);
+// What the ringing cards say of her wait goes on with the clock, as the line does.
+function showWaits() {
+  for (const span of ringing.querySelectorAll(".waited")) span.textContent = `waiting ${waited(span.dataset.since)}`;
+}
+setInterval(() => { showLine(); showWaits(); }, 15000);
 
 function showPresence(value, reason) {
   presence.value = value;
@@ -60,6 +62,10 @@ function ringingItem(request) {
   item.dataset.request = request.id;
   item.append(Object.assign(document.createElement("span"), {
     textContent: `#${request.id} · ${request.queue} · ${request.mode}${request.secure ? " (secure)" : ""}` }));
+  item.append(Object.assign(document.createElement("span"), { className: "came-from", textContent: cameFrom(request) }));
+  const wait = Object.assign(document.createElement("span"), { className: "waited" });
+  wait.dataset.since = request.created_at;
+  item.append(wait);
   for (const [label, type] of [["Accept", "help.accept"], ["Decline", "help.decline"]]) {
     const button = Object.assign(document.createElement("button"), { type: "button", textContent: label });
     button.addEventListener("click", () => socket.send({ type, request: request.id }));
@@ -72,16 +78,21 @@ function setRinging(request, on) {
   const known = ringing.querySelector(`[data-request="${request.id}"]`);
   known?.remove();
   if (on) ringing.append(ringingItem(request));
+  showWaits();
   if (on && !known) alarm.start(request.id, "Help request", `#${request.id} · ${request.queue} · ${request.mode}`);
   if (!on) alarm.stop(request.id);
   nothing.hidden = ringing.children.length > 0;
 }
 
 function pane(request) {
-  if (panes.has(request.id)) return panes.get(request.id);
+  const known = panes.get(request.id);
+  if (known && !known.root.classList.contains("ended")) return known;
+  known?.root.remove(); // handed on before, and back now: a fresh pane with the whole chat
   const root = template.content.firstElementChild.cloneNode(true);
   root.dataset.request = request.id;
   root.querySelector("h2").textContent = `#${request.id} · ${request.queue}`;
+  const asked = request.accepted_at ? ` · waited ${waited(request.created_at, request.accepted_at)}` : "";
+  root.querySelector(".came-from").textContent = `Asked ${cameFrom(request)}${asked}`;
   root.querySelector(".transcript").href = `/help/request/${request.id}/transcript.txt`;
   const chat = new ChatView(root.querySelector(".messages"), {
     mine: (m) => m.from_advisor,
@@ -89,6 +100,7 @@ function pane(request) {
   });
   const form = root.querySelector(".chat-form");
   composer(form, chat, (id, body) => socket.send({ type: "chat.send", request: request.id, client_id: id, body }));
+  cannedReplies(root, request.queue_id);
   const typing = atMostEvery(2000, () => socket.send({ type: "chat.typing", request: request.id }));
   form.elements.body.addEventListener("input", typing);
   root.querySelector(".close-form").addEventListener("submit", (event) => {
@@ -99,7 +111,8 @@ function pane(request) {
   const send = (event) => socket.send({ ...event, request: request.id });
   const calls = new CallPanel(root, { list: chat.list, send, allows: request.calls, stats: true });
   const secure = new SecurePanel(root, { list: chat.list, send, allowed: request.secure_chat, other: "the customer" });
-  const entry = { root, chat, calls, secure };
+  const transfer = new TransferTools(root, request.id, (event) => socket.send(event));
+  const entry = { root, chat, calls, secure, transfer };
   panes.set(request.id, entry);
   socket.send({ type: "chat.resume", request: request.id, after: 0 });
   return entry;
@@ -111,6 +124,16 @@ function ended(entry) {
   entry.root.querySelector(".chat-form").hidden = true;
   entry.root.querySelector(".close-form").hidden = true;
   entry.root.querySelector(".ended-note").hidden = false;
+  entry.transfer.close();
+}
+
+// Handed to another advisor or queue: the pane stays to read, saying where it went.
+function handedOn(entry, to) {
+  ended(entry);
+  entry.root.querySelector(".ended-note").hidden = true;
+  const note = entry.root.querySelector(".transferred-note");
+  note.textContent = `You handed this conversation to ${to}.`;
+  note.hidden = false;
 }
 
 // The ended conversation's summary: the customer's rating and comment, when she gives them.
@@ -154,6 +177,11 @@ const socket = new PortalSocket("/ws/desk/")
   .on("presence", (event) => showPresence(event.presence, ""))
   .on("help.presence", (event) => showPresence(event.presence, event.reason))
   .on("help.line", ({ queue, line }) => { lines.set(queue, line); showLine(); })
+  .on("help.inbox", ({ queue, unanswered: count }) => {
+    unanswered[queue] = count;
+    const total = Object.values(unanswered).reduce((sum, n) => sum + n, 0);
+    document.getElementById("inbox-link").textContent = `Inbox (${total} unanswered)`;
+  })
   .on("ice.servers", ({ servers, expires, policy }) => setIceServers(servers, expires, policy))
   .on("call.placed", (event) => panes.get(event.request)?.calls.placed(event))
   .on("call.refused", (event) => panes.get(event.request)?.calls.refused(event))
@@ -185,6 +213,11 @@ const socket = new PortalSocket("/ws/desk/")
     setRinging(request, false);
     pane(request);
     document.getElementById("ring-notice").textContent = "";  // what stopped ringing before is answered
+  })
+  .on("help.transfer_options", (event) => panes.get(event.request)?.transfer.options(event))
+  .on("help.transferred", ({ request, to }) => {
+    const entry = panes.get(request);
+    if (entry) handedOn(entry, to);
   })
   .on("help.request", ({ request }) => {
     customerLeft(request);

@@ -16,6 +16,7 @@ const chat = new ChatView(document.getElementById("messages"), {
   retry: (clientId) => socket.send({ type: "chat.retry", client_id: clientId }),
 });
 let typingTimer;
+let talkingWith = null; // the advisor who has the conversation: another one means it was handed on
 let calls = null; // the conversation's call panel, once an advisor has taken it
 let secure = null; // and its secure chat line, where the service includes one
 
@@ -46,8 +47,10 @@ const socket = new PortalSocket(`/ws/help/${requestId}/`)
   })
   .on("socket.closed", () => { document.body.dataset.live = "no"; })
   .on("help.request", ({ request }) => {
+    const now = talkingWith !== null && request.status === "active" && request.advisor !== talkingWith ? "now " : "";
+    if (request.status === "active") talkingWith = request.advisor;
     const text = { waiting: "Waiting for an advisor…", ringing: "An advisor is being called…",
-      active: request.advisor_name ? `You are talking with ${request.advisor_name}.` : "You are talking with an advisor.",
+      active: `You are ${now}talking with ${request.advisor_name || "an advisor"}.`,
       closed: "The conversation has ended.",
       abandoned: "You left the line." }[request.status];
     status.textContent = text;
