@@ -77,7 +77,7 @@ def test_an_advisor_answers_jane_s_message_from_the_inbox_by_mail(tmp_path):
         desk.get_by_role("link", name="Inbox (0 unanswered)").wait_for()
         jane = browser.new_context().new_page()
         jane.goto(base + "/help/")
-        jane.get_by_text("No advisor of Tax help is on duty right now.").wait_for()
+        jane.get_by_text("No advisor of TaxEasy help is on duty right now.").wait_for()
         jane.get_by_label("Your name").fill("Jane Doe")
         jane.get_by_label("E-mail").fill("jane@example.com")
         jane.get_by_label("Message").fill("Where does my pension go?")
