@@ -12,9 +12,9 @@ from help_desk.models import OfflineMessage
 def text(message: OfflineMessage) -> str:
     written = timezone.localtime(message.created_at)
     quoted = "\n".join(f"> {line}" for line in message.message.splitlines())
-    return f"{message.reply}\n\n-- \nOn {written:%Y-%m-%d %H:%M} you wrote to {message.queue.name}:\n{quoted}\n"
+    return f"{message.reply}\n\n-- \nOn {written:%Y-%m-%d %H:%M} you wrote to {message.queue.shown_name}:\n{quoted}\n"
 
 
 def mail(message_id: int) -> None:
     message = OfflineMessage.objects.select_related("queue").get(pk=message_id)
-    send_mail(f"{message.queue.name}: a reply to your message", text(message), None, [message.email])
+    send_mail(f"{message.queue.shown_name}: a reply to your message", text(message), None, [message.email])

@@ -36,12 +36,12 @@ def text(request: HelpRequest, *, for_advisor: bool = False) -> str:
     ]
     entries += [(segment.started_at, _secure_note(segment)) for segment in request.secure_segments.all()]
     started = timezone.localtime(request.created_at)
-    head = f"{request.queue.name}: conversation #{request.pk} ({started:%Y-%m-%d %H:%M} {settings.TIME_ZONE})"
+    head = f"{request.queue.shown_name}: conversation #{request.pk} ({started:%Y-%m-%d %H:%M} {settings.TIME_ZONE})"
     return "\n".join([head, "", *(line for _, line in sorted(entries, key=lambda entry: entry[0]))]) + "\n"
 
 
 def mail(request_id: int, address: str) -> None:
     """E-mail the transcript to the address the customer gave (Django's e-mail backend)."""
     request = HelpRequest.objects.select_related("queue", "advisor__user").get(pk=request_id)
-    subject = f"{request.queue.name}: the transcript of your conversation #{request.pk}"
+    subject = f"{request.queue.shown_name}: the transcript of your conversation #{request.pk}"
     send_mail(subject, text(request), None, [address])

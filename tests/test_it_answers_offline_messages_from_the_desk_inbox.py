@@ -82,7 +82,7 @@ def test_an_advisor_answers_jane_s_message_from_the_inbox_by_mail(tmp_path):
         jane.get_by_label("E-mail").fill("jane@example.com")
         jane.get_by_label("Message").fill("Where does my pension go?")
         jane.get_by_role("button", name="Leave a message").click()
-        jane.get_by_text("Your message to Tax help is with us").wait_for()
+        jane.get_by_text("Your message to TaxEasy help is with us").wait_for()
         desk.get_by_role("link", name="Inbox (1 unanswered)").click()
         desk.get_by_text("1 unanswered").wait_for()
         desk.get_by_role("link", name="Jane Doe").click()
@@ -99,7 +99,7 @@ def test_an_advisor_answers_jane_s_message_from_the_inbox_by_mail(tmp_path):
         assert [*found, *violations(desk)] == []
     (sent,) = mails(outbox)
     assert sent["To"] == "jane@example.com"
-    assert sent["Subject"] == "Tax help: a reply to your message"
+    assert sent["Subject"] == "TaxEasy help: a reply to your message"
     body = sent.get_content()
     assert body.startswith("On line 5a of your return.")
     assert "> Where does my pension go?" in body
