@@ -16,6 +16,7 @@ from identity_blocks import actions
 from identity_blocks.holders import Holder
 from tests.factories import make_block, make_user
 from tests.support.browser import chromium
+from tests.support.helpdesk_browser import advisor_desk
 from tests.support.processes import ROOT, portal_env, python
 
 CATALOGUE = ROOT / "locale" / "de" / "LC_MESSAGES"
@@ -61,6 +62,59 @@ def test_a_german_chromium_gets_help_and_logs_mary_in_in_german(demo_server):
         page.get_by_role("button", name="Abmelden").wait_for()
 
 
+def test_the_browser_client_talks_german_in_a_german_chromium(demo_server):
+    """Jane's conversation and Mary's call panel say in German what the browser client itself
+    writes (chat.js, call_panel.js, identity.js), from the catalogue at /jsi18n/."""
+    with chromium() as browser:
+        desk = advisor_desk(browser, demo_server)  # the advisor's own browser speaks English
+        german = browser.new_context(locale="de-DE")
+        site = german.new_page()
+        site.goto(demo_server + "/demo/tax-site/")
+        with german.expect_page() as opened:
+            site.locator("#portal-help-button").click()
+        jane = opened.value
+        jane.get_by_label("Chat").check()
+        jane.get_by_role("button", name="Verbinden").click()
+        jane.wait_for_url("**/help/request/*/")
+        jane.wait_for_selector("body[data-live=yes]")
+        desk.locator("#ringing button", has_text="Accept").click()
+        jane.get_by_label("Nachricht").fill("Wo trage ich meine Rente ein?")
+        jane.get_by_role("button", name="Senden").click()
+        mine = jane.locator(".message.out", has_text="Wo trage ich meine Rente ein?")
+        mine.locator(".who", has_text="Sie").wait_for()
+        pane = desk.locator(".conversation").last
+        pane.get_by_label("Message").fill("Zeile 5a.")
+        pane.get_by_role("button", name="Send").click()
+        theirs = jane.locator(".message.in", has_text="Zeile 5a.")
+        assert theirs.locator(".who").text_content() == "Beratung"
+        mine.locator(".status", has_text="gelesen").wait_for()  # she was shown the advisor's answer: "read"
+        assert jane.get_by_role("link", name="Gesprächsprotokoll herunterladen").is_visible()
+
+        mary = german.new_page()
+        mary.goto(demo_server + "/accounts/login/?next=/identity/")
+        mary.get_by_label("Benutzername").fill("mary")
+        mary.get_by_label("Passwort").fill("mary-demo")
+        mary.get_by_role("button", name="Anmelden").click()
+        mary.locator("#registration-state", has_text="Registriert").wait_for(timeout=20_000)
+        mary.locator("body[data-live=yes]").wait_for()
+        calls = mary.locator("#calls-panel")
+        assert calls.get_by_role("button", name="Videoanruf").is_visible()
+        calls.get_by_text("Geräte").wait_for()
+        calls.get_by_role("button", name="Anruf", exact=True).click()  # nobody typed in "Anrufen"
+        calls.get_by_role("alert").filter(has_text="Geben Sie ein, wen Sie anrufen möchten").wait_for()
+
+
+@pytest.mark.django_db
+def test_the_client_s_catalogue_follows_the_browser_and_is_kept(client):
+    german = client.get(reverse("jsi18n"), **GERMAN)
+    assert german.json()["catalog"]["Hang up"] == "Auflegen"
+    assert "Accept-Language" in german["Vary"]
+    assert "max-age=3600" in german["Cache-Control"]
+    again = client.get(reverse("jsi18n"), HTTP_IF_MODIFIED_SINCE=german["Last-Modified"], **GERMAN)
+    assert again.status_code == 304
+    assert "Hang up" not in client.get(reverse("jsi18n"), HTTP_ACCEPT_LANGUAGE="en").json()["catalog"]
+
+
 def _msgids(po: Path) -> set[str]:
     text = po.read_text()
     return {m for m in re.findall(r'^msgid "(.*)"$', text, re.MULTILINE) if m} | {
@@ -69,26 +123,31 @@ def _msgids(po: Path) -> set[str]:
     }
 
 
-def test_every_marked_string_has_its_german(tmp_path):
+@pytest.mark.parametrize("domain", ["django", "djangojs"])
+def test_every_marked_string_has_its_german(tmp_path, domain):
     """makemessages over a copy of the project finds no string the catalogue lacks, and the
-    catalogue has no entry left empty or fuzzy."""
+    catalogue has no entry left empty or fuzzy: the pages' (django) and the browser client's
+    (djangojs, found by xgettext in static/js)."""
     listed = ["git", "ls-files", "--cached", "--others", "--exclude-standard"]
     files = subprocess.run(listed, cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     for name in files:
         if (ROOT / name).is_file():
             (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, tmp_path / name)
-    (tmp_path / "locale" / "de" / "LC_MESSAGES" / "django.po").unlink()
-    command = python(str(tmp_path / "manage.py"), "makemessages", "-l", "de", "--ignore=tests", "--ignore=bench")
+    (tmp_path / "locale" / "de" / "LC_MESSAGES" / f"{domain}.po").unlink()
+    command = python(
+        str(tmp_path / "manage.py"), "makemessages", "-d", domain, "-l", "de", "--ignore=tests", "--ignore=bench"
+    )
     subprocess.run(command, cwd=tmp_path, env=portal_env(), check=True, capture_output=True)
-    found = _msgids(tmp_path / "locale" / "de" / "LC_MESSAGES" / "django.po")
-    assert found - _msgids(CATALOGUE / "django.po") == set()
-    source = (CATALOGUE / "django.po").read_text()
+    found = _msgids(tmp_path / "locale" / "de" / "LC_MESSAGES" / f"{domain}.po")
+    assert found - _msgids(CATALOGUE / f"{domain}.po") == set()
+    source = (CATALOGUE / f"{domain}.po").read_text()
     assert "#, fuzzy" not in source
     assert not re.search(r'^msgstr(\[\d\])? ""\n(?!")', source.split("\n\n", 1)[1], re.MULTILINE)
 
 
-def test_the_compiled_catalogue_is_its_source_s(tmp_path):
-    compiled = tmp_path / "django.mo"
-    subprocess.run(["msgfmt", "--check", "-o", str(compiled), str(CATALOGUE / "django.po")], check=True)
-    assert compiled.read_bytes() == (CATALOGUE / "django.mo").read_bytes()
+@pytest.mark.parametrize("domain", ["django", "djangojs"])
+def test_the_compiled_catalogue_is_its_source_s(tmp_path, domain):
+    compiled = tmp_path / f"{domain}.mo"
+    subprocess.run(["msgfmt", "--check", "-o", str(compiled), str(CATALOGUE / f"{domain}.po")], check=True)
+    assert compiled.read_bytes() == (CATALOGUE / f"{domain}.mo").read_bytes()

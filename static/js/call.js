@@ -3,13 +3,14 @@
 // every description leaves complete: gathered, or after GATHER_MS at most. One side offers at a
 // time; when both re-offer at once the IMS side answers one of them 491 (RFC 3261 §14.1) and that
 // side rolls back and tries again a moment later.
+import { gettext, interpolate } from "./i18n.js";
 import { iceServers, iceTransportPolicy } from "./ice.js";
 
 const GATHER_MS = 3000;
 const CONNECT_MS = 20000; // ICE and DTLS, once the answer is in
 const RESTART_MS = 8000; // a dropped path has this long to come back through an ICE restart
 const GLARE_RETRY_MS = [500, 2000];
-const DROPPED = "The connection dropped and could not be restored, so the call ended.";
+const DROPPED = gettext("The connection dropped and could not be restored, so the call ended.");
 
 // Every call of this page, by key; also on globalThis, where tests and the browser's console
 // read their connections.
@@ -27,12 +28,12 @@ function gathered(pc) {
 
 export function mediaError(error) {
   const reasons = {
-    NotAllowedError: "The browser was not allowed to use the microphone or camera.",
-    NotFoundError: "No microphone or camera was found.",
-    NotReadableError: "The microphone or camera is in use by another program.",
-    OverconstrainedError: "The chosen microphone or camera is not available.",
+    NotAllowedError: gettext("The browser was not allowed to use the microphone or camera."),
+    NotFoundError: gettext("No microphone or camera was found."),
+    NotReadableError: gettext("The microphone or camera is in use by another program."),
+    OverconstrainedError: gettext("The chosen microphone or camera is not available."),
   };
-  return reasons[error?.name] || `Could not start the call: ${error?.message || error}`;
+  return reasons[error?.name] || interpolate(gettext("Could not start the call: %(problem)s"), { problem: error?.message || error });
 }
 
 export class Call {
@@ -51,7 +52,7 @@ export class Call {
     this.remoteStream = new MediaStream();
     this.pc = null;
     this.local = null;
-    this.noPath = "No media path could be made to the other side.";
+    this.noPath = gettext("No media path could be made to the other side.");
   }
 
   changed(state, reason = "") {
@@ -224,7 +225,7 @@ export class Call {
 
   hangup() {
     if (this.key) this.send({ type: "call.hangup", call: this.key });
-    this.ended("You hung up.");
+    this.ended(gettext("You hung up."));
   }
 
   ended(reason) {

@@ -3,25 +3,26 @@
 // side's media, live quality figures, and a bubble in the timeline that fills in as the call goes.
 import { askToNotify, notify } from "./attention.js";
 import { Call, calls, mediaError, ringer } from "./call.js";
+import { gettext, interpolate } from "./i18n.js";
 
 const ENDINGS = {
-  "hung up": "You hung up.",
-  "the other side hung up": "The other side hung up.",
-  declined: "The call was declined.",
-  "no answer": "Nobody answered.",
-  cancelled: "The call was cancelled.",
-  "cancelled by the caller": "The caller hung up before it was answered.",
+  "hung up": gettext("You hung up."),
+  "the other side hung up": gettext("The other side hung up."),
+  declined: gettext("The call was declined."),
+  "no answer": gettext("Nobody answered."),
+  cancelled: gettext("The call was cancelled."),
+  "cancelled by the caller": gettext("The caller hung up before it was answered."),
   // The other browser ended the call on a media failure (the BYE's Reason, ims/release.py).
-  "the other side: no media path": "No media path could be made to the other side.",
-  "the other side: the connection dropped": "The connection dropped and could not be restored, so the call ended.",
+  "the other side: no media path": gettext("No media path could be made to the other side."),
+  "the other side: the connection dropped": gettext("The connection dropped and could not be restored, so the call ended."),
 };
 
 function ending(reason) {
   if (ENDINGS[reason]) return ENDINGS[reason];
-  if (/^(486|600)\b/.test(reason)) return "The other side is busy.";
-  if (/^(603|403)\b/.test(reason)) return "The call was declined.";
-  if (/^(408|480)\b/.test(reason)) return "Nobody answered.";
-  return reason || "The call ended.";
+  if (/^(486|600)\b/.test(reason)) return gettext("The other side is busy.");
+  if (/^(603|403)\b/.test(reason)) return gettext("The call was declined.");
+  if (/^(408|480)\b/.test(reason)) return gettext("Nobody answered.");
+  return reason || gettext("The call ended.");
 }
 
 function element(tag, props = {}, ...children) {
@@ -33,7 +34,7 @@ function element(tag, props = {}, ...children) {
 // A call rings in a tab out of sight: the browser's own notification too, where allowed (asked
 // for on the person's first click in a call panel).
 function notifyCall(call) {
-  notify(call.video ? "Incoming video call" : "Incoming call", { body: call.remote || "", tag: call.key });
+  notify(call.video ? gettext("Incoming video call") : gettext("Incoming call"), { body: call.remote || "", tag: call.key });
 }
 
 function clock(ms) {
@@ -62,14 +63,14 @@ export class CallPanel {
   build(root, stats) {
     const button = (text, action) => element("button", { type: "button", textContent: text, onclick: action });
     this.buttons = {
-      audio: button("Call", () => this.start(false)),
-      video: button("Video call", () => this.start(true)),
-      answer: button("Answer", () => this.answer()),
-      decline: button("Decline", () => this.decline()),
-      mute: button("Mute", () => this.call.mute(!this.call.muted)),
-      hold: button("Hold", () => this.call.hold(!this.call.held)),
-      camera: button("Camera on", () => this.call.camera(!this.call.video).catch((e) => this.error(mediaError(e)))),
-      hangup: button("Hang up", () => this.call.hangup()),
+      audio: button(gettext("Call"), () => this.start(false)),
+      video: button(gettext("Video call"), () => this.start(true)),
+      answer: button(gettext("Answer"), () => this.answer()),
+      decline: button(gettext("Decline"), () => this.decline()),
+      mute: button(gettext("Mute"), () => this.call.mute(!this.call.muted)),
+      hold: button(gettext("Hold"), () => this.call.hold(!this.call.held)),
+      camera: button(gettext("Camera on"), () => this.call.camera(!this.call.video).catch((e) => this.error(mediaError(e)))),
+      hangup: button(gettext("Hang up"), () => this.call.hangup()),
     };
     this.buttons.answer.className = this.buttons.audio.className = "primary";
     this.buttons.hangup.className = "danger";
@@ -83,7 +84,7 @@ export class CallPanel {
     this.showStats = stats;
     const bar = element("div", { className: "call-bar" }, ...Object.values(this.buttons), this.devicePicker());
     const media = element("div", { className: "call-media" }, this.remoteVideo, this.localVideo, this.remoteAudio);
-    const panel = element("section", { className: "call-panel", ariaLabel: "Call" }, bar, this.status, this.problem, media, this.figures, this.chart);
+    const panel = element("section", { className: "call-panel", ariaLabel: gettext("Call") }, bar, this.status, this.problem, media, this.figures, this.chart);
     panel.addEventListener("click", askToNotify, { once: true });
     root.querySelector(".messages, #messages").before(panel);
   }
@@ -91,8 +92,8 @@ export class CallPanel {
   devicePicker() {
     this.mic = element("select", { name: "microphone" });
     this.cam = element("select", { name: "camera" });
-    const picker = element("details", { className: "devices" }, element("summary", { textContent: "Devices" }),
-      element("label", {}, "Microphone ", this.mic), element("label", {}, "Camera ", this.cam));
+    const picker = element("details", { className: "devices" }, element("summary", { textContent: gettext("Devices") }),
+      element("label", {}, `${gettext("Microphone")} `, this.mic), element("label", {}, `${gettext("Camera")} `, this.cam));
     picker.addEventListener("toggle", () => this.listDevices());
     return picker;
   }
@@ -102,7 +103,7 @@ export class CallPanel {
     for (const [select, kind] of [[this.mic, "audioinput"], [this.cam, "videoinput"]]) {
       const chosen = select.value;
       select.replaceChildren(...devices.filter((d) => d.kind === kind).map((d, n) =>
-        element("option", { value: d.deviceId, textContent: d.label || `${kind === "audioinput" ? "Microphone" : "Camera"} ${n + 1}` })));
+        element("option", { value: d.deviceId, textContent: d.label || interpolate(kind === "audioinput" ? gettext("Microphone %(n)s") : gettext("Camera %(n)s"), { n: n + 1 }) })));
       if (chosen) select.value = chosen;
     }
   }
@@ -154,7 +155,7 @@ export class CallPanel {
     if (call.state === "incoming" && ["answered", "connected"].includes(event.state)) {
       // Every window of the callee rang; another one answered.
       this.ring.stop();
-      return call.ended("Answered in another window.");
+      return call.ended(gettext("Answered in another window."));
     }
     const handlers = {
       calling: () => call.changed("calling"),
@@ -170,7 +171,7 @@ export class CallPanel {
       await handlers[event.state]?.();
     } catch (problem) {
       // An SDP the browser cannot take: end the call, saying so, rather than ring forever.
-      if (call.state !== "ended") call.failed(`The call could not be set up: ${problem?.message || problem}`);
+      if (call.state !== "ended") call.failed(interpolate(gettext("The call could not be set up: %(problem)s"), { problem: problem?.message || problem }));
     }
   }
 
@@ -218,7 +219,7 @@ export class CallPanel {
   decline() {
     this.ring.stop();
     this.send({ type: "call.decline", call: this.call.key });
-    this.call.ended("You declined the call.");
+    this.call.ended(gettext("You declined the call."));
   }
 
   error(text) {
@@ -238,9 +239,9 @@ export class CallPanel {
     };
     for (const [name, button] of Object.entries(this.buttons)) button.hidden = !show[name];
     if (call) {
-      this.buttons.mute.textContent = call.muted ? "Unmute" : "Mute";
-      this.buttons.hold.textContent = call.held ? "Resume" : "Hold";
-      this.buttons.camera.textContent = call.video ? "Camera off" : "Camera on";
+      this.buttons.mute.textContent = call.muted ? gettext("Unmute") : gettext("Mute");
+      this.buttons.hold.textContent = call.held ? gettext("Resume") : gettext("Hold");
+      this.buttons.camera.textContent = call.video ? gettext("Camera off") : gettext("Camera on");
       this.media(call);
     }
     this.status.textContent = this.describe(call);
@@ -260,23 +261,35 @@ export class CallPanel {
 
   describe(call) {
     if (!call) return "";
-    const kind = call.video ? "Video call" : "Call";
-    return {
-      new: "", calling: `${kind}: calling…`, ringing: `${kind}: ringing…`, incoming: `Incoming ${kind.toLowerCase()}`,
-      answering: `${kind}: connecting…`, connecting: `${kind}: connecting…`, reconnecting: `${kind}: reconnecting…`,
-      connected: `${kind} in progress${call.held ? " (on hold)" : ""}${call.muted ? " (muted)" : ""}`,
-      ended: call.reason,
-    }[call.state];
+    if (call.state === "connected") return this.progress(call);
+    const says = call.video ? {
+      calling: gettext("Video call: calling…"), ringing: gettext("Video call: ringing…"), incoming: gettext("Incoming video call"),
+      connecting: gettext("Video call: connecting…"), reconnecting: gettext("Video call: reconnecting…"),
+    } : {
+      calling: gettext("Call: calling…"), ringing: gettext("Call: ringing…"), incoming: gettext("Incoming call"),
+      connecting: gettext("Call: connecting…"), reconnecting: gettext("Call: reconnecting…"),
+    };
+    return { new: "", answering: says.connecting, ended: call.reason, ...says }[call.state];
+  }
+
+  // Whole sentences for each of hold and mute: a translation may word each its own way.
+  progress(call) {
+    const held = call.held ? 1 : 0;
+    const muted = call.muted ? 2 : 0;
+    return (call.video ? [gettext("Video call in progress"), gettext("Video call in progress (on hold)"),
+      gettext("Video call in progress (muted)"), gettext("Video call in progress (on hold) (muted)")]
+      : [gettext("Call in progress"), gettext("Call in progress (on hold)"), gettext("Call in progress (muted)"),
+        gettext("Call in progress (on hold) (muted)")])[held + muted];
   }
 
   summary(call) {
-    const parts = [call.video ? "Video call" : "Voice call"];
-    if (call.remote && (this.address || !this.dials)) parts.push(`${call.incoming ? "from" : "to"} ${call.remote}`); // a dialling page's log
+    const parts = [call.video ? gettext("Video call") : gettext("Voice call")];
+    if (call.remote && (this.address || !this.dials)) parts.push(interpolate(call.incoming ? gettext("from %(remote)s") : gettext("to %(remote)s"), { remote: call.remote })); // a dialling page's log
     if (call.connectedAt) parts.push(clock((call.endedAt || Date.now()) - call.connectedAt));
     if (call.codec) parts.push(call.codec);
-    if (call.media_path === "direct") parts.push("direct, browser to browser");
-    else if (call.media_path === "passthrough") parts.push("passed through");
-    else if (call.media_path) parts.push(call.farCodec ? `converted to ${call.farCodec}` : "converted");
+    if (call.media_path === "direct") parts.push(gettext("direct, browser to browser"));
+    else if (call.media_path === "passthrough") parts.push(gettext("passed through"));
+    else if (call.media_path) parts.push(call.farCodec ? interpolate(gettext("converted to %(codec)s"), { codec: call.farCodec }) : gettext("converted"));
     parts.push(call.state === "ended" ? call.reason : this.describe(call));
     return parts.join(" · ");
   }
@@ -310,7 +323,8 @@ export class CallPanel {
   }
 
   draw(history, now) {
-    this.figures.textContent = `${now.codec} · loss ${now.packetsLost} · jitter ${now.jitterMs} ms · round trip ${now.rttMs} ms · ${now.kbps} kbit/s`;
+    this.figures.textContent = interpolate(gettext("%(codec)s · loss %(lost)s · jitter %(jitter)s ms · round trip %(rtt)s ms · %(kbps)s kbit/s"),
+      { codec: now.codec, lost: now.packetsLost, jitter: now.jitterMs, rtt: now.rttMs, kbps: now.kbps });
     const ctx = this.chart.getContext("2d");
     const { width, height } = this.chart;
     ctx.clearRect(0, 0, width, height);

@@ -1,3 +1,5 @@
+import { gettext, interpolate } from "./i18n.js";
+
 // One conversation's messages: ordered by the server's sequence, each shown once; the sender's
 // own messages show at once as "sending…" and take their place when the server numbers them.
 export class ChatView {
@@ -29,9 +31,9 @@ export class ChatView {
     this.pending.set(clientId, body);
     const item = this.item(`c-${clientId}`);
     item.className = "message out pending";
-    item.querySelector(".who").textContent = "You";
+    item.querySelector(".who").textContent = gettext("You");
     item.querySelector(".body").textContent = body;
-    item.querySelector(".status").textContent = "sending…";
+    item.querySelector(".status").textContent = gettext("sending…");
   }
 
   // An own message the IMS could not deliver: said plainly, kept (also after a reload), with Retry.
@@ -39,12 +41,12 @@ export class ChatView {
     this.pending.delete(message.client_id);
     const item = this.item(`c-${message.client_id}`);
     item.className = "message out failed";
-    item.querySelector(".who").textContent = "You";
+    item.querySelector(".who").textContent = gettext("You");
     item.querySelector(".body").textContent = message.body;
     const status = item.querySelector(".status");
-    status.textContent = "Not delivered. ";
+    status.textContent = `${gettext("Not delivered.")} `;
     status.title = message.failed; // the network's own words, for whoever asks
-    const again = Object.assign(document.createElement("button"), { type: "button", className: "link", textContent: "Retry" });
+    const again = Object.assign(document.createElement("button"), { type: "button", className: "link", textContent: gettext("Retry") });
     again.addEventListener("click", () => { again.disabled = true; this.retry(message.client_id); });
     status.append(again);
     item.scrollIntoView({ block: "nearest" });
@@ -65,9 +67,9 @@ export class ChatView {
     const item = this.item(`s-${message.seq}`);
     item.dataset.seq = message.seq;
     item.className = `message ${own ? "out" : "in"}`;
-    item.querySelector(".who").textContent = own ? "You" : (message.from_advisor ? "Advisor" : "Customer");
+    item.querySelector(".who").textContent = own ? gettext("You") : (message.from_advisor ? gettext("Advisor") : gettext("Customer"));
     item.querySelector(".body").textContent = message.body;
-    item.querySelector(".status").textContent = own ? (message.read ? "read" : "delivered") : "";
+    item.querySelector(".status").textContent = own ? (message.read ? gettext("read") : gettext("delivered")) : "";
     stamp(item.querySelector("time"), message.at);
     if (!own && !message.read) announce(this.list, item.querySelector(".who").textContent, message.body);
     const after = [...this.list.querySelectorAll("[data-seq]")].find((other) => Number(other.dataset.seq) > message.seq);
@@ -78,7 +80,7 @@ export class ChatView {
 
   read(upTo) {
     for (const item of this.list.querySelectorAll(".message.out[data-seq]")) {
-      if (Number(item.dataset.seq) <= upTo) item.querySelector(".status").textContent = "read";
+      if (Number(item.dataset.seq) <= upTo) item.querySelector(".status").textContent = gettext("read");
     }
   }
 }
@@ -96,7 +98,7 @@ function liveRegion(list) {
 
 export function announce(list, who, body) {
   const live = liveRegion(list);
-  live.append(Object.assign(document.createElement("p"), { textContent: `${who}: ${body}` }));
+  live.append(Object.assign(document.createElement("p"), { textContent: interpolate(gettext("%(who)s: %(body)s"), { who, body }) }));
   while (live.childElementCount > 5) live.firstElementChild.remove();
 }
 

@@ -1,5 +1,6 @@
 // Mary's identity page: the registration state, pager messages and calls, live.
 import { CallPanel } from "./call_panel.js";
+import { gettext, interpolate, ngettext } from "./i18n.js";
 import { setIceServers } from "./ice.js";
 import { PortalSocket } from "./socket.js";
 
@@ -7,12 +8,12 @@ const list = document.getElementById("messages");
 const form = document.getElementById("message-form");
 const error = document.getElementById("message-error");
 const state = document.getElementById("registration-state");
-const STATES = { unregistered: "Unregistered", registering: "Registering", registered: "Registered",
-  deregistering: "Deregistering", failed: "Failed", unreachable: "The core is unreachable" };
+const STATES = { unregistered: gettext("Unregistered"), registering: gettext("Registering"), registered: gettext("Registered"),
+  deregistering: gettext("Deregistering"), failed: gettext("Failed"), unreachable: gettext("The core is unreachable") };
 // identity_blocks.actions.UNREACHABLE: the IMS side cannot reach the core and keeps trying.
 const UNREACHABLE = "the core is unreachable";
 let starting = null; // the socket's ref of the last call.start, whose refusal ends that call
-const STATUS = { pending: "sending…", sent: "sent", delivered: "received", failed: "not delivered" };
+const STATUS = { pending: gettext("sending…"), sent: gettext("sent"), delivered: gettext("received"), failed: gettext("not delivered") };
 
 // The history link's badge counts on as messages arrive (the server counts from her read markers
 // when the page loads; reading the conversation there clears them).
@@ -22,7 +23,7 @@ function countUnread() {
   const badge = link.querySelector(".badge") ?? link.appendChild(Object.assign(document.createElement("span"), { className: "badge" }));
   const count = Number(badge.textContent || 0) + 1;
   badge.textContent = String(count);
-  badge.setAttribute("aria-label", `${count} unread`);
+  badge.setAttribute("aria-label", interpolate(ngettext("%(n)s unread", "%(n)s unread", count), { n: count }));
 }
 
 function render(message) {
@@ -35,9 +36,10 @@ function render(message) {
     list.append(item);
   }
   item.className = `message ${message.direction}`;
-  item.querySelector(".who").textContent = message.direction === "in" ? `from ${message.remote}` : `to ${message.remote}`;
+  item.querySelector(".who").textContent = interpolate(message.direction === "in" ? gettext("from %(remote)s") : gettext("to %(remote)s"), { remote: message.remote });
   item.querySelector(".body").textContent = message.body;
-  item.querySelector(".status").textContent = message.error ? `${STATUS[message.status]} (${message.error})` : STATUS[message.status];
+  item.querySelector(".status").textContent = message.error
+    ? interpolate(gettext("%(status)s (%(error)s)"), { status: STATUS[message.status], error: message.error }) : STATUS[message.status];
   item.scrollIntoView({ block: "nearest" });
 }
 
@@ -76,7 +78,7 @@ const colleagues = new Map([...document.querySelectorAll("#colleagues option")]
 // domain, name@domain as a SIP URI.
 export function addressOf(text, ownDomain) {
   const value = text.trim();
-  if (!value) throw new Error("Enter whom to call: a colleague, a SIP address or a phone number.");
+  if (!value) throw new Error(gettext("Enter whom to call: a colleague, a SIP address or a phone number."));
   const colleague = colleagues.get(value.toLowerCase());
   if (colleague) return colleague;
   if (/^(sips?|tel):/i.test(value)) return value;
@@ -84,7 +86,7 @@ export function addressOf(text, ownDomain) {
   if (/^\+\d{1,15}$/.test(digits)) return `tel:${digits}`;
   if (/^[\d*#]{1,32}$/.test(digits)) return `sip:${digits.replaceAll("#", "%23")}@${ownDomain};user=phone`;
   if (/^[^@\s:]+@[^@\s]+$/.test(value)) return `sip:${value}`;
-  throw new Error("That is neither a SIP address (name@domain) nor a phone number.");
+  throw new Error(gettext("That is neither a SIP address (name@domain) nor a phone number."));
 }
 
 const panel = new CallPanel(document.getElementById("calls-panel"), {

@@ -3,6 +3,7 @@
 // message to it shows here, with a way to the communications page (/identity/), where Mary keeps
 // her conversations. Hidden until the first call or message.
 import { CallPanel } from "./call_panel.js";
+import { gettext, interpolate } from "./i18n.js";
 
 const COMMUNICATIONS = "/identity/";
 
@@ -15,17 +16,17 @@ function element(tag, props = {}, ...children) {
 // A message that arrives in a tab out of sight: the browser's notification too, where allowed.
 function notify(message) {
   if (!document.hidden || !("Notification" in globalThis) || Notification.permission !== "granted") return;
-  const note = new Notification(`Message from ${message.remote}`, { body: message.body, tag: `message-${message.id}` });
+  const note = new Notification(interpolate(gettext("Message from %(remote)s"), { remote: message.remote }), { body: message.body, tag: `message-${message.id}` });
   note.onclick = () => { globalThis.focus(); note.close(); };
 }
 
 export class PhoneDock {
   // send(event): the page's socket.
   constructor(send) {
-    this.list = element("ol", { className: "messages phone-log", ariaLabel: "Your phone's log" });
-    const link = element("a", { href: COMMUNICATIONS, textContent: "Open the communications page" });
-    this.root = element("section", { className: "panel phone-dock", id: "phone-dock", hidden: true, ariaLabel: "Your phone" },
-      element("h2", { textContent: "Calls and messages for you" }), this.list, element("p", {}, link));
+    this.list = element("ol", { className: "messages phone-log", ariaLabel: gettext("Your phone's log") });
+    const link = element("a", { href: COMMUNICATIONS, textContent: gettext("Open the communications page") });
+    this.root = element("section", { className: "panel phone-dock", id: "phone-dock", hidden: true, ariaLabel: gettext("Your phone") },
+      element("h2", { textContent: gettext("Calls and messages for you") }), this.list, element("p", {}, link));
     // After the page's own content: a conversation's call stays the page's first.
     document.querySelector("main").append(this.root);
     this.send = send;
@@ -49,9 +50,9 @@ export class PhoneDock {
   message({ message }) {
     if (this.list.querySelector(`[data-id="${message.id}"]`)) return;
     this.show();
-    const reply = element("a", { href: COMMUNICATIONS, textContent: "Reply on the communications page" });
+    const reply = element("a", { href: COMMUNICATIONS, textContent: gettext("Reply on the communications page") });
     const item = element("li", { className: "message in phone-message", role: "status" },
-      element("span", { className: "who", textContent: `Message from ${message.remote}` }),
+      element("span", { className: "who", textContent: interpolate(gettext("Message from %(remote)s"), { remote: message.remote }) }),
       element("span", { className: "status" }, reply),
       element("span", { className: "body", textContent: message.body }));
     item.dataset.id = message.id;

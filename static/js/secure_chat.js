@@ -7,36 +7,37 @@
 // that altered a fingerprint on the way makes the two strings differ.
 import { Call } from "./call.js";
 import { announce } from "./chat.js";
+import { gettext, interpolate } from "./i18n.js";
 import { FILE_CHANNEL, FileViews, SecureFiles } from "./secure_files.js";
 
 // Both sides open the same channel (negotiated, id 0): nothing waits for an announcement. Files
 // take a second one (secure_files.js).
 const CHANNEL = { negotiated: true, id: 0, ordered: true };
-const NO_PATH = "No end-to-end path could be made to the other side, so the secure chat is not open. "
-  + "Nothing was sent on it; the standard chat goes on.";
+const NO_PATH = gettext("No end-to-end path could be made to the other side, so the secure chat is not open. "
+  + "Nothing was sent on it; the standard chat goes on.");
 // DTLS refused the certificate the other browser presented: it does not match the fingerprint
 // that reached this browser through the signaling, so something on the way altered one of them.
 // The line never opens (RFC 8842 §5: a mismatch ends the handshake), and nothing was sent on it.
-const KEYS_ALTERED = "Warning: the secure line's keys did not match — something on the way between you and the "
+const KEYS_ALTERED = gettext("Warning: the secure line's keys did not match — something on the way between you and the "
   + "other side altered them. The secure chat was not opened and nothing was sent on it; tell the other side "
-  + "on a call or in person, and do not share anything private until this is resolved.";
-const CODES_DIFFER = "Warning: the security codes on your two screens differed, so someone may be reading the line. "
-  + "The secure chat was closed; do not share anything private until this is resolved.";
+  + "on a call or in person, and do not share anything private until this is resolved.");
+const CODES_DIFFER = gettext("Warning: the security codes on your two screens differed, so someone may be reading the line. "
+  + "The secure chat was closed; do not share anything private until this is resolved.");
 const ENDINGS = {
-  "hung up": "You returned to the standard chat.",
-  "the other side hung up": "The other side returned to the standard chat.",
-  declined: "The other side stayed in the standard chat.",
-  "no answer": "The other side did not answer the switch.",
-  cancelled: "You cancelled the switch.",
-  "cancelled by the caller": "The other side cancelled the switch.",
-  "the connection dropped": "The secure line dropped and could not be restored; the standard chat goes on.",
-  "the other side: the connection dropped": "The secure line dropped and could not be restored; the standard chat goes on.",
+  "hung up": gettext("You returned to the standard chat."),
+  "the other side hung up": gettext("The other side returned to the standard chat."),
+  declined: gettext("The other side stayed in the standard chat."),
+  "no answer": gettext("The other side did not answer the switch."),
+  cancelled: gettext("You cancelled the switch."),
+  "cancelled by the caller": gettext("The other side cancelled the switch."),
+  "the connection dropped": gettext("The secure line dropped and could not be restored; the standard chat goes on."),
+  "the other side: the connection dropped": gettext("The secure line dropped and could not be restored; the standard chat goes on."),
   "the other side: no media path": NO_PATH,
 };
 // Endings that say the keys were not the ones the two browsers made: the loud warning.
-const KEYS_DOUBTED = "Warning: the secure line's keys did not match, as the other side found (in the handshake, or "
+const KEYS_DOUBTED = gettext("Warning: the secure line's keys did not match, as the other side found (in the handshake, or "
   + "by comparing the codes) — something on the way may have altered them. The secure chat was closed; do not share "
-  + "anything private until this is resolved.";
+  + "anything private until this is resolved.");
 const ALARMS = { "the keys did not match": KEYS_ALTERED, "the other side: the keys did not match": KEYS_DOUBTED };
 
 // Whether an offer is a secure chat line: data channels over DTLS/SCTP (RFC 8841), no other media.
@@ -145,7 +146,7 @@ export class SecureLine extends Call {
   hangup() {
     const asking = ["new", "calling", "ringing"].includes(this.state);
     if (this.key) this.send({ type: "call.hangup", call: this.key });
-    this.ended(asking ? "You cancelled the switch." : "You returned to the standard chat.");
+    this.ended(asking ? gettext("You cancelled the switch.") : gettext("You returned to the standard chat."));
   }
 
   // Closing the connection here fires no close event on its channels: files still on the way stop.
@@ -168,8 +169,26 @@ export class SecureLine extends Call {
   }
 }
 
-function capital(text) {
-  return text.charAt(0).toUpperCase() + text.slice(1);
+// What is said of the other side, in whole sentences: German words "the advisor" differently as
+// subject and object, so no sentence is built around a name. `other` is as the page passes it.
+function sayings(other) {
+  if (other === "the advisor") {
+    return { name: gettext("The advisor"), asking: gettext("Asking the advisor to switch to a secure chat…"),
+      asks: gettext("The advisor asks to switch to a secure chat, end to end between your two browsers."),
+      confirmed: gettext("The advisor confirmed the codes match.") };
+  }
+  if (other === "the customer") {
+    return { name: gettext("The customer"), asking: gettext("Asking the customer to switch to a secure chat…"),
+      asks: gettext("The customer asks to switch to a secure chat, end to end between your two browsers."),
+      confirmed: gettext("The customer confirmed the codes match.") };
+  }
+  return { name: gettext("The other side"), asking: gettext("Asking the other side to switch to a secure chat…"),
+    asks: gettext("The other side asks to switch to a secure chat, end to end between your two browsers."),
+    confirmed: gettext("The other side confirmed the codes match.") };
+}
+
+function couldNot(problem) {
+  return interpolate(gettext("The secure chat could not be set up: %(problem)s"), { problem: problem?.message || problem });
 }
 
 function element(tag, props = {}, ...children) {
@@ -186,7 +205,7 @@ export class SecurePanel {
     this.list = list;
     this.send = send;
     this.allowed = allowed;
-    this.other = other;
+    this.says = sayings(other);
     this.line = null;
     this.offer = null;
     this.marked = new Set();
@@ -197,36 +216,36 @@ export class SecurePanel {
   build(root) {
     const button = (text, action) => element("button", { type: "button", textContent: text, onclick: action });
     this.buttons = {
-      ask: button("Switch to secure chat", () => this.ask()),
-      cancel: button("Cancel the switch", () => this.line.hangup()),
-      accept: button("Accept secure chat", () => this.accept()),
-      stay: button("Stay in standard chat", () => this.stay()),
-      back: button("Back to standard chat", () => this.line.hangup()),
+      ask: button(gettext("Switch to secure chat"), () => this.ask()),
+      cancel: button(gettext("Cancel the switch"), () => this.line.hangup()),
+      accept: button(gettext("Accept secure chat"), () => this.accept()),
+      stay: button(gettext("Stay in standard chat"), () => this.stay()),
+      back: button(gettext("Back to standard chat"), () => this.line.hangup()),
     };
     this.buttons.ask.className = this.buttons.accept.className = "primary";
     this.status = element("p", { className: "secure-status", role: "status" });
     this.problem = element("p", { className: "error", role: "alert" });
     this.code = element("strong", { className: "secure-code-digits" });
-    this.verifyButton = button("The codes match", () => this.line.verify());
-    this.differButton = button("The codes differ", () => this.line.differ());
+    this.verifyButton = button(gettext("The codes match"), () => this.line.verify());
+    this.differButton = button(gettext("The codes differ"), () => this.line.differ());
     this.differButton.className = "danger";
     this.warning = element("p", { className: "secure-warning", role: "alert", hidden: true });
     this.verifiedNote = element("span", { className: "muted secure-verified" });
-    this.codeLabel = element("span", {}, "Security code: ");
+    this.codeLabel = element("span", {}, `${gettext("Security code:")} `);
     this.codeHelp = element("p", { className: "muted" });
     this.codeBox = element("div", { className: "secure-code", hidden: true },
       element("p", {}, this.codeLabel, this.code), this.codeHelp,
       this.verifyButton, this.differButton, this.verifiedNote);
     this.form = element("form", { className: "compose secure-form", hidden: true },
-      element("label", {}, "Write securely ", element("textarea", { name: "secure_body", rows: 2, maxLength: 4000, required: true })),
-      element("button", { type: "submit", className: "primary", textContent: "Send securely" }));
+      element("label", {}, `${gettext("Write securely")} `, element("textarea", { name: "secure_body", rows: 2, maxLength: 4000, required: true })),
+      element("button", { type: "submit", className: "primary", textContent: gettext("Send securely") }));
     this.form.addEventListener("submit", (event) => this.submit(event));
-    this.fileViews = new FileViews(this.list, this.other);
+    this.fileViews = new FileViews(this.list, this.says.name);
     this.fileChooser = element("input", { type: "file", name: "secure_file", onchange: () => this.share() });
     this.fileBox = element("div", { className: "secure-file-share", hidden: true },
-      element("label", {}, "Share a file ", this.fileChooser),
-      element("span", { className: "muted" }, " up to 50 MB, end to end; checked by SHA-256 on arrival"));
-    const panel = element("section", { className: "secure-panel", ariaLabel: "Secure chat" },
+      element("label", {}, `${gettext("Share a file")} `, this.fileChooser),
+      element("span", { className: "muted" }, ` ${gettext("up to 50 MB, end to end; checked by SHA-256 on arrival")}`));
+    const panel = element("section", { className: "secure-panel", ariaLabel: gettext("Secure chat") },
       element("div", { className: "call-bar" }, ...Object.values(this.buttons)), this.warning, this.status, this.problem, this.codeBox, this.form, this.fileBox);
     root.querySelector(".messages, #messages").after(panel);
   }
@@ -244,7 +263,7 @@ export class SecurePanel {
     try {
       this.send({ type: "secure.start", sdp: await line.start() });
     } catch (problem) {
-      line.ended(`The secure chat could not be set up: ${problem?.message || problem}`);
+      line.ended(couldNot(problem));
     }
   }
 
@@ -295,7 +314,7 @@ export class SecurePanel {
     try {
       await handlers[event.state]?.();
     } catch (problem) {
-      if (line.state !== "ended") line.failed(`The secure chat could not be set up: ${problem?.message || problem}`);
+      if (line.state !== "ended") line.failed(couldNot(problem));
     }
   }
 
@@ -313,7 +332,7 @@ export class SecurePanel {
     if (ALARMS[reason]) return ALARMS[reason];
     const settingUp = ["answering", "connecting", "connected", "reconnecting"].includes(line.state);
     if (reason === "the other side hung up" && settingUp && !line.openedAt) return NO_PATH;
-    return ENDINGS[reason] || reason || "The secure chat ended.";
+    return ENDINGS[reason] || reason || gettext("The secure chat ended.");
   }
 
   async accept() {
@@ -321,13 +340,13 @@ export class SecurePanel {
       this.send({ type: "call.answer", call: this.line.key, sdp: await this.line.accept(this.offer) });
     } catch (problem) {
       this.send({ type: "call.decline", call: this.line.key });
-      this.line.ended(`The secure chat could not be set up: ${problem?.message || problem}`);
+      this.line.ended(couldNot(problem));
     }
   }
 
   stay() {
     this.send({ type: "call.decline", call: this.line.key });
-    this.line.ended("You stayed in the standard chat.");
+    this.line.ended(gettext("You stayed in the standard chat."));
   }
 
   submit(event) {
@@ -336,25 +355,25 @@ export class SecurePanel {
     const body = field.value.trim();
     if (!body) return;
     if (this.line?.write(body)) field.value = "";
-    else this.problem.textContent = "The secure chat is closed; nothing was sent.";
+    else this.problem.textContent = gettext("The secure chat is closed; nothing was sent.");
   }
 
   share() {
     const [file] = this.fileChooser.files;
     this.fileChooser.value = "";
     if (!file) return;
-    const refused = this.line?.open ? this.line.files.share(file) : "The secure chat is closed; nothing was sent.";
+    const refused = this.line?.open ? this.line.files.share(file) : gettext("The secure chat is closed; nothing was sent.");
     this.problem.textContent = refused || "";
   }
 
   show(body, mine) {
     const item = element("li", { className: `message secure ${mine ? "out" : "in"}` },
-      element("span", { className: "who", textContent: mine ? "You" : capital(this.other) }),
+      element("span", { className: "who", textContent: mine ? gettext("You") : this.says.name }),
       element("span", { className: "body", textContent: body }),
-      element("span", { className: "status", textContent: "end to end · not stored" }));
+      element("span", { className: "status", textContent: gettext("end to end · not stored") }));
     this.list.append(item);
     item.scrollIntoView({ block: "nearest" });
-    if (!mine) announce(this.list, capital(this.other), body);
+    if (!mine) announce(this.list, this.says.name, body);
   }
 
   // The portal's record of the line (`secure.segment`): a marker in the timeline, once each.
@@ -363,7 +382,7 @@ export class SecurePanel {
     const mark = `${segment.id}:${ended ? "ended" : "started"}`;
     if (this.marked.has(mark)) return;
     this.marked.add(mark);
-    const text = ended ? "Secure chat ended — not stored" : "Secure chat started — not stored";
+    const text = ended ? gettext("Secure chat ended — not stored") : gettext("Secure chat started — not stored");
     this.list.append(element("li", { className: "marker secure-marker", textContent: text }));
   }
 
@@ -389,25 +408,24 @@ export class SecurePanel {
     this.codeBox.hidden = !(open || alarmed) || !line.code;
     if (line) {
       this.code.textContent = line.code ? `${line.code.slice(0, 3)} ${line.code.slice(3)}` : "";
-      this.codeLabel.textContent = alarmed ? "Your security code was: " : "Security code: ";
-      this.codeHelp.textContent = alarmed ? "The other side's screen shows a different code: the keys your two browsers saw were not the same."
-        : "Read this code aloud to the other side on a call: if both screens show the same six digits, your messages go only between your two browsers.";
+      this.codeLabel.textContent = `${alarmed ? gettext("Your security code was:") : gettext("Security code:")} `;
+      this.codeHelp.textContent = alarmed ? gettext("The other side's screen shows a different code: the keys your two browsers saw were not the same.")
+        : gettext("Read this code aloud to the other side on a call: if both screens show the same six digits, your messages go only between your two browsers.");
       this.verifyButton.hidden = line.verified.mine || !open;
       this.differButton.hidden = !open;
-      this.verifiedNote.textContent = [line.verified.mine && "You confirmed the codes match.",
-        line.verified.theirs && `${capital(this.other)} confirmed the codes match.`].filter(Boolean).join(" ");
+      this.verifiedNote.textContent = [line.verified.mine && gettext("You confirmed the codes match."),
+        line.verified.theirs && this.says.confirmed].filter(Boolean).join(" ");
     }
     this.status.textContent = this.describe(line, open);
   }
 
   describe(line, open) {
     if (!line) return "";
-    if (open) return "Secure chat: end to end between your browser and the other side's; the portal cannot read or store it.";
+    if (open) return gettext("Secure chat: end to end between your browser and the other side's; the portal cannot read or store it.");
     return {
-      new: "", calling: `Asking ${this.other} to switch to a secure chat…`, ringing: `Asking ${this.other} to switch to a secure chat…`,
-      incoming: `${capital(this.other)} asks to switch to a secure chat, end to end between your two browsers.`,
-      answering: "Secure chat: connecting…", connecting: "Secure chat: connecting…", connected: "Secure chat: connecting…",
-      reconnecting: "Secure chat: reconnecting…", ended: line.warning ? "The secure chat is closed; the standard chat goes on." : line.reason,
+      new: "", calling: this.says.asking, ringing: this.says.asking, incoming: this.says.asks,
+      answering: gettext("Secure chat: connecting…"), connecting: gettext("Secure chat: connecting…"), connected: gettext("Secure chat: connecting…"),
+      reconnecting: gettext("Secure chat: reconnecting…"), ended: line.warning ? gettext("The secure chat is closed; the standard chat goes on.") : line.reason,
     }[line.state];
   }
 }

@@ -16,6 +16,8 @@
 // beside it (WebCrypto digests off the page's thread, and only whole); the receiver checks
 // SHA-256 over what arrived against it before offering the file.
 
+import { gettext, interpolate, language } from "./i18n.js";
+
 export const MAX_BYTES = 50 * 1024 * 1024;
 export const FILE_CHANNEL = { negotiated: true, id: 1, ordered: true };
 const CHUNK = 64 * 1024; // well under every browser's SCTP message size
@@ -27,7 +29,7 @@ const HEX64 = /^[0-9a-f]{64}$/;
 const DRAW_MS = 50;
 
 export function megabytes(bytes) {
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  return interpolate(gettext("%(size)s MB"), { size: (bytes / (1024 * 1024)).toLocaleString(language, { minimumFractionDigits: 1, maximumFractionDigits: 1 }) });
 }
 
 async function sha256(buffer) {
@@ -80,8 +82,10 @@ export class SecureFiles {
 
   // Returns the reason when the file is refused, else null (it is queued and sent in turn).
   share(file) {
-    if (file.size > MAX_BYTES) return `${file.name} is ${megabytes(file.size)}; files up to 50 MB can be shared here.`;
-    if (this.channel.readyState !== "open") return "The secure chat is closed; nothing was sent.";
+    if (file.size > MAX_BYTES) {
+      return interpolate(gettext("%(name)s is %(size)s; files up to 50 MB can be shared here."), { name: file.name, size: megabytes(file.size) });
+    }
+    if (this.channel.readyState !== "open") return gettext("The secure chat is closed; nothing was sent.");
     const transfer = new Transfer({ id: crypto.randomUUID(), name: file.name, size: file.size, type: file.type, mine: true });
     this.transfers.set(transfer.id, transfer);
     this.queue.push([transfer, file]);
@@ -263,25 +267,30 @@ function element(tag, props = {}, ...children) {
   return made;
 }
 
+function percent(transfer) {
+  return Math.floor((100 * transfer.done) / (transfer.size || 1));
+}
+
 // What each state says, on the sending side and on the receiving side.
 const SAYS = {
-  preparing: () => "Preparing…",
-  sending: (t) => `Sending… ${Math.floor((100 * t.done) / (t.size || 1))} %`,
-  delivering: () => "Sent; waiting for the check on arrival…",
-  receiving: (t) => `Receiving… ${Math.floor((100 * t.done) / (t.size || 1))} %`,
-  checking: () => "Checking its SHA-256…",
-  intact: (t) => (t.mine ? "Arrived intact: the other side checked its SHA-256." : "Arrived intact: its SHA-256 matches what was sent."),
-  damaged: (t) => (t.mine ? "Arrived damaged: the other side's SHA-256 check failed, so it was not offered for saving."
-    : "Damaged in transit: its SHA-256 does not match what was sent, so it is not offered for saving."),
-  cancelled: (t) => (t.cancelledBy === "me" ? "Cancelled by you." : "Cancelled by the other side."),
-  refused: () => "Refused: over the 50 MB limit.",
-  unreadable: () => "Not sent: the browser could not read the file.",
-  stopped: () => "Stopped: the secure chat closed before the file was complete.",
+  preparing: () => gettext("Preparing…"),
+  sending: (t) => interpolate(gettext("Sending… %(percent)s %"), { percent: percent(t) }),
+  delivering: () => gettext("Sent; waiting for the check on arrival…"),
+  receiving: (t) => interpolate(gettext("Receiving… %(percent)s %"), { percent: percent(t) }),
+  checking: () => gettext("Checking its SHA-256…"),
+  intact: (t) => (t.mine ? gettext("Arrived intact: the other side checked its SHA-256.") : gettext("Arrived intact: its SHA-256 matches what was sent.")),
+  damaged: (t) => (t.mine ? gettext("Arrived damaged: the other side's SHA-256 check failed, so it was not offered for saving.")
+    : gettext("Damaged in transit: its SHA-256 does not match what was sent, so it is not offered for saving.")),
+  cancelled: (t) => (t.cancelledBy === "me" ? gettext("Cancelled by you.") : gettext("Cancelled by the other side.")),
+  refused: () => gettext("Refused: over the 50 MB limit."),
+  unreadable: () => gettext("Not sent: the browser could not read the file."),
+  stopped: () => gettext("Stopped: the secure chat closed before the file was complete."),
 };
 
 // The timeline's item for each transfer: name and size, a progress bar, what is happening, and
 // Cancel while it runs or Save once it arrived intact.
 export class FileViews {
+  // other: the other side's name as shown, "The advisor" (translated by the secure panel).
   constructor(list, other) {
     this.list = list;
     this.other = other;
@@ -300,19 +309,19 @@ export class FileViews {
   }
 
   build(transfer, files) {
-    const who = transfer.mine ? "You" : this.other.charAt(0).toUpperCase() + this.other.slice(1);
-    const label = `${transfer.name} · ${megabytes(transfer.size)}`;
+    const who = transfer.mine ? gettext("You") : this.other;
+    const label = interpolate(gettext("%(name)s · %(size)s"), { name: transfer.name, size: megabytes(transfer.size) });
     const view = {
-      progress: element("progress", { ariaLabel: `Transfer of ${transfer.name}` }),
+      progress: element("progress", { ariaLabel: interpolate(gettext("Transfer of %(name)s"), { name: transfer.name }) }),
       status: element("span", { className: "file-status" }),
-      cancel: element("button", { type: "button", textContent: "Cancel", onclick: () => files.cancel(transfer) }),
-      save: element("button", { type: "button", className: "primary", textContent: "Save", onclick: () => save(transfer) }),
+      cancel: element("button", { type: "button", textContent: gettext("Cancel"), onclick: () => files.cancel(transfer) }),
+      save: element("button", { type: "button", className: "primary", textContent: gettext("Save"), onclick: () => save(transfer) }),
     };
-    view.cancel.ariaLabel = `Cancel ${transfer.name}`;
-    view.save.ariaLabel = `Save ${transfer.name}`;
+    view.cancel.ariaLabel = interpolate(gettext("Cancel %(name)s"), { name: transfer.name });
+    view.save.ariaLabel = interpolate(gettext("Save %(name)s"), { name: transfer.name });
     view.item = element("li", { className: `message secure file ${transfer.mine ? "out" : "in"}` },
-      element("span", { className: "who", textContent: `${who} · file` }),
-      element("span", { className: "status", textContent: "end to end · not stored" }),
+      element("span", { className: "who", textContent: interpolate(gettext("%(who)s · file"), { who }) }),
+      element("span", { className: "status", textContent: gettext("end to end · not stored") }),
       element("span", { className: "body", textContent: label }),
       element("div", { className: "file-row" }, view.progress, view.status, view.cancel, view.save));
     this.items.set(transfer.id, view);
