@@ -30,7 +30,7 @@ class HelpRequestAdmin(admin.ModelAdmin[HelpRequest]):
     list_display = ["pk", "queue", "mode", "secure", "status", "advisor", "created_at", "closed_at"]
     list_filter = ["status", "queue", "mode"]
     search_fields = ["customer_impu", "advisor_impu", "wrap_up"]
-    readonly_fields = ["customer_impu", "advisor_impu", "next_seq"]
+    readonly_fields = ["customer_impu", "advisor_impu"]
     inlines = [ChatInline]
 
 

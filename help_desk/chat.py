@@ -5,11 +5,16 @@ sequence is the order in which the IMS delivered. Without both identities it is 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypedDict
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django_stubs_ext import WithAnnotations
 
 from help_desk import events
 from help_desk.actions import NotYours, holder_of
@@ -72,10 +77,29 @@ def post_messages(posts: list[Post]) -> list[Posted]:
             return _post(posts, resends_possible=True)
 
 
+class Top(TypedDict):
+    top: int
+
+
+if TYPE_CHECKING:  # a conversation as numbering() reads it
+    Numbered = WithAnnotations[HelpRequest, Top]
+else:
+    Numbered = HelpRequest
+
+
+def numbering(conversations: QuerySet[HelpRequest]) -> QuerySet[Numbered]:
+    """The conversations locked (in id order, so that two processes' batches over the same ones
+    cannot deadlock), each with `top`: the highest number given in it so far, 0 before the first.
+    Numbers are given only under this lock, so the next is top + 1, read from the unique index on
+    (request, seq) in the same statement: no counter is written back per batch."""
+    numbered = ChatMessage.objects.filter(request=OuterRef("pk"), seq__isnull=False).order_by("-seq")
+    top = Coalesce(Subquery(numbered.values("seq")[:1]), 0)
+    return conversations.select_for_update(of=("self",)).annotate(top=top).order_by("pk")
+
+
 def _post(posts: list[Post], *, resends_possible: bool) -> list[Posted]:
-    # Locked in id order, so that two processes' batches over the same conversations cannot deadlock.
-    locked = HelpRequest.objects.select_for_update(of=("self",)).select_related("advisor")
-    requests = {request.pk: request for request in locked.filter(pk__in={p.request_id for p in posts}).order_by("pk")}
+    locked = numbering(HelpRequest.objects.select_related("advisor").filter(pk__in={p.request_id for p in posts}))
+    requests = {request.pk: request for request in locked}
     outcomes = [_checked(post, requests.get(post.request_id)) for post in posts]
     fresh: dict[tuple[int, bool, str], ChatMessage] = {}
     senders: dict[int, Holder] = {}  # by id() of the message: whose identity it leaves from
@@ -133,32 +157,22 @@ def _stored(chats: list[ChatMessage]) -> dict[tuple[int, bool, str], ChatMessage
     return {_key(chat): chat for chat in found if _key(chat) in wanted}
 
 
-def _store(
-    chats: list[ChatMessage], requests: dict[int, HelpRequest], senders: dict[int, Holder]
-) -> dict[int, Exception]:
+def _store(chats: list[ChatMessage], requests: dict[int, Numbered], senders: dict[int, Holder]) -> dict[int, Exception]:
     """Numbered at once, or handed to the IMS to be numbered on arrival, in the caller's
     transaction with the conversations locked. Returns refusals by id() of the message."""
     direct, crossing = [], []
-    top = {pk: request.next_seq for pk, request in requests.items()}
+    top = {pk: request.top for pk, request in requests.items()}
     for chat in chats:
         if _over_ims(requests[chat.request_id]):
             crossing.append(chat)
         else:
-            chat.seq, top[chat.request_id] = top[chat.request_id], top[chat.request_id] + 1
+            top[chat.request_id] += 1
+            chat.seq = top[chat.request_id]
             direct.append(chat)
     if direct:
-        advance([requests[pk] for pk in {chat.request_id for chat in direct}], top)
         ChatMessage.objects.bulk_create(direct)
         events.chat_messages(direct)
     return _send_over_ims(crossing, requests, senders) if crossing else {}
-
-
-def advance(requests: list[HelpRequest], next_seqs: dict[int, int]) -> None:
-    """Store each locked conversation's next number: an UPDATE each (a batch mostly holds one or
-    two conversations, and bulk_update's CASE per row cost more than the rest of the post)."""
-    for request in requests:
-        request.next_seq = next_seqs[request.pk]
-        HelpRequest.objects.filter(pk=request.pk).update(next_seq=request.next_seq)
 
 
 def _over_ims(request: HelpRequest) -> bool:
@@ -166,7 +180,7 @@ def _over_ims(request: HelpRequest) -> bool:
 
 
 def _send_over_ims(
-    chats: list[ChatMessage], requests: dict[int, HelpRequest], senders: dict[int, Holder]
+    chats: list[ChatMessage], requests: Mapping[int, HelpRequest], senders: dict[int, Holder]
 ) -> dict[int, Exception]:
     """Each sent as a SIP MESSAGE from its sender's identity to the other side's, numbered on
     arrival. send_messages refuses before it writes anything, so no savepoint is needed here."""
