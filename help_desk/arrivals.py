@@ -12,20 +12,20 @@ from django.db.models.functions import Upper
 from django.dispatch import receiver
 
 from help_desk import events
-from help_desk.chat import Numbered, numbering
+from help_desk.chat import locked, tops
 from help_desk.models import ChatMessage, HelpRequest, RequestStatus
 from ims import signals
 from ims.models import MessageStatus, PagerMessage
 
 
-def _conversations_of(messages: list[PagerMessage]) -> dict[int, tuple[Numbered, bool]]:
+def _conversations_of(messages: list[PagerMessage]) -> dict[int, tuple[HelpRequest, bool]]:
     """By id() of each message between the two identities of an open conversation: that
     conversation (the oldest, should there be two) and whether its advisor sent the message.
     One query for the batch: the open conversations among its identities (the expression index
     open_between), locked in id order as chat.post_messages locks them, so the two cannot deadlock."""
     impus = list({impu.upper() for m in messages for impu in (m.local_impu, m.remote_uri)})
-    by_pair: dict[tuple[str, str], Numbered] = {}
-    open_among = numbering(
+    by_pair: dict[tuple[str, str], HelpRequest] = {}
+    open_among = locked(
         HelpRequest.objects.filter(status=RequestStatus.ACTIVE)
         .annotate(upper_customer=Upper("customer_impu"), upper_advisor=Upper("advisor_impu"))
         .filter(upper_customer__in=impus, upper_advisor__in=impus)
@@ -65,7 +65,7 @@ def _number(messages: list[PagerMessage]) -> None:
     if not messages:
         return
     requests = {request.pk: request for request, _ in found.values()}
-    top = {pk: request.top for pk, request in requests.items()}
+    top = tops(list(requests))
     sent = _sent_as(list(top), {m.sip_call_id for m in messages})
     numbered = []
     for message in messages:

@@ -5,16 +5,14 @@ sequence is the order in which the IMS delivered. Without both identities it is 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypedDict
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django_stubs_ext import WithAnnotations
 
 from help_desk import events
 from help_desk.actions import NotYours, holder_of
@@ -80,31 +78,28 @@ def post_messages(posts: list[Post]) -> list[Posted]:
             return _post(posts, resends_possible=True)
 
 
-class Top(TypedDict):
-    top: int
+def locked(conversations: QuerySet[HelpRequest]) -> QuerySet[HelpRequest]:
+    """Locked in id order, so that two processes' batches over the same conversations cannot
+    deadlock. Numbers are given only under this lock."""
+    return conversations.select_for_update(of=("self",)).order_by("pk")
 
 
-if TYPE_CHECKING:  # a conversation as numbering() reads it
-    Numbered = WithAnnotations[HelpRequest, Top]
-else:
-    Numbered = HelpRequest
-
-
-def numbering(conversations: QuerySet[HelpRequest]) -> QuerySet[Numbered]:
-    """The conversations locked (in id order, so that two processes' batches over the same ones
-    cannot deadlock), each with `top`: the highest number given in it so far, 0 before the first.
-    Numbers are given only under this lock, so the next is top + 1, read from the unique index on
-    (request, seq) in the same statement: no counter is written back per batch."""
+def tops(request_ids: Collection[int]) -> dict[int, int]:
+    """Each locked conversation's highest number so far (0 before the first), from the unique
+    index on (request, seq): the next is top + 1, and no counter is written back per batch. A
+    statement of its own after the lock, not a subquery of the locking one: that one's snapshot
+    predates its wait for the lock, so it would miss what the holder before it committed."""
+    if not request_ids:
+        return {}
     numbered = ChatMessage.objects.filter(request=OuterRef("pk"), seq__isnull=False).order_by("-seq")
     top = Coalesce(Subquery(numbered.values("seq")[:1]), 0)
-    return conversations.select_for_update(of=("self",)).annotate(top=top).order_by("pk")
+    return dict(HelpRequest.objects.filter(pk__in=request_ids).annotate(top=top).values_list("pk", "top"))
 
 
 def _post(posts: list[Post], *, resends_possible: bool) -> list[Posted]:
     # Only what a post needs of each conversation: a fifth of the columns, compiled and read.
     conversations = HelpRequest.objects.select_related("advisor").only(*POSTING_NEEDS)
-    locked = numbering(conversations.filter(pk__in={p.request_id for p in posts}))
-    requests = {request.pk: request for request in locked}
+    requests = {request.pk: request for request in locked(conversations.filter(pk__in={p.request_id for p in posts}))}
     outcomes = [_checked(post, requests.get(post.request_id)) for post in posts]
     fresh: dict[tuple[int, bool, str], ChatMessage] = {}
     senders: dict[int, Holder] = {}  # by id() of the message: whose identity it leaves from
@@ -162,18 +157,17 @@ def _stored(chats: list[ChatMessage]) -> dict[tuple[int, bool, str], ChatMessage
     return {_key(chat): chat for chat in found if _key(chat) in wanted}
 
 
-def _store(chats: list[ChatMessage], requests: dict[int, Numbered], senders: dict[int, Holder]) -> dict[int, Exception]:
+def _store(
+    chats: list[ChatMessage], requests: dict[int, HelpRequest], senders: dict[int, Holder]
+) -> dict[int, Exception]:
     """Numbered at once, or handed to the IMS to be numbered on arrival, in the caller's
     transaction with the conversations locked. Returns refusals by id() of the message."""
-    direct, crossing = [], []
-    top = {pk: request.top for pk, request in requests.items()}
-    for chat in chats:
-        if _over_ims(requests[chat.request_id]):
-            crossing.append(chat)
-        else:
-            top[chat.request_id] += 1
-            chat.seq = top[chat.request_id]
-            direct.append(chat)
+    crossing = [chat for chat in chats if _over_ims(requests[chat.request_id])]
+    direct = [chat for chat in chats if not _over_ims(requests[chat.request_id])]
+    top = tops({chat.request_id for chat in direct})
+    for chat in direct:
+        top[chat.request_id] += 1
+        chat.seq = top[chat.request_id]
     if direct:
         ChatMessage.objects.bulk_create(direct)
         events.chat_messages(direct)
