@@ -107,7 +107,6 @@ def _history(request_ids: list[int]) -> None:
             )  # fmt: skip
     PagerMessage.objects.bulk_create(pagers, batch_size=5000)
     ChatMessage.objects.bulk_create(chats, batch_size=5000)
-    HelpRequest.objects.filter(pk__in=request_ids).update(next_seq=HISTORY + 1)
 
 
 def _carrying(sender: Any, receiver: Any, body: str, call_id: str) -> tuple[Any, Any]:

@@ -12,7 +12,7 @@ from django.db.models.functions import Upper
 from django.dispatch import receiver
 
 from help_desk import events
-from help_desk.chat import advance
+from help_desk.chat import locked, tops
 from help_desk.models import ChatMessage, HelpRequest, RequestStatus
 from ims import signals
 from ims.models import MessageStatus, PagerMessage
@@ -25,12 +25,10 @@ def _conversations_of(messages: list[PagerMessage]) -> dict[int, tuple[HelpReque
     open_between), locked in id order as chat.post_messages locks them, so the two cannot deadlock."""
     impus = list({impu.upper() for m in messages for impu in (m.local_impu, m.remote_uri)})
     by_pair: dict[tuple[str, str], HelpRequest] = {}
-    open_among = (
-        HelpRequest.objects.select_for_update()
-        .filter(status=RequestStatus.ACTIVE)
+    open_among = locked(
+        HelpRequest.objects.filter(status=RequestStatus.ACTIVE)
         .annotate(upper_customer=Upper("customer_impu"), upper_advisor=Upper("advisor_impu"))
         .filter(upper_customer__in=impus, upper_advisor__in=impus)
-        .order_by("pk")
     )
     for request in open_among:
         by_pair.setdefault((request.customer_impu.upper(), request.advisor_impu.upper()), request)
@@ -67,7 +65,7 @@ def _number(messages: list[PagerMessage]) -> None:
     if not messages:
         return
     requests = {request.pk: request for request, _ in found.values()}
-    top = {pk: request.next_seq for pk, request in requests.items()}
+    top = tops(list(requests))
     sent = _sent_as(list(top), {m.sip_call_id for m in messages})
     numbered = []
     for message in messages:
@@ -75,10 +73,9 @@ def _number(messages: list[PagerMessage]) -> None:
         chat = sent.pop(message.sip_call_id, None) or ChatMessage(
             request=request, from_advisor=from_advisor, body=message.body, client_id=f"ims-{message.pk}"
         )
-        chat.pager_message, chat.seq, chat.failed = message, top[request.pk], ""
         top[request.pk] += 1
+        chat.pager_message, chat.seq, chat.failed = message, top[request.pk], ""
         numbered.append(chat)
-    advance([requests[pk] for pk in {chat.request_id for chat in numbered}], top)
     ChatMessage.objects.bulk_create([chat for chat in numbered if chat.pk is None])
     ChatMessage.objects.bulk_update(
         [chat for chat in numbered if chat.pk is not None], ["seq", "pager_message", "failed"]

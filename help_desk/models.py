@@ -173,7 +173,6 @@ class HelpRequest(models.Model):
     accepted_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     wrap_up = models.TextField(blank=True)
-    next_seq = models.PositiveIntegerField(default=1, editable=False)
     # The two identities the chat crosses the IMS between, fixed when the advisor accepts.
     customer_impu = models.CharField(max_length=255, blank=True)
     advisor_impu = models.CharField(max_length=255, blank=True)

@@ -61,6 +61,13 @@ class EventConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         kind = str(message.get("type", ""))
         if kind in self.forwarded:
             await self.send_event(message)
+        elif kind == "websocket.receive":
+            # Channels' dispatch would first hop to the database thread to close old connections
+            # (a thread hop a frame, and a re-armed health check, SELECT 1, for the next query).
+            # These consumers reach the database only through database_sync_to_async, which does
+            # that around each call, and the group commit (portal.batching), which does it once
+            # a second: a frame goes straight to its handler.
+            await self.websocket_receive(message)
         elif kind.startswith("websocket.") or hasattr(self, kind.replace(".", "_")):
             await super().dispatch(message)
         # Else an event of a group this socket is in that it has no use for (a conversation

@@ -128,8 +128,10 @@ def _assignments_for(impus: set[str]) -> dict[str, Called]:
         return {}
     live = IdentityAssignment.objects.live().annotate(upper_impu=Upper("impu"))
     found = live.filter(upper_impu__in=[impu.upper() for impu in impus])
-    present = set(found.filter(Exists(HolderSession.objects.present().of_outer())).values_list("pk", flat=True))
-    return {assignment.impu.upper(): Called(assignment, assignment.pk in present) for assignment in found}
+    # Whether its holder is here, in the same statement (a second query for it was a round trip a batch).
+    here = found.annotate(present=Exists(HolderSession.objects.present().of_outer()))
+    # (django-stubs types the annotation on the queryset but not through its subclass's __iter__)
+    return {a.impu.upper(): Called(a, a.present) for a in here}  # type: ignore[attr-defined]
 
 
 Key = tuple[str, int]  # Call-ID and CSeq: a MESSAGE's identity across retransmissions
