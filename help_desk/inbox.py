@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import F, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext, gettext_lazy
 
 from help_desk import actions
 from help_desk.forms import FirstProblem
@@ -19,7 +20,9 @@ SHOWN = 200  # messages listed, unanswered first
 
 
 class ReplyForm(FirstProblem, forms.Form):
-    reply = forms.CharField(label="Your reply", max_length=10000, widget=forms.Textarea(attrs={"rows": 6}))
+    reply = forms.CharField(
+        label=gettext_lazy("Your reply"), max_length=10000, widget=forms.Textarea(attrs={"rows": 6})
+    )
 
 
 def advisor_of(request: HttpRequest) -> Advisor:
@@ -69,6 +72,10 @@ def message(request: HttpRequest, message_id: int) -> HttpResponse:
             left.refresh_from_db()  # another advisor's answer, if that was why
             status = 400
         else:
-            messages.success(request, f"Your reply to {left.name} is on its way to {left.email}.")
+            messages.success(
+                request,
+                gettext("Your reply to %(name)s is on its way to %(email)s.")
+                % {"name": left.name, "email": left.email},
+            )
             return redirect("desk-inbox")
     return render(request, "help_desk/inbox_message.html", {"left": left, "form": form}, status=status)

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
+from help_desk.actions import leave_offline_message
 from identity_blocks import actions
 from identity_blocks.holders import Holder
-from tests.factories import make_block, make_user
+from tests.factories import make_advisor, make_block, make_queue, make_user
 from tests.support.browser import chromium
-from tests.support.helpdesk_browser import advisor_desk
+from tests.support.helpdesk_browser import advisor_desk, jane_asks_for_chat
 from tests.support.processes import ROOT, portal_env, python
 
 CATALOGUE = ROOT / "locale" / "de" / "LC_MESSAGES"
@@ -43,6 +44,45 @@ def test_it_counts_in_german(client):
     log = client.get(reverse("call-log"), **GERMAN).content.decode()
     assert "<h1>Anrufliste</h1>" in log
     assert "Noch keine Anrufe." in log
+
+
+@pytest.mark.django_db
+def test_the_desk_s_inbox_speaks_german(client):
+    queue = make_queue()
+    alex = make_advisor("alex", queue)
+    left = leave_offline_message(queue, "Jane Doe", "jane@example.com", "Wo trage ich meine Rente ein?")
+    client.force_login(alex.user)
+    inbox = client.get(reverse("desk-inbox"), **GERMAN).content.decode()
+    assert "<h1>Posteingang</h1>" in inbox
+    assert "1 unbeantwortet" in inbox
+    assert "<strong>Unbeantwortet</strong>" in inbox
+    message = client.get(reverse("desk-inbox-message", args=[left.pk]), **GERMAN).content.decode()
+    assert "<h1>Nachricht von Jane Doe</h1>" in message
+    assert "Ihre Antwort (per E-Mail an jane@example.com gesendet)" in message
+    assert "Antwort senden" in message
+
+
+def test_the_desk_and_jane_s_status_speak_german_in_a_german_chromium(demo_server):
+    """The advisor's desk (its page and desk.js) and the status line of Jane's help page
+    (help.js), each in a German Chromium."""
+    with chromium() as browser:
+        desk = advisor_desk(browser, demo_server, context=browser.new_context(locale="de-DE"), language="de")
+        desk.get_by_role("heading", name="Beratungsplatz").wait_for()
+        assert desk.get_by_role("option", name="Verfügbar").count() == 1
+        desk.get_by_text("Für Sie klingelt gerade nichts.").wait_for()
+        jane = jane_asks_for_chat(
+            browser, demo_server, context=browser.new_context(locale="de-DE"), connect="Verbinden"
+        )
+        ringing = desk.locator("#ringing li")
+        ringing.locator(".waited", has_text="Wartezeit").wait_for()
+        ringing.get_by_role("button", name="Annehmen").click()
+        jane.locator("#status", has_text="Sie sprechen mit Alex Weber.").wait_for()
+        pane = desk.locator(".conversation").last
+        pane.locator(".came-from", has_text="Gefragt von").wait_for()
+        assert pane.get_by_role("button", name="Gespräch beenden").is_visible()
+        pane.get_by_role("button", name="Gespräch beenden").click()
+        pane.get_by_text("Dieses Gespräch ist beendet.").wait_for()
+        jane.locator("#status", has_text="Das Gespräch ist beendet.").wait_for()
 
 
 def test_a_german_chromium_gets_help_and_logs_mary_in_in_german(demo_server):

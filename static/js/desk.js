@@ -7,6 +7,7 @@ import { PhoneDock } from "./phone_dock.js";
 import { SecurePanel } from "./secure_chat.js";
 import { TransferTools, cameFrom, cannedReplies, waited } from "./desk_tools.js";
 import { PortalSocket } from "./socket.js";
+import { gettext, interpolate, ngettext } from "./i18n.js";
 
 const ringing = document.getElementById("ringing");
 const nothing = document.getElementById("nothing-ringing");
@@ -17,8 +18,22 @@ const panes = new Map(); // request id -> { root, chat, typingTimer }
 // The messages left on the help page and not yet answered, per queue, as the inbox link says.
 const unanswered = JSON.parse(document.getElementById("unanswered-by-queue").textContent);
 const lines = new Map(); // queue id -> the requests waiting in it
-const RING_OVER = { missed: "you missed it", declined: "you declined it", left: "the customer left",
-  away: "you are away", busy: "you are busy", offline: "you are offline", "desk closed": "your desk closed" };
+// Whole sentences per reason, so that a translation need not fit a clause into an English frame.
+const RING_OVER = {
+  missed: gettext("#%(id)s stopped ringing: you missed it."),
+  declined: gettext("#%(id)s stopped ringing: you declined it."),
+  left: gettext("#%(id)s stopped ringing: the customer left."),
+  away: gettext("#%(id)s stopped ringing: you are away."),
+  busy: gettext("#%(id)s stopped ringing: you are busy."),
+  offline: gettext("#%(id)s stopped ringing: you are offline."),
+  "desk closed": gettext("#%(id)s stopped ringing: your desk closed."),
+};
+// The desk's own words for its registration, lower case as they follow "My IMS identity: <impu>".
+const STATES = { unregistered: gettext("unregistered"), registering: gettext("registering"), registered: gettext("registered"),
+  deregistering: gettext("deregistering"), failed: gettext("failed") };
+const MODES = { chat: gettext("chat"), voice: gettext("voice"), video: gettext("video") };
+const mode = (request) => (request.secure ? interpolate(gettext("%(mode)s (secure)"), { mode: MODES[request.mode] || request.mode })
+  : MODES[request.mode] || request.mode);
 
 // Who is waiting in the advisor's queues, for how long, and for what.
 function showLine() {
@@ -27,16 +42,18 @@ function showLine() {
   list.replaceChildren(...waiting.map((entry) => {
     const item = document.createElement("li");
     item.dataset.request = entry.id;
-    const state = entry.ringing ? ` · ringing ${entry.ringing}` : (entry.here ? "" : " · page closed");
-    item.textContent = `#${entry.id} · ${entry.who} · ${entry.mode}${entry.secure ? " (secure)" : ""}`
-      + ` · waiting ${waited(entry.since)} · ${cameFrom({ came_from: entry.came_from })}${state}`;
+    const parts = [`#${entry.id}`, entry.who, mode(entry), interpolate(gettext("waiting %(time)s"), { time: waited(entry.since) }),
+      cameFrom({ came_from: entry.came_from })];
+    if (entry.ringing) parts.push(interpolate(gettext("ringing %(advisor)s"), { advisor: entry.ringing }));
+    else if (!entry.here) parts.push(gettext("page closed"));
+    item.textContent = parts.join(" · ");
     return item;
   }));
   document.getElementById("nobody-in-line").hidden = waiting.length > 0;
 }
 // What the ringing cards say of her wait goes on with the clock, as the line does.
 function showWaits() {
-  for (const span of ringing.querySelectorAll(".waited")) span.textContent = `waiting ${waited(span.dataset.since)}`;
+  for (const span of ringing.querySelectorAll(".waited")) span.textContent = interpolate(gettext("waiting %(time)s"), { time: waited(span.dataset.since) });
 }
 setInterval(() => { showLine(); showWaits(); }, 15000);
 
@@ -61,12 +78,12 @@ function ringingItem(request) {
   const item = document.createElement("li");
   item.dataset.request = request.id;
   item.append(Object.assign(document.createElement("span"), {
-    textContent: `#${request.id} · ${request.queue} · ${request.mode}${request.secure ? " (secure)" : ""}` }));
+    textContent: `#${request.id} · ${request.queue} · ${mode(request)}` }));
   item.append(Object.assign(document.createElement("span"), { className: "came-from", textContent: cameFrom(request) }));
   const wait = Object.assign(document.createElement("span"), { className: "waited" });
   wait.dataset.since = request.created_at;
   item.append(wait);
-  for (const [label, type] of [["Accept", "help.accept"], ["Decline", "help.decline"]]) {
+  for (const [label, type] of [[gettext("Accept"), "help.accept"], [gettext("Decline"), "help.decline"]]) {
     const button = Object.assign(document.createElement("button"), { type: "button", textContent: label });
     button.addEventListener("click", () => socket.send({ type, request: request.id }));
     item.append(button);
@@ -79,7 +96,7 @@ function setRinging(request, on) {
   known?.remove();
   if (on) ringing.append(ringingItem(request));
   showWaits();
-  if (on && !known) alarm.start(request.id, "Help request", `#${request.id} · ${request.queue} · ${request.mode}`);
+  if (on && !known) alarm.start(request.id, gettext("Help request"), `#${request.id} · ${request.queue} · ${mode(request)}`);
   if (!on) alarm.stop(request.id);
   nothing.hidden = ringing.children.length > 0;
 }
@@ -91,8 +108,9 @@ function pane(request) {
   const root = template.content.firstElementChild.cloneNode(true);
   root.dataset.request = request.id;
   root.querySelector("h2").textContent = `#${request.id} · ${request.queue}`;
-  const asked = request.accepted_at ? ` · waited ${waited(request.created_at, request.accepted_at)}` : "";
-  root.querySelector(".came-from").textContent = `Asked ${cameFrom(request)}${asked}`;
+  const asked = interpolate(gettext("Asked %(from)s"), { from: cameFrom(request) });
+  root.querySelector(".came-from").textContent = request.accepted_at
+    ? `${asked} · ${interpolate(gettext("waited %(time)s"), { time: waited(request.created_at, request.accepted_at) })}` : asked;
   root.querySelector(".transcript").href = `/help/request/${request.id}/transcript.txt`;
   const chat = new ChatView(root.querySelector(".messages"), {
     mine: (m) => m.from_advisor,
@@ -132,7 +150,7 @@ function handedOn(entry, to) {
   ended(entry);
   entry.root.querySelector(".ended-note").hidden = true;
   const note = entry.root.querySelector(".transferred-note");
-  note.textContent = `You handed this conversation to ${to}.`;
+  note.textContent = interpolate(gettext("You handed this conversation to %(to)s."), { to });
   note.hidden = false;
 }
 
@@ -140,7 +158,9 @@ function handedOn(entry, to) {
 function showRating(entry, rating) {
   const line = entry.root.querySelector(".rating");
   line.hidden = !rating;
-  if (rating) line.textContent = `Customer's rating: ${rating.score} of 5${rating.comment ? ` · “${rating.comment}”` : ""}`;
+  if (!rating) return;
+  const score = interpolate(gettext("Customer's rating: %(score)s of 5"), { score: rating.score });
+  line.textContent = rating.comment ? `${score} · “${rating.comment}”` : score;
 }
 
 // Ask for what the pane may have missed, after its unbroken run.
@@ -180,7 +200,7 @@ const socket = new PortalSocket("/ws/desk/")
   .on("help.inbox", ({ queue, unanswered: count }) => {
     unanswered[queue] = count;
     const total = Object.values(unanswered).reduce((sum, n) => sum + n, 0);
-    document.getElementById("inbox-link").textContent = `Inbox (${total} unanswered)`;
+    document.getElementById("inbox-link").textContent = interpolate(ngettext("Inbox (%(count)s unanswered)", "Inbox (%(count)s unanswered)", total), { count: total });
   })
   .on("ice.servers", ({ servers, expires, policy }) => setIceServers(servers, expires, policy))
   .on("call.placed", (event) => panes.get(event.request)?.calls.placed(event))
@@ -201,13 +221,13 @@ const socket = new PortalSocket("/ws/desk/")
     const state = document.getElementById("registration-state");
     // identity_blocks.actions.UNREACHABLE: registering again, and the core does not answer.
     const unreachable = event.state === "registering" && event.error === "the core is unreachable";
-    state.textContent = unreachable ? "the core is unreachable" : event.state;
+    state.textContent = unreachable ? gettext("the core is unreachable") : STATES[event.state] || event.state;
     state.className = `state state-${unreachable ? "unreachable" : event.state}`;
   })
   .on("help.ringing", ({ request }) => setRinging(request, true))
   .on("help.ring_over", ({ request, reason }) => {
     setRinging(request, false);
-    document.getElementById("ring-notice").textContent = `#${request.id} stopped ringing: ${RING_OVER[reason] || reason}.`;
+    document.getElementById("ring-notice").textContent = interpolate(RING_OVER[reason] || gettext("#%(id)s stopped ringing: %(reason)s."), { id: request.id, reason });
   })
   .on("help.conversation", ({ request }) => {
     setRinging(request, false);

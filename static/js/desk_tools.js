@@ -1,5 +1,6 @@
 // Tools of a conversation's pane on the desk: canned replies at the composer, the transfer
 // chooser, and where the customer came from.
+import { gettext, interpolate } from "./i18n.js";
 
 const canned = JSON.parse(document.getElementById("canned-replies")?.textContent || "{}");
 
@@ -7,12 +8,12 @@ const canned = JSON.parse(document.getElementById("canned-replies")?.textContent
 export function waited(since, until) {
   const end = until ? Date.parse(until) : Date.now();
   const minutes = Math.floor((end - Date.parse(since)) / 60000);
-  return minutes < 1 ? "less than a minute" : `${minutes} min`;
+  return minutes < 1 ? gettext("less than a minute") : interpolate(gettext("%(minutes)s min"), { minutes });
 }
 
 // The page she asked from, as text (host and path): never a link, whatever it says.
 export function cameFrom(request) {
-  return request.came_from ? `from ${request.came_from}` : "from an unknown page";
+  return request.came_from ? interpolate(gettext("from %(page)s"), { page: request.came_from }) : gettext("from an unknown page");
 }
 
 // Choosing a canned reply puts its text in the composer, at the cursor, to edit; it never sends.
@@ -22,7 +23,7 @@ export function cannedReplies(root, queueId) {
   const select = label.querySelector("select");
   const body = root.querySelector(".chat-form").elements.body;
   label.hidden = replies.length === 0;
-  select.replaceChildren(new Option("Choose a reply…", ""),
+  select.replaceChildren(new Option(gettext("Choose a reply…"), ""),
     ...replies.map((reply, index) => new Option(reply.title, String(index))));
   select.addEventListener("change", () => {
     const reply = select.value === "" ? null : replies[Number(select.value)];
@@ -60,8 +61,8 @@ export class TransferTools {
       return element;
     };
     const groups = [];
-    if (advisors.length) groups.push(group("Advisors", "advisor", advisors));
-    if (queues.length) groups.push(group("Queues", "queue", queues));
+    if (advisors.length) groups.push(group(gettext("Advisors"), "advisor", advisors));
+    if (queues.length) groups.push(group(gettext("Queues"), "queue", queues));
     this.form.elements.to.replaceChildren(...groups);
     this.none.hidden = groups.length > 0;
     this.form.hidden = groups.length === 0;

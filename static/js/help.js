@@ -5,6 +5,7 @@ import { CallPanel } from "./call_panel.js";
 import { PhoneDock } from "./phone_dock.js";
 import { SecurePanel } from "./secure_chat.js";
 import { PortalSocket } from "./socket.js";
+import { gettext, interpolate, ngettext } from "./i18n.js";
 
 const root = document.getElementById("conversation");
 const requestId = Number(root.dataset.request);
@@ -36,7 +37,9 @@ function stopTyping() {
 }
 
 function minutes(seconds) {
-  return seconds < 60 ? "less than a minute" : `about ${Math.round(seconds / 60)} minutes`;
+  if (seconds < 60) return gettext("less than a minute");
+  const count = Math.round(seconds / 60);
+  return interpolate(ngettext("about %(count)s minute", "about %(count)s minutes", count), { count });
 }
 
 const socket = new PortalSocket(`/ws/help/${requestId}/`)
@@ -47,12 +50,13 @@ const socket = new PortalSocket(`/ws/help/${requestId}/`)
   })
   .on("socket.closed", () => { document.body.dataset.live = "no"; })
   .on("help.request", ({ request }) => {
-    const now = talkingWith !== null && request.status === "active" && request.advisor !== talkingWith ? "now " : "";
+    const handedOn = talkingWith !== null && request.status === "active" && request.advisor !== talkingWith;
     if (request.status === "active") talkingWith = request.advisor;
-    const text = { waiting: "Waiting for an advisor…", ringing: "An advisor is being called…",
-      active: `You are ${now}talking with ${request.advisor_name || "an advisor"}.`,
-      closed: "The conversation has ended.",
-      abandoned: "You left the line." }[request.status];
+    const advisor = request.advisor_name || gettext("an advisor");
+    const text = { waiting: gettext("Waiting for an advisor…"), ringing: gettext("An advisor is being called…"),
+      active: interpolate(handedOn ? gettext("You are now talking with %(advisor)s.") : gettext("You are talking with %(advisor)s."), { advisor }),
+      closed: gettext("The conversation has ended."),
+      abandoned: gettext("You left the line.") }[request.status];
     status.textContent = text;
     const opening = form.hidden && request.status === "active";
     root.dataset.status = request.status;
@@ -79,9 +83,9 @@ const socket = new PortalSocket(`/ws/help/${requestId}/`)
     if (root.dataset.status === "active") return;
     // No estimate while nobody takes new requests: a number would not be true.
     const wait = expected_wait === null
-      ? "No advisor is taking new requests right now; you keep your place."
-      : `Expected wait: ${minutes(expected_wait)}.`;
-    status.textContent = `You are number ${position} in line. ${wait}`;
+      ? gettext("No advisor is taking new requests right now; you keep your place.")
+      : interpolate(gettext("Expected wait: %(time)s."), { time: minutes(expected_wait) });
+    status.textContent = `${interpolate(gettext("You are number %(position)s in line."), { position })} ${wait}`;
   })
   .on("chat.message", ({ message }) => {
     chat.show(message);

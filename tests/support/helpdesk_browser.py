@@ -9,22 +9,47 @@ from tests.support.browser import screenshot
 DEMO_ADVISOR = ("advisor", "advisor-demo")
 
 
-def advisor_desk(browser: Any, base: str, login: tuple[str, str] = DEMO_ADVISOR, context: Any = None) -> Any:
+# What the log-in form and the desk call things, in the languages the portal speaks.
+WORDS = {
+    "en": {
+        "user": "User name",
+        "password": "Password",
+        "log in": "Log in",
+        "presence": "Presence",
+        "registered": "registered",
+    },
+    "de": {
+        "user": "Benutzername",
+        "password": "Passwort",
+        "log in": "Anmelden",
+        "presence": "Anwesenheit",
+        "registered": "registriert",
+    },
+}
+
+
+def advisor_desk(
+    browser: Any, base: str, login: tuple[str, str] = DEMO_ADVISOR, context: Any = None, language: str = "en"
+) -> Any:
+    """The advisor logged in to their desk, available; `language` is the one `context`'s browser asks for."""
     username, password = login
+    words = WORDS[language]
     page = (context or browser.new_context()).new_page()
     page.goto(base + "/accounts/login/?next=/desk/")
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_label(words["user"]).fill(username)
+    page.get_by_label(words["password"]).fill(password)
+    page.get_by_role("button", name=words["log in"]).click()
     page.wait_for_selector("body[data-live=yes]")
-    page.get_by_label("Presence").select_option("available")
-    page.locator("#registration-state", has_text="registered").wait_for()
+    page.get_by_label(words["presence"]).select_option("available")
+    page.locator("#registration-state", has_text=words["registered"]).wait_for()
     return page
 
 
-def jane_asks_for_chat(browser: Any, base: str, mode: str = "Chat", line: str = "", context: Any = None) -> Any:
+def jane_asks_for_chat(
+    browser: Any, base: str, mode: str = "Chat", line: str = "", context: Any = None, connect: str = "Connect me"
+) -> Any:
     """From the tax site's HELP button to her request's page (chat, or Voice or Video; the line
-    Standard, or Secure)."""
+    Standard, or Secure; `connect` is the button's name in her browser's language)."""
     context = context or browser.new_context()
     site = context.new_page()
     site.goto(base + "/demo/tax-site/")
@@ -35,7 +60,7 @@ def jane_asks_for_chat(browser: Any, base: str, mode: str = "Chat", line: str = 
     help_page.get_by_label(mode).check()
     if line:
         help_page.get_by_label(line).check()
-    help_page.get_by_role("button", name="Connect me").click()
+    help_page.get_by_role("button", name=connect).click()
     help_page.wait_for_url("**/help/request/*/")
     help_page.wait_for_selector("body[data-live=yes]")
     return help_page
