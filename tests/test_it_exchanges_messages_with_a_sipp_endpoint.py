@@ -55,7 +55,7 @@ async def test_it_exchanges_messages_with_sipp(kamailio, registered_guest, tmp_p
     assert (shown["body"], shown["remote"]) == ("Line 5a is pensions", f"sip:sipp@{DOMAIN}")
 
     # With Jane's window closed, the phone hears 480.
-    await sync_to_async(actions.session_closed)(jane, "test.browser")
+    await sync_to_async(actions.session_closed)(jane, f"test.browser.{jane.guest_key[:8]}")
     fields = [DOMAIN, "anyone there?", "sipp"]
     unavailable = await sipp("send_message", local_port=free_port(), fields=fields, status=480, **reply)
     await finished(unavailable, tmp_path)

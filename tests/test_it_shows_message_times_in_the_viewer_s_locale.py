@@ -20,6 +20,8 @@ def _shown(time: object) -> tuple[datetime, str]:
 def test_both_sides_read_the_times_in_their_own_locale(demo_server):
     with chromium() as browser:
         berlin = browser.new_context(locale="de-DE", timezone_id="Europe/Berlin")
+        # The desk's pages in English (the shared helpers read English labels), its clock German.
+        berlin.add_cookies([{"name": "django_language", "value": "en", "url": demo_server}])
         new_york = browser.new_context(locale="en-US", timezone_id="America/New_York")
         desk = advisor_desk(browser, demo_server, context=berlin)
         jane = jane_asks_for_chat(browser, demo_server, context=new_york)
