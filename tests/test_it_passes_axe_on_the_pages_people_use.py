@@ -1,7 +1,7 @@
 """axe-core (WCAG 2.1 A and AA, and its best practices) finds no violation on the pages people
 use: the help page, Jane's conversation, the advisor's desk with a conversation open and its
 inbox, Mary's identity page and her history; on a desktop window and at 390 px wide, as a phone
-shows them, and in German on the desktop."""
+shows them, in English and in German."""
 
 from __future__ import annotations
 
@@ -37,9 +37,10 @@ def _chat_in_german(jane: Any, desk: Any) -> None:
     jane.locator(".message.out .status", has_text="gelesen").wait_for()
 
 
-# Both languages on a desktop window; the phone's width in English (the layout does not change with it).
 @pytest.mark.parametrize(
-    ("viewport", "language"), [(None, "en"), (PHONE, "en"), (None, "de")], ids=["desktop", "390px", "desktop-de"]
+    ("viewport", "language"),
+    [(None, "en"), (PHONE, "en"), (None, "de"), (PHONE, "de")],
+    ids=["desktop", "390px", "desktop-de", "390px-de"],
 )
 def test_it_finds_no_violation(demo_server, viewport, language):
     with chromium() as browser:
