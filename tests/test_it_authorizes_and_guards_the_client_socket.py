@@ -4,23 +4,17 @@ event and the socket stays open."""
 import json
 
 import pytest
-from channels.routing import URLRouter
-from channels.testing import WebsocketCommunicator
-from django.contrib.auth.models import AnonymousUser
 
-from help_desk.routing import websocket_urlpatterns
 from identity_blocks.holders import Holder
 from identity_blocks.models import HolderSession
 from tests.factories import make_block, make_user
+from tests.support.sockets import communicator
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("close_sync_thread_connections")]
 
 
 def _socket(user=None, session=None):
-    communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), "/ws/client/")
-    communicator.scope["user"] = user or AnonymousUser()
-    communicator.scope["session"] = session or {}
-    return communicator
+    return communicator("/ws/client/", user, session)
 
 
 async def _json(communicator):

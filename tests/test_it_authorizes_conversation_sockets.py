@@ -5,23 +5,13 @@ import json
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.routing import URLRouter
-from channels.testing import WebsocketCommunicator
-from django.contrib.auth.models import AnonymousUser
 
 from help_desk import actions
-from help_desk.routing import websocket_urlpatterns
 from identity_blocks.holders import Holder
 from tests.factories import make_advisor, make_queue, make_user
+from tests.support.sockets import communicator
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("close_sync_thread_connections")]
-
-
-def _socket(path, user=None, session=None):
-    communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), path)
-    communicator.scope["user"] = user or AnonymousUser()
-    communicator.scope["session"] = session or {}
-    return communicator
 
 
 def _setup():
@@ -39,11 +29,13 @@ async def _events(socket, count):
 
 async def test_it_lets_only_the_customer_into_her_request():
     request_id, key, _, _ = await sync_to_async(_setup)()
-    assert not (await _socket(f"/ws/help/{request_id}/").connect())[0]
-    assert not (await _socket(f"/ws/help/{request_id}/", session={"guest_key": Holder.new_guest_key()}).connect())[0]
+    assert not (await communicator(f"/ws/help/{request_id}/").connect())[0]
+    assert not (await communicator(f"/ws/help/{request_id}/", session={"guest_key": Holder.new_guest_key()}).connect())[
+        0
+    ]
     outsider = await sync_to_async(make_user)("outsider")
-    assert not (await _socket(f"/ws/help/{request_id}/", user=outsider).connect())[0]
-    jane = _socket(f"/ws/help/{request_id}/", session={"guest_key": key})
+    assert not (await communicator(f"/ws/help/{request_id}/", user=outsider).connect())[0]
+    jane = communicator(f"/ws/help/{request_id}/", session={"guest_key": key})
     assert (await jane.connect())[0]
     first, second = await _events(jane, 2)
     assert first["type"] == "help.request"
@@ -56,8 +48,8 @@ async def test_it_lets_only_the_customer_into_her_request():
 async def test_it_keeps_the_desk_for_advisors_and_their_own_requests():
     request_id, _, _alex, bea = await sync_to_async(_setup)()
     outsider = await sync_to_async(make_user)("outsider")
-    assert not (await _socket("/ws/desk/", user=outsider).connect())[0]
-    bea_desk = _socket("/ws/desk/", user=await sync_to_async(lambda: bea.user)())
+    assert not (await communicator("/ws/desk/", user=outsider).connect())[0]
+    bea_desk = communicator("/ws/desk/", user=await sync_to_async(lambda: bea.user)())
     assert (await bea_desk.connect())[0]
     state = (await _events(bea_desk, 1))[0]
     assert state["type"] == "desk.state"
@@ -75,7 +67,7 @@ async def test_it_keeps_the_desk_for_advisors_and_their_own_requests():
 
 async def test_it_answers_a_field_of_the_wrong_kind_with_an_error_and_stays_open():
     request_id, key, _, _ = await sync_to_async(_setup)()
-    jane = _socket(f"/ws/help/{request_id}/", session={"guest_key": key})
+    jane = communicator(f"/ws/help/{request_id}/", session={"guest_key": key})
     assert (await jane.connect())[0]
     await _events(jane, 2)  # the request and her place in line
     await jane.send_to(text_data=json.dumps({"type": "chat.resume", "after": "yesterday", "ref": 7}))

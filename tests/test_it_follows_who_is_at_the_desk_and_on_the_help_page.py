@@ -8,31 +8,21 @@ from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.routing import URLRouter
-from channels.testing import WebsocketCommunicator
-from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
 from help_desk import actions, presence, routing_actions
 from help_desk.models import Advisor, HelpRequest, RequestStatus
-from help_desk.routing import websocket_urlpatterns
 from identity_blocks import actions as identity_actions
 from identity_blocks.holders import Holder
 from identity_blocks.models import HolderSession
 from tests.factories import make_advisor, make_queue
+from tests.support.sockets import communicator
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("close_sync_thread_connections")]
 
 
-def _socket(path, user=None, session=None):
-    communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), path)
-    communicator.scope["user"] = user or AnonymousUser()
-    communicator.scope["session"] = session or {}
-    return communicator
-
-
 async def _open(path, **scope):
-    socket = _socket(path, **scope)
+    socket = communicator(path, **scope)
     assert (await socket.connect())[0]
     return socket
 

@@ -7,22 +7,12 @@ import json
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.routing import URLRouter
-from channels.testing import WebsocketCommunicator
-from django.contrib.auth.models import AnonymousUser
 
 from help_desk.models import Advisor
-from portal.routing import websocket_urlpatterns
 from tests.factories import make_advisor, make_conversation, make_queue
+from tests.support.sockets import communicator
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("close_sync_thread_connections")]
-
-
-def _socket(path, user=None, session=None):
-    communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), path)
-    communicator.scope["user"] = user or AnonymousUser()
-    communicator.scope["session"] = session or {}
-    return communicator
 
 
 async def _next(socket, kind):
@@ -43,7 +33,7 @@ def _two_advisors():
 
 
 async def _desk(user):
-    desk = _socket("/ws/desk/", user=user)
+    desk = communicator("/ws/desk/", user=user)
     assert (await desk.connect())[0]
     await _next(desk, "desk.state")
     return desk
@@ -56,7 +46,7 @@ def _direct_chat(settings):
 
 async def test_a_transfer_moves_the_conversation_between_the_desks():
     request_id, jane_holder, alex_user, sam = await _two_advisors()
-    jane = _socket(f"/ws/help/{request_id}/", session={"guest_key": jane_holder.guest_key})
+    jane = communicator(f"/ws/help/{request_id}/", session={"guest_key": jane_holder.guest_key})
     assert (await jane.connect())[0]
     await _next(jane, "help.request")
     alex, sams = await _desk(alex_user), await _desk(await sync_to_async(lambda: sam.user)())

@@ -12,19 +12,16 @@ import time
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.routing import URLRouter
-from channels.testing import WebsocketCommunicator
-from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 
 from help_desk import actions
-from help_desk.routing import websocket_urlpatterns
 from identity_blocks.holders import Holder
 from portal import turn
 from portal.env import env_uris
 from tests.factories import make_advisor, make_queue, make_user
 from tests.support.coturn import allocate, coturn
 from tests.support.processes import manage, portal_env
+from tests.support.sockets import communicator
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("close_sync_thread_connections")]
 TURN_URL = "turn:turn.example.com:3478?transport=udp"
@@ -38,13 +35,6 @@ def turn_settings(settings):
     settings.TURN_CREDENTIAL_SECONDS = 600
     settings.STUN_URLS = ["stun:stun.example.com:3478"]
     return settings
-
-
-def _socket(path, user=None, session=None):
-    communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), path)
-    communicator.scope["user"] = user or AnonymousUser()
-    communicator.scope["session"] = session or {}
-    return communicator
 
 
 async def _first_event(socket):
@@ -74,11 +64,11 @@ def _assert_issued(event, user_pattern):
 async def test_it_gives_ice_servers_only_to_sockets_it_accepted(turn_settings):
     request_id, key, advisor, outsider = await sync_to_async(_setup)()
     refused = [
-        _socket(f"/ws/help/{request_id}/"),
-        _socket(f"/ws/help/{request_id}/", session={"guest_key": Holder.new_guest_key()}),
-        _socket(f"/ws/help/{request_id}/", user=outsider),
-        _socket("/ws/desk/", user=outsider),
-        _socket("/ws/client/"),
+        communicator(f"/ws/help/{request_id}/"),
+        communicator(f"/ws/help/{request_id}/", session={"guest_key": Holder.new_guest_key()}),
+        communicator(f"/ws/help/{request_id}/", user=outsider),
+        communicator("/ws/desk/", user=outsider),
+        communicator("/ws/client/"),
     ]
     for socket in refused:
         connected, code = await socket.connect()
@@ -87,9 +77,9 @@ async def test_it_gives_ice_servers_only_to_sockets_it_accepted(turn_settings):
         assert await socket.receive_nothing(timeout=0.2)  # not even an event before the refusal
     guest_digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     for socket, user in [
-        (_socket(f"/ws/help/{request_id}/", session={"guest_key": key}), f"guest\\.{guest_digest}"),
-        (_socket("/ws/desk/", user=advisor), f"user\\.{advisor.pk}"),
-        (_socket("/ws/client/", user=outsider), f"user\\.{outsider.pk}"),
+        (communicator(f"/ws/help/{request_id}/", session={"guest_key": key}), f"guest\\.{guest_digest}"),
+        (communicator("/ws/desk/", user=advisor), f"user\\.{advisor.pk}"),
+        (communicator("/ws/client/", user=outsider), f"user\\.{outsider.pk}"),
     ]:
         assert (await socket.connect())[0]
         event = await _first_event(socket)
@@ -100,7 +90,7 @@ async def test_it_gives_ice_servers_only_to_sockets_it_accepted(turn_settings):
 
 async def test_it_issues_fresh_servers_on_ice_refresh(turn_settings):
     _, _, advisor, _ = await sync_to_async(_setup)()
-    desk = _socket("/ws/desk/", user=advisor)
+    desk = communicator("/ws/desk/", user=advisor)
     assert (await desk.connect())[0]
     first = await _first_event(desk)
     turn_settings.TURN_CREDENTIAL_SECONDS = 900
@@ -117,7 +107,7 @@ async def test_it_issues_fresh_servers_on_ice_refresh(turn_settings):
 async def test_it_tells_the_page_to_use_the_relay_only_where_configured(turn_settings):
     turn_settings.ICE_TRANSPORT_POLICY = "relay"
     _, _, advisor, _ = await sync_to_async(_setup)()
-    desk = _socket("/ws/desk/", user=advisor)
+    desk = communicator("/ws/desk/", user=advisor)
     assert (await desk.connect())[0]
     event = await _first_event(desk)
     assert (event["type"], event["policy"]) == ("ice.servers", "relay")
@@ -126,7 +116,7 @@ async def test_it_tells_the_page_to_use_the_relay_only_where_configured(turn_set
 
 async def test_it_sends_no_ice_servers_when_none_are_configured():
     request_id, key, _, _ = await sync_to_async(_setup)()
-    jane = _socket(f"/ws/help/{request_id}/", session={"guest_key": key})
+    jane = communicator(f"/ws/help/{request_id}/", session={"guest_key": key})
     assert (await jane.connect())[0]
     assert (await _first_event(jane))["type"] == "help.request"
     await jane.disconnect()

@@ -7,17 +7,14 @@ import json
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.routing import URLRouter
-from channels.testing import WebsocketCommunicator
-from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 
-from help_desk.routing import websocket_urlpatterns
 from identity_blocks import actions
 from identity_blocks.destinations import refusal
 from identity_blocks.holders import Holder
 from ims.models import PagerMessage, RefusedAttempt
 from tests.factories import make_agreement, make_block, make_user
+from tests.support.sockets import communicator
 
 HOME = "ims.example.net"
 
@@ -64,10 +61,7 @@ def test_it_refuses_a_list_that_is_not_domains_or_prefixes(admin_client):
 
 
 def _socket(user=None, session=None):
-    communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), "/ws/client/")
-    communicator.scope["user"] = user or AnonymousUser()
-    communicator.scope["session"] = session or {}
-    return communicator
+    return communicator("/ws/client/", user, session)
 
 
 async def _answer(socket, frame):

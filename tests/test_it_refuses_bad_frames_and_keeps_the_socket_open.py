@@ -9,23 +9,13 @@ import json
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.routing import URLRouter
-from channels.testing import WebsocketCommunicator
-from django.contrib.auth.models import AnonymousUser
 
 from help_desk.chat import MAX_CHARS
 from help_desk.models import ChatMessage
-from portal.routing import websocket_urlpatterns
 from tests.factories import make_conversation, make_queue, make_user
+from tests.support.sockets import communicator
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("close_sync_thread_connections")]
-
-
-def _socket(path, user=None, session=None):
-    communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), path)
-    communicator.scope["user"] = user or AnonymousUser()
-    communicator.scope["session"] = session or {}
-    return communicator
 
 
 async def _next(socket, kind=None):
@@ -38,10 +28,10 @@ async def _next(socket, kind=None):
 async def _open_conversation(queue=None, advisor="alex"):
     queue = queue or await sync_to_async(make_queue)()
     request, jane, _ = await sync_to_async(make_conversation)(queue, advisor)
-    socket = _socket(f"/ws/help/{request.pk}/", session={"guest_key": jane.guest_key})
+    socket = communicator(f"/ws/help/{request.pk}/", session={"guest_key": jane.guest_key})
     assert (await socket.connect())[0]
     await _next(socket, "help.request")
-    desk = _socket("/ws/desk/", user=await sync_to_async(lambda: request.advisor.user)())
+    desk = communicator("/ws/desk/", user=await sync_to_async(lambda: request.advisor.user)())
     assert (await desk.connect())[0]
     await _next(desk, "desk.state")
     return request.pk, socket, desk
@@ -151,7 +141,7 @@ async def test_it_keeps_other_guests_messages_when_one_sends_a_nul():
 
 async def test_it_names_the_problem_on_mary_s_socket_and_keeps_it_open():
     mary = await sync_to_async(make_user)("mary")
-    socket = _socket("/ws/client/", user=mary)
+    socket = communicator("/ws/client/", user=mary)
     assert (await socket.connect())[0]
     assert await _refused(socket, json.dumps({"type": "message.send", "to": 5, "body": "hi"})) == (
         "to: Not a valid string."
@@ -169,7 +159,7 @@ async def test_it_names_the_problem_on_mary_s_socket_and_keeps_it_open():
 async def test_it_drops_frames_past_the_rate_with_an_error_and_stays_open(settings):
     settings.WS_FRAMES_PER_SECOND, settings.WS_FRAME_BURST = 5, 10
     mary = await sync_to_async(make_user)("mary")
-    socket = _socket("/ws/client/", user=mary)
+    socket = communicator("/ws/client/", user=mary)
     assert (await socket.connect())[0]
     for n in range(30):
         await socket.send_to(text_data=json.dumps({"type": "call.teleport", "ref": n}))
