@@ -110,15 +110,15 @@ def help_page(request: HttpRequest) -> HttpResponse:
     # Shown where the agreement allows them; not selectable while the portal cannot carry them yet.
     modes = [(*m, m[0] in actions.AVAILABLE_MODES) for m in HELP_MODES if allowed[m[0]]]
     privacy = [(*p, p[0] == "unsecured" or actions.SECURE_AVAILABLE) for p in PRIVACY_MODES]
+    open_now = queue.is_open()  # outside its business hours a queue takes messages only
     context = {
         "queue": queue,
         "modes": modes,
         "privacy_modes": privacy if agreement.allows_secure_chat else privacy[:1],
-        # Outside its business hours a queue takes messages only, whoever is at the desk.
-        "closed": not queue.is_open(),
-        "on_duty": queue.is_open() and actions.on_duty(queue),
+        "closed": not open_now,
+        "on_duty": open_now and actions.on_duty(queue),
         # On duty but Busy (or their desk reloading): she may wait in line or leave a message.
-        "taking_requests": queue.is_open() and actions.taking_requests(queue),
+        "taking_requests": open_now and actions.taking_requests(queue),
         # Carried to the start, for the advisor's desk.
         "came_from": came_from.seen_by_help_page(request, _allowed_origins(request, queue)),
     }
