@@ -84,7 +84,7 @@ def test_an_advisor_answers_jane_s_message_from_the_inbox_by_mail(tmp_path):
         jane.get_by_role("button", name="Leave a message").click()
         jane.get_by_text("Your message to TaxEasy help is with us").wait_for()
         desk.get_by_role("link", name="Inbox (1 unanswered)").click()
-        desk.get_by_text("1 unanswered").wait_for()
+        desk.get_by_text("1 unanswered", exact=True).wait_for()
         desk.get_by_role("link", name="Jane Doe").click()
         desk.get_by_role("heading", name="Message from Jane Doe").wait_for()
         found = violations(desk)
@@ -93,7 +93,7 @@ def test_an_advisor_answers_jane_s_message_from_the_inbox_by_mail(tmp_path):
         desk.get_by_label("Your reply").fill("On line 5a of your return.")
         desk.get_by_role("button", name="Send reply").click()
         desk.get_by_text("Your reply to Jane Doe is on its way to jane@example.com.").wait_for()
-        desk.get_by_text("0 unanswered").wait_for()
+        desk.get_by_text("0 unanswered", exact=True).wait_for()
         desk.get_by_role("cell", name="Answered by Alex Weber").wait_for()
         screenshot(desk, "inbox-answered")
         assert [*found, *violations(desk)] == []

@@ -14,6 +14,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
+from playwright.sync_api import expect
 
 from help_desk import branding
 from tests.support.browser import chromium, screenshot
@@ -86,6 +87,11 @@ def _rgb(css: str) -> str:
     return f"#{red:02x}{green:02x}{blue:02x}"
 
 
+def _drawn_in_brand(element: Any) -> None:
+    """Waits for the brand's stylesheet: a script may see the page before its styles have loaded."""
+    expect(element).to_have_css("background-color", "rgb(255, 212, 0)")
+
+
 def _colours(element: Any) -> list[str]:
     """Its background and text colours as the browser draws them."""
     colours = element.evaluate("e => [getComputedStyle(e).backgroundColor, getComputedStyle(e).color]")
@@ -95,6 +101,7 @@ def _colours(element: Any) -> list[str]:
 def _brand_bar(page: Any) -> Any:
     bar = page.get_by_role("banner")
     bar.get_by_text(NAME).wait_for()
+    _drawn_in_brand(bar)
     background, text = _colours(bar)
     assert (background, text) == (YELLOW, "#000000")
     assert branding.contrast(background, text) >= branding.AA_NORMAL_TEXT
@@ -147,6 +154,7 @@ def test_jane_sees_the_queue_s_brand_everywhere(demo_server, tmp_path):
         panel_site.get_by_role("button", name="Get help from an advisor").click()
         panel = panel_site.frame_locator("iframe[title='Help from an advisor']")
         panel.get_by_role("banner").get_by_text(NAME).wait_for()
+        _drawn_in_brand(panel.get_by_role("banner"))
         assert _colours(panel.get_by_role("banner")) == [YELLOW, "#000000"]
 
         jane = jane_asks_for_chat(browser, demo_server, context=context)
