@@ -49,21 +49,26 @@ def wanted(sender: object, local: str, remote: str, **kwargs: object) -> bool:
 
 
 @receiver(signals.message_received)
-def arrived(sender: object, messages: list[PagerMessage], **kwargs: object) -> None:
+def arrived(sender: object, messages: list[PagerMessage], **kwargs: object) -> list[int]:
     """Number each message of a conversation in the order the IMS delivered it: the pending chat
     message it carries, or a new one when it was sent from elsewhere (an advisor's phone, say).
-    A message handed over again (see ims.signals) is taken only once."""
+    A message handed over again (see ims.signals) is taken only once. Returns the ids of the
+    conversations' messages: shown as chat, not as messages of their own."""
     with transaction.atomic():
-        _number(messages)
+        return _number(messages)
 
 
-def _number(messages: list[PagerMessage]) -> None:
+def _number(messages: list[PagerMessage]) -> list[int]:
     found = _conversations_of(messages)
     ids = [m.pk for m in messages if id(m) in found]
     carried = set(ChatMessage.objects.filter(pager_message__in=ids).values_list("pager_message_id", flat=True))
     messages = [m for m in messages if id(m) in found and m.pk not in carried]
-    if not messages:
-        return
+    if messages:
+        _store(messages, found)
+    return ids
+
+
+def _store(messages: list[PagerMessage], found: dict[int, tuple[HelpRequest, bool]]) -> None:
     requests = {request.pk: request for request, _ in found.values()}
     top = tops(list(requests))
     sent = _sent_as(list(top), {m.sip_call_id for m in messages})
@@ -76,9 +81,10 @@ def _number(messages: list[PagerMessage]) -> None:
         top[request.pk] += 1
         chat.pager_message, chat.seq, chat.failed = message, top[request.pk], ""
         numbered.append(chat)
-    ChatMessage.objects.bulk_create([chat for chat in numbered if chat.pk is None])
-    ChatMessage.objects.bulk_update(
-        [chat for chat in numbered if chat.pk is not None], ["seq", "pager_message", "failed"]
+    # One statement for the new and the pending alike (the pending rows locked, so written back
+    # as read but for these fields): bulk_update's CASE per row and field grows with the batch.
+    ChatMessage.objects.bulk_create(
+        numbered, update_conflicts=True, unique_fields=["id"], update_fields=["seq", "pager_message", "failed"]
     )
     events.chat_messages(numbered)
 

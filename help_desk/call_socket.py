@@ -69,10 +69,6 @@ class CallMixin(HolderConsumer):
         """A message to the holder's identity that is no conversation's chat (which this page
         shows as chat): to the page, which shows it with a way to the communications page."""
         message = event.get("message") or {}
-        if self.holder is None or message.get("direction") != "in":
+        if self.holder is None or message.get("direction") != "in" or message.get("taken"):
             return
-        conversation = await database_sync_to_async(calls.conversation_of)(
-            self.holder, str(message.get("remote", "")), str(message.get("local", ""))
-        )
-        if conversation is None:
-            await self.send_event(event)
+        await self.send_event(event)

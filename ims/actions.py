@@ -106,11 +106,13 @@ def receive_messages(inbound: list[Inbound]) -> list[Received]:
             answers[n] = (Delivery.STORED, message)
     raced = _stored(_store(list(fresh.values())) if fresh else set())
     done = [(delivery, raced.get(_key_of(m), m) if m else None) for delivery, m in cast(list[Received], answers)]
-    events.messages_changed([m for m in fresh.values() if m.pk is not None])
     # Every one stored, those stored before too: receivers take each only once (see ims.signals).
     delivered = {id(m): m for _, m in done if m is not None}
+    taken: set[int] = set()
     if delivered:
-        signals.message_received.send(sender=PagerMessage, messages=list(delivered.values()))
+        replies = signals.message_received.send(sender=PagerMessage, messages=list(delivered.values()))
+        taken = {pk for _, ids in replies for pk in cast(list[int], ids or [])}
+    events.messages_changed([m for m in fresh.values() if m.pk is not None], taken)
     return done
 
 
@@ -291,9 +293,13 @@ def _record(among: QuerySet[PagerMessage], decided: dict[int, tuple[str, str]]) 
     with transaction.atomic():
         locked = among.select_for_update(of=("self",)).select_related("assignment")
         found = list(locked.filter(pk__in=decided, direction=Direction.OUTBOUND).order_by("pk"))
+        by_outcome: dict[tuple[str, str], list[int]] = {}
         for message in found:
             message.status, message.error = decided[message.pk]
-        PagerMessage.objects.bulk_update(found, ["status", "error"])
+            by_outcome.setdefault(decided[message.pk], []).append(message.pk)
+        # One UPDATE an outcome (a batch's are mostly one: sent): bulk_update's CASE per row grows with the batch.
+        for (status, error), ids in by_outcome.items():
+            PagerMessage.objects.filter(pk__in=ids).update(status=status, error=error)
     return {m.pk: m for m in found}
 
 

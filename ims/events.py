@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from django.conf import settings
@@ -26,13 +27,19 @@ def describe(message: PagerMessage) -> dict[str, Any]:
     }
 
 
+def _taken(message: PagerMessage, taken: Collection[int]) -> dict[str, bool]:
+    return {"taken": True} if message.pk in taken else {}
+
+
 def _holder(message: PagerMessage) -> Holder:
     return Holder.of(message.assignment)
 
 
-def messages_changed(messages: list[PagerMessage]) -> None:
+def messages_changed(messages: list[PagerMessage], taken: Collection[int] = ()) -> None:
+    """`taken`: ids of messages a service shows as its own (a conversation's chat), which the
+    holder's windows then need not show again."""
     broadcast.after_commit_many(
-        [(_holder(m).pager_group, {"type": "ims.message", "message": describe(m)}) for m in messages]
+        [(_holder(m).pager_group, {"type": "ims.message", "message": describe(m) | _taken(m, taken)}) for m in messages]
     )
 
 

@@ -4,7 +4,9 @@ message_received is sent once the messages are stored and before their 200, so t
 work (e.g. numbering a help-desk chat message) is done before the IMS core hears "delivered".
 It is not sent inside the transaction that stored them: a receiver that fails
 leaves the MESSAGE unanswered, the core sends it again, and the receiver gets it again with
-messages it may have taken before. Receivers must therefore take each message once.
+messages it may have taken before. Receivers must therefore take each message once. A receiver
+returns the ids of the messages it shows as its own (a conversation's chat): the holder's windows
+hear of those as taken, and need not look up whether to show them.
 """
 
 from django.dispatch import Signal
