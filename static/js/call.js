@@ -8,7 +8,8 @@ import { iceServers, iceTransportPolicy } from "./ice.js";
 
 const GATHER_MS = 3000;
 const CONNECT_MS = 20000; // ICE and DTLS, once the answer is in
-const RESTART_MS = 8000; // a dropped path has this long to come back through an ICE restart
+const RESTART_MS = 15000; // a dropped path has this long to come back through ICE restarts
+const RETRY_MS = 1500; // between one ICE restart that did not bring the path back and the next
 const GLARE_RETRY_MS = [500, 2000];
 const DROPPED = gettext("The connection dropped and could not be restored, so the call ended.");
 
@@ -17,8 +18,13 @@ const DROPPED = gettext("The connection dropped and could not be restored, so th
 export const calls = new Map();
 globalThis.portalCalls = calls;
 
-function gathered(pc) {
-  if (pc.iceGatheringState === "complete") return Promise.resolve();
+const ufrag = (sdp) => sdp?.match(/a=ice-ufrag:(\S+)/)?.[1];
+
+// `fresh`: the description has new ICE credentials (a restart, or the answer to one), so gathering
+// starts again; the browser says so only after setLocalDescription has settled, and until then a
+// "complete" state is the last gathering's.
+function gathered(pc, fresh) {
+  if (pc.iceGatheringState === "complete" && !fresh) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => { if (pc.iceGatheringState === "complete") { pc.removeEventListener("icegatheringstatechange", done); resolve(); } };
     pc.addEventListener("icegatheringstatechange", done);
@@ -49,6 +55,7 @@ export class Call {
     this.muted = false;
     this.held = false;
     this.offering = false;
+    this.iceRestarts = 0; // offered by this side in the call so far (the console and tests read it)
     this.remoteStream = new MediaStream();
     this.pc = null;
     this.local = null;
@@ -80,8 +87,9 @@ export class Call {
   }
 
   async described(description) {
+    const before = ufrag(this.pc.localDescription?.sdp);
     await this.pc.setLocalDescription(description);
-    await gathered(this.pc);
+    await gathered(this.pc, before !== undefined && ufrag(this.pc.localDescription.sdp) !== before);
     return this.pc.localDescription.sdp;
   }
 
@@ -118,6 +126,7 @@ export class Call {
     await this.pc.setRemoteDescription({ type: "answer", sdp });
     this.offering = false;
     this.connectBy(CONNECT_MS);
+    this.retry(); // a restart's answer: if the path is back by then, the retry finds it connected
   }
 
   connectBy(ms) {
@@ -132,22 +141,33 @@ export class Call {
     if (state === "connected") {
       clearTimeout(this.connectTimer);
       clearTimeout(this.restartTimer);
+      clearTimeout(this.retryTimer);
       this.restartTimer = null;
-      this.restarted = false;
       if (!this.connectedAt) this.connectedAt = Date.now();
       this.changed("connected");
     } else if (state === "failed" && !this.connectedAt) {
       this.failed(this.noPath, "no media path"); // never connected: no path, nothing to restore
     } else if (state === "disconnected" || state === "failed") {
       this.changed("reconnecting");
-      if (!this.restartTimer) this.restartTimer = setTimeout(() => this.failed(DROPPED, "the connection dropped"), RESTART_MS);
+      if (this.restartTimer) return; // already waiting, and restarting if we are the caller
+      this.restartTimer = setTimeout(() => this.failed(DROPPED, "the connection dropped"), RESTART_MS);
       // One side restarts ICE (the caller, as the offerer of the call), and at once: waiting for
       // "failed" would take longer than the call waits for its path to come back.
-      if (this.outgoing && !this.offering && !this.restarted) {
-        this.restarted = true;
-        this.renegotiate({ iceRestart: true });
-      }
+      if (this.outgoing) this.restore();
     }
+  }
+
+  // The caller's ICE restart while the path is down, one offer at a time. One made while the
+  // network is still gone gathers nothing, or its answer brings no path: retry() tries again.
+  restore() {
+    if (this.state !== "reconnecting" || this.offering) return;
+    this.iceRestarts += 1;
+    this.renegotiate({ iceRestart: true });
+  }
+
+  retry() {
+    clearTimeout(this.retryTimer);
+    if (this.outgoing && this.state === "reconnecting") this.retryTimer = setTimeout(() => this.restore(), RETRY_MS);
   }
 
   // Ends the call on a media failure; `cause` (one of MEDIA_FAILURES) is what the portal records
@@ -161,7 +181,10 @@ export class Call {
   async renegotiate(options = {}) {
     if (!this.pc || this.offering) return;
     this.offering = true;
+    this.offerOptions = options;
     const sdp = await this.described(await this.pc.createOffer(options));
+    if (this.state === "ended") return;
+    if (options.iceRestart && !/\na=candidate:/.test(sdp)) return this.updateFailed(0); // no network yet
     this.send({ type: "call.update", call: this.key, sdp });
   }
 
@@ -175,14 +198,15 @@ export class Call {
     this.onChange(this);
   }
 
-  // Our re-offer was refused: after glare (491) try again a moment later; else keep what was agreed.
+  // Our re-offer was refused (or, status 0, never sent): after glare (491) the same offer again a
+  // moment later; else keep what was agreed, and while the path is down restart ICE again.
   async updateFailed(status) {
     if (this.pc.signalingState === "have-local-offer") await this.pc.setLocalDescription({ type: "rollback" });
     this.offering = false;
     if (status === 491) {
       const [low, high] = GLARE_RETRY_MS;
-      setTimeout(() => this.renegotiate(), low + Math.random() * (high - low));
-    }
+      setTimeout(() => this.renegotiate(this.offerOptions), low + Math.random() * (high - low));
+    } else this.retry();
   }
 
   directions(direction) {
@@ -231,6 +255,7 @@ export class Call {
   ended(reason) {
     clearTimeout(this.connectTimer);
     clearTimeout(this.restartTimer);
+    clearTimeout(this.retryTimer);
     for (const track of this.local?.getTracks() || []) track.stop();
     this.pc?.close();
     this.endedAt = Date.now();

@@ -36,6 +36,13 @@ def coturn(workdir: Path) -> Iterator[Coturn]:
         relay.stop()
 
 
+def restart(relay: Coturn) -> Coturn:
+    """The same relay back after an outage: its port, relay ports and secret, but none of its
+    allocations (a client must allocate again, as after a real restart)."""
+    relay.stop()
+    return relay.start(require_binary("turnserver"))
+
+
 def allocate(port: int, username: str, password: str, timeout: float = 3.0) -> int:
     """Ask the TURN server on loopback `port` for a UDP relay: 200 when it allocates one, else the
     error code it answers (401 for a credential it refuses)."""

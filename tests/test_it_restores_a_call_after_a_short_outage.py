@@ -1,0 +1,77 @@
+"""The network goes for a moment mid-call: Jane and her advisor talk through the TURN relay (the
+portal allows relay candidates only), and the relay stops. Both screens say the call is
+reconnecting; the caller restarts ICE, and again while the restarts find no path. The relay comes
+back on the same port with the same secret within the wait, and both screens say the call is in
+progress again: each hears the other's tone through the new relay, and the calls' records are
+still open. The chat goes on throughout."""
+
+import re
+import sqlite3
+
+from tests.support.browser import chromiums, screenshot
+from tests.support.coturn import coturn, restart
+from tests.support.helpdesk_browser import in_conversation, send
+from tests.support.media import capturing, heard, tone_wav, until
+from tests.support.processes import demo_portal
+
+JANE_HZ, ADVISOR_HZ = 440, 660
+BIN_HZ = 44_100 / 8192  # one bin of the analyser's FFT
+ALLOCATED = r"user <([^>]+)>: incoming packet ALLOCATE processed, success"
+CALL = "[...portalCalls.values()].at(-1)"
+UFRAG = f"() => {CALL}.pc.localDescription.sdp.match(/a=ice-ufrag:(\\S+)/)[1]"
+
+
+def _in_progress(*pages):
+    for page in pages:
+        page.get_by_role("status").filter(has_text="Call in progress").wait_for(timeout=30_000)
+
+
+def _hears(page, hz):
+    def tone():
+        peak = heard(page)
+        return peak if abs(peak["hz"] - hz) <= 2 * BIN_HZ and peak["db"] > -80 else None
+
+    until(tone, what=f"{hz} Hz heard")
+
+
+def _chat(sender, receiver, text):
+    send(sender, text)
+    receiver.locator(".message.in .body", has_text=text).wait_for()
+
+
+def _open_calls(workdir):
+    with sqlite3.connect(workdir / "demo.sqlite3") as db:
+        return db.execute("SELECT count(*) FROM ims_callrecord WHERE ended_at IS NULL AND end_reason = ''").fetchone()[
+            0
+        ]
+
+
+def test_it_restores_the_call_when_the_path_comes_back_within_the_wait(tmp_path):
+    tones = [tone_wav(tmp_path / f"{hz}.wav", hz) for hz in (JANE_HZ, ADVISOR_HZ)]
+    with coturn(tmp_path) as relay:
+        env = {"TURN_URLS": relay.urls[0], "TURN_SECRET": relay.secret, "ICE_TRANSPORT_POLICY": "relay"}
+        with demo_portal(tmp_path, **env) as base, chromiums(*map(capturing, tones)) as (hers, advisors):
+            jane, desk, pane = in_conversation(
+                base, hers, jane_context=hers.new_context(), desk_context=advisors.new_context()
+            )
+            jane.get_by_role("button", name="Call", exact=True).click()
+            pane.get_by_role("button", name="Answer").click()
+            _in_progress(jane, pane)
+            first_ufrag = jane.evaluate(UFRAG)
+            relay.stop()  # the only path the two browsers had
+            for page in (jane, pane):
+                page.get_by_role("status").filter(has_text="reconnecting").wait_for(timeout=30_000)
+            _chat(jane, pane, "You went quiet; are you still there?")
+            jane.wait_for_function(f"() => {CALL}.iceRestarts >= 2")  # the first found no network
+            before = len(relay.log_path.read_text(errors="replace"))
+            restart(relay)
+            _in_progress(jane, pane)
+            assert jane.evaluate(UFRAG) != first_ufrag  # restored by an ICE restart
+            _hears(jane, ADVISOR_HZ)
+            _hears(desk, JANE_HZ)
+            assert _open_calls(tmp_path) == 2
+            screenshot(jane, "call-restored-jane")
+            screenshot(desk, "call-restored-advisor")
+            _chat(pane, jane, "I can hear you again.")
+    since = relay.log_path.read_text(errors="replace")[before:]
+    assert len(set(re.findall(ALLOCATED, since))) == 2  # each browser's relay allocated anew
