@@ -80,6 +80,7 @@ export class ColleagueSearch {
 
   close() {
     clearTimeout(this.timer);
+    this.hint.textContent = "";
     this.open(false);
   }
 
