@@ -1,4 +1,5 @@
-"""REST API: blocks and agreements for admins; the caller's own identity for everyone logged in."""
+"""REST API: blocks and agreements for admins; the caller's own identity and colleagues for everyone
+logged in."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from identity_blocks import actions, credentials
+from identity_blocks import actions, credentials, directory
 from identity_blocks.holders import Holder
 from identity_blocks.models import IdentityAssignment, IdentityBlock, Operator, ServiceAgreement
 
@@ -260,3 +261,32 @@ class MyIdentityView(APIView):
                 body, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": str(full.retry_after)}
             )
         return Response(IdentitySerializer(assignment).data)
+
+
+class ColleagueQuerySerializer(serializers.Serializer[Any]):
+    q = serializers.CharField(required=False, allow_blank=True, max_length=150, default="")
+
+
+class ColleagueSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    impu = serializers.CharField()
+
+
+class ColleaguesSerializer(serializers.Serializer[Any]):
+    results = ColleagueSerializer(many=True)
+    more = serializers.BooleanField(help_text="More colleagues match than are listed: a longer name finds them.")
+
+
+class MyColleaguesView(APIView):
+    """The logged-in member's colleagues whose first, last or user name contains every word of
+    `q`, by name, a few at a time (directory.search); nobody for a guest or one of no agreement."""
+
+    LIMIT = 20
+
+    @extend_schema(parameters=[ColleagueQuerySerializer], responses={200: ColleaguesSerializer})
+    def get(self, request: Request) -> Response:
+        query = ColleagueQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        found = directory.search(Holder.member(request.user), query.validated_data["q"], self.LIMIT + 1)
+        body = {"results": found[: self.LIMIT], "more": len(found) > self.LIMIT}
+        return Response(ColleaguesSerializer(body).data)

@@ -10,5 +10,6 @@ router.register("blocks", api.BlockViewSet)
 
 urlpatterns = [
     path("me/identity", api.MyIdentityView.as_view(), name="my-identity"),
+    path("me/colleagues", api.MyColleaguesView.as_view(), name="my-colleagues"),
     path("", include(router.urls)),
 ]

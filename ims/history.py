@@ -25,9 +25,9 @@ PER_PAGE = 25
 def unread(holder: Holder) -> dict[str, int]:
     """What is news to the holder: messages past their read markers, missed calls not yet seen."""
     mine = IdentityAssignment.objects.of(holder)
-    rows = PagerMessage.objects.filter(assignment__in=mine).conversations()
+    messages = PagerMessage.objects.filter(assignment__in=mine).unread_count()
     missed = CallRecord.objects.missed_by(mine).filter(seen=False).count()
-    return {"messages": sum(row["unread"] for row in rows), "missed_calls": missed}
+    return {"messages": messages, "missed_calls": missed}
 
 
 def _page(request: HttpRequest, items: Any) -> Page[Any]:

@@ -26,6 +26,8 @@ class MessageStatus(models.TextChoices):
 
 
 PENDING_OUTBOUND = Q(direction="out", status="pending")
+# What is news to a holder: a message from the other party past her read marker (with_read_marker).
+UNREAD = Q(direction=Direction.INBOUND, id__gt=F("read_up_to"))
 
 
 class PagerMessageQuerySet(models.QuerySet["PagerMessage"]):
@@ -37,16 +39,24 @@ class PagerMessageQuerySet(models.QuerySet["PagerMessage"]):
     def overdue(self, before: datetime) -> PagerMessageQuerySet:
         return self.filter(created_at__lt=before)
 
+    def with_read_marker(self) -> PagerMessageQuerySet:
+        """Each message beside how far its holder has read the conversation it belongs to
+        (`read_up_to`, 0 before any reading), for UNREAD."""
+        marker = ReadMarker.objects.filter(assignment=OuterRef("assignment"), remote_uri=OuterRef("remote_uri"))
+        return self.alias(read_up_to=Coalesce(Subquery(marker.values("read_up_to")[:1]), 0))
+
+    def unread_count(self) -> int:
+        """How many of these messages are news to their holder, in one query."""
+        return self.with_read_marker().filter(UNREAD).count()
+
     def conversations(self) -> QuerySet[PagerMessage, dict[str, Any]]:
         """One row per identity and other party, latest first: when and what was said last, how
         many messages, and how many arrived past the holder's read marker."""
-        marker = ReadMarker.objects.filter(assignment=OuterRef("assignment"), remote_uri=OuterRef("remote_uri"))
-        read_up_to = Coalesce(Subquery(marker.values("read_up_to")[:1]), 0)
-        unread = Q(direction=Direction.INBOUND, id__gt=read_up_to)
-        rows = self.values("assignment", "remote_uri").annotate(
-            last_id=Max("id"), last_at=Max("created_at"), total=Count("id"), unread=Count("id", filter=unread)
+        rows = self.with_read_marker().values("assignment", "remote_uri")
+        counted = rows.annotate(
+            last_id=Max("id"), last_at=Max("created_at"), total=Count("id"), unread=Count("id", filter=UNREAD)
         )
-        return rows.order_by("-last_id")
+        return counted.order_by("-last_id")
 
 
 class PagerMessage(models.Model):

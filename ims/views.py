@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from identity_blocks import actions, directory
+from identity_blocks import actions
 from identity_blocks.holders import Holder
 from identity_blocks.models import IdentityAssignment
 from ims import history
@@ -30,7 +30,6 @@ def my_identity(request: HttpRequest) -> HttpResponse:
     context = {
         "assignment": assignment,
         "messages": reversed(list(messages)),
-        "colleagues": directory.colleagues(holder),
         "unread": history.unread(holder),
     }
     return render(request, "ims/my_identity.html", context)

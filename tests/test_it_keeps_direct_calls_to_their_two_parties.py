@@ -56,9 +56,9 @@ async def _send(socket, **frame):
 
 async def test_it_offers_colleagues_by_name_and_nobody_else():
     people = await sync_to_async(_people)()
-    found = await sync_to_async(directory.colleagues)(Holder.member(people["mary"]))
+    found = await sync_to_async(directory.search)(Holder.member(people["mary"]), "", 20)
     assert [(c.name, c.impu) for c in found] == [("Alex Weber", people["alex"].impu)]
-    assert await sync_to_async(directory.colleagues)(Holder.member(people["outsider"])) == []
+    assert await sync_to_async(directory.search)(Holder.member(people["outsider"]), "", 20) == []
 
 
 async def test_it_relays_a_colleague_s_call_between_their_browsers_only():

@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from identity_blocks import actions
 from identity_blocks.holders import Holder
+from ims import history
+from ims.actions import mark_read
 from ims.models import CallRecord, Direction, MessageStatus, PagerMessage
 from tests.factories import make_block, make_user
 
@@ -125,6 +127,16 @@ def test_it_lists_conversations_in_a_fixed_number_of_queries(client, mary, djang
     with django_assert_max_num_queries(8):
         page = client.get(reverse("conversations"))
     assert page.content.decode().count('aria-label="1 unread"') == 25
+
+
+def test_it_counts_unread_messages_in_one_query_however_many_conversations(mary, django_assert_num_queries):
+    for n in range(40):
+        _arrive(mary, f"sip:colleague{n}@help.ims.example.net", "Hello")
+        _arrive(mary, f"sip:colleague{n}@help.ims.example.net", "Still there?")
+    mark_read(Holder.of(mary), "sip:colleague0@help.ims.example.net", PagerMessage.objects.order_by("id")[0].pk)
+    with django_assert_num_queries(2):  # the messages' count and the missed calls'
+        counts = history.unread(Holder.of(mary))
+    assert counts == {"messages": 79, "missed_calls": 0}
 
 
 def test_it_shows_a_colleague_s_direct_call_on_both_logs(client, mary):

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from tests.support.browser import chromium, screenshot
 from tests.support.helpdesk_browser import advisor_desk
-from tests.support.identity_page import identity_page
+from tests.support.identity_page import identity_page, pick_colleague
 from tests.support.media import connection_state, until
 
 
@@ -19,7 +19,7 @@ def test_it_shows_a_message_and_rings_on_the_desk_when_it_is_his_only_window(dem
         his_identity = desk.locator("#impu").inner_text()
         mary = identity_page(browser, demo_server, "mary", "mary-demo")
 
-        mary.get_by_label("To", exact=True).fill(his_identity)
+        pick_colleague(mary, "To", "alex", "Alex Weber")  # a message to a colleague by name goes to his identity
         mary.get_by_label("Message", exact=True).fill("Are you free for a quick call about the Weber file?")
         mary.get_by_role("button", name="Send").click()
         dock = desk.get_by_role("region", name="Your phone")
@@ -28,8 +28,9 @@ def test_it_shows_a_message_and_rings_on_the_desk_when_it_is_his_only_window(dem
         link = dock.get_by_role("link", name="Reply on the communications page")
         expect(link).to_have_attribute("href", "/identity/")
         expect(mary.locator(".message.out .status")).to_have_text("sent")
+        expect(mary.locator(".message.out .who")).to_have_text(f"to {his_identity}")
 
-        mary.get_by_label("Call to").fill("Alex Weber")
+        pick_colleague(mary, "Call to", "alex w", "Alex Weber")
         mary.get_by_role("button", name="Call", exact=True).click()
         expect(dock.locator(".call-status")).to_have_text("Incoming call", timeout=20_000)
         expect(dock.locator(".call-bubble")).to_contain_text("from Mary Major")  # a colleague, by name

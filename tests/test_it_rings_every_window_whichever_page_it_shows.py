@@ -21,8 +21,18 @@ def test_it_rings_her_help_page_and_her_communications_page(demo_server):
         alex.goto(demo_server + "/identity/")
         alex.locator("body[data-live=yes]").wait_for()
 
-        alex.get_by_label("Call to").fill("Mary Major")
-        alex.get_by_role("button", name="Call", exact=True).click()
+        # By keyboard: part of her name, down to her among the suggestions, Enter picks her (and
+        # only that: no call yet), Enter again calls.
+        call_to = alex.get_by_label("Call to")
+        call_to.fill("MAJ")
+        expect(alex.get_by_role("option", name="Mary Major")).to_be_visible()
+        call_to.press("ArrowDown")
+        expect(alex.get_by_role("option", name="Mary Major")).to_have_attribute("aria-selected", "true")
+        call_to.press("Enter")
+        expect(call_to).to_have_value("Mary Major")
+        expect(alex.get_by_role("option", name="Mary Major")).to_be_hidden()
+        assert alex.evaluate("globalThis.portalCalls.size") == 0
+        call_to.press("Enter")
         dock = help_page.get_by_role("region", name="Your phone")
         expect(dock.locator(".call-status")).to_have_text("Incoming call", timeout=20_000)
         expect(mary.locator(".call-status")).to_have_text("Incoming call")

@@ -1,5 +1,6 @@
 // Mary's identity page: the registration state, pager messages and calls, live.
 import { CallPanel } from "./call_panel.js";
+import { ColleagueSearch } from "./colleagues.js";
 import { gettext, interpolate, ngettext } from "./i18n.js";
 import { setIceServers } from "./ice.js";
 import { PortalSocket } from "./socket.js";
@@ -58,20 +59,22 @@ const socket = new PortalSocket()
   .on("socket.open", () => { document.body.dataset.live = "yes"; })
   .on("socket.closed", () => { document.body.dataset.live = "no"; });
 
+// Colleagues by name, found as she types, each standing for the identity a message or call to
+// them goes to (a call directly, browser to browser).
+const messageTo = new ColleagueSearch(form.elements.to, document.getElementById("message-to-more"));
+
 form.addEventListener("submit", (submitted) => {
   submitted.preventDefault();
   error.textContent = "";
-  socket.send({ type: "message.send", to: form.elements.to.value, body: form.elements.body.value });
+  const to = form.elements.to.value;
+  socket.send({ type: "message.send", to: messageTo.impuOf(to) ?? to, body: form.elements.body.value });
   form.elements.body.value = "";
 });
 
 // Calls: a SIP or tel URI, a phone number or name@domain typed or dialled, through the IMS.
 const impu = document.getElementById("impu").textContent.trim();
 const callTo = document.getElementById("call-to");
-
-// Her colleagues by name (the directory), each with the identity a call to them goes to, directly.
-const colleagues = new Map([...document.querySelectorAll("#colleagues option")]
-  .map((option) => [option.value.trim().toLowerCase(), option.dataset.impu]));
+const callColleague = new ColleagueSearch(callTo, document.getElementById("call-to-more"));
 
 // Whom to call, from what Mary typed: a colleague's name as their identity, a SIP or tel URI as
 // it is, an international number as a tel URI, a local one as a phone number in her operator's
@@ -79,7 +82,7 @@ const colleagues = new Map([...document.querySelectorAll("#colleagues option")]
 export function addressOf(text, ownDomain) {
   const value = text.trim();
   if (!value) throw new Error(gettext("Enter whom to call: a colleague, a SIP address or a phone number."));
-  const colleague = colleagues.get(value.toLowerCase());
+  const colleague = callColleague.impuOf(value);
   if (colleague) return colleague;
   if (/^(sips?|tel):/i.test(value)) return value;
   const digits = value.replace(/[\s\-().]/g, "");
@@ -107,5 +110,6 @@ for (const key of document.querySelectorAll(".dial-pad button")) {
   key.addEventListener("click", () => { callTo.value += key.dataset.key; callTo.focus(); });
 }
 callTo.addEventListener("keydown", (pressed) => {
-  if (pressed.key === "Enter") { pressed.preventDefault(); panel.start(false); }
+  // Enter on a highlighted colleague picks them (ColleagueSearch, which hears it first), nothing more.
+  if (pressed.key === "Enter" && !pressed.defaultPrevented) { pressed.preventDefault(); panel.start(false); }
 });

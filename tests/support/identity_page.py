@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from playwright.sync_api import expect
+
 from tests.support.parts import Portal
 
 
@@ -18,3 +20,12 @@ def identity_page(browser: Any, portal: Portal | str, user: str, password: str) 
     page.locator("#registration-state", has_text="Registered").wait_for(timeout=20_000)
     page.locator("body[data-live=yes]").wait_for()
     return page
+
+
+def pick_colleague(page: Any, field: str, typed: str, name: str) -> None:
+    """Types part of a colleague's name into the address labelled `field` and picks them from the
+    suggestions by name, as she does; the field then shows the name."""
+    address = page.get_by_label(field, exact=True)
+    address.fill(typed)
+    page.get_by_role("option", name=name).click()
+    expect(address).to_have_value(name)
