@@ -170,6 +170,10 @@ class OfflineMessageAdmin(admin.ModelAdmin[OfflineMessage]):
 class SecureSegmentAdmin(admin.ModelAdmin[SecureSegment]):
     """Only that a secure segment happened: what was said on it was never here."""
 
-    list_display = ["request", "asked_by_advisor", "started_at", "ended_at", "verified_by_customer"]
+    list_display = ["request", "outcome", "asked_by_advisor", "started_at", "ended_at", "verified_by_customer"]
     list_display += ["verified_by_advisor"]
-    readonly_fields = [field.name for field in SecureSegment._meta.fields]
+    readonly_fields = ["outcome", *(field.name for field in SecureSegment._meta.fields)]
+
+    @admin.display(description="outcome")
+    def outcome(self, segment: SecureSegment) -> str:
+        return segment.outcome

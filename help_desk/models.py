@@ -380,3 +380,14 @@ class SecureSegment(models.Model):
     def opened(self) -> bool:
         """Both browsers had the line open: a secure chat took place (and nothing of it is here)."""
         return self.opened_by_customer and self.opened_by_advisor
+
+    @property
+    def outcome(self) -> str:
+        """What the record says took place, in the transcript's and the admin's words."""
+        if self.opened:
+            return "Secure chat, end to end between the two browsers (not stored)"
+        if self.ended_at is None:
+            return "The secure line is being opened"
+        # Each leg's reason is its own end's view ("the other side: …" when the other end said it).
+        reason = self.end_reason.removeprefix("the other side: ") or "no reason given"
+        return f"The secure line could not be opened: {reason}"
