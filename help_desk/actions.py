@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -18,6 +19,7 @@ from help_desk.models import (
     Rating,
     RequestStatus,
     RingPass,
+    WrapUpEdit,
 )
 from help_desk.routing_actions import DEFAULT_HANDLING_SECONDS as DEFAULT_HANDLING_SECONDS
 from help_desk.routing_actions import decline_request as decline_request
@@ -150,14 +152,32 @@ def close_request(request_id: int, *, advisor: Advisor | None = None, wrap_up: s
         if not was_active:
             put_back(request, "left")  # a ringing desk stops ringing: nobody is there
         request.status = RequestStatus.CLOSED if was_active else RequestStatus.ABANDONED
-        request.closed_at, request.wrap_up = timezone.now(), wrap_up.strip() or request.wrap_up
+        request.closed_at = timezone.now()
         request.save()
+        if wrap_up.strip() and advisor is not None:
+            _write_wrap_up(request, wrap_up.strip(), advisor.user)
         end_open_segments(request.pk)
         if request.advisor_id is not None:
             _idle_if_free(request.advisor_id)
         events.request_changed(request)
     transaction.on_commit(lambda: route_queue(request.queue_id))
     return request
+
+
+def edit_wrap_up(request_id: int, text: str, by: User) -> HelpRequest:
+    """Someone (staff, in the admin) corrects the wrap-up note: the new version is kept beside the
+    earlier ones, with who wrote it and when. Writing the same text again changes nothing."""
+    with transaction.atomic():
+        request = HelpRequest.objects.select_for_update().get(pk=request_id)
+        if text.strip() != request.wrap_up:
+            _write_wrap_up(request, text.strip(), by)
+    return request
+
+
+def _write_wrap_up(request: HelpRequest, text: str, by: User | None) -> None:
+    request.wrap_up = text
+    request.save(update_fields=["wrap_up"])
+    WrapUpEdit.objects.create(request=request, text=text, edited_by=by)
 
 
 def _idle_if_free(advisor_id: int) -> None:

@@ -1,9 +1,16 @@
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.forms import ModelForm
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 
-from help_desk import branding
+from help_desk import actions, branding
 from help_desk.models import (
     Advisor,
     CannedReply,
@@ -14,7 +21,13 @@ from help_desk.models import (
     Rating,
     RequestStatus,
     SecureSegment,
+    WrapUpEdit,
 )
+
+# The chat messages the page of a conversation shows: its most recent; all of them are paged in
+# the messages' own list.
+RECENT_MESSAGES = 50
+CHAT_PAGE = 100
 
 
 class CannedReplyInline(admin.StackedInline[CannedReply, Queue]):
@@ -65,6 +78,15 @@ class ChatInline(ReadOnlyInline, admin.TabularInline[ChatMessage, HelpRequest]):
     fields = ("seq", "from_advisor", "body", "created_at", "pager_message", "read_at", "failed")
 
 
+class WrapUpEditInline(ReadOnlyInline, admin.TabularInline[WrapUpEdit, HelpRequest]):
+    """Every version of the wrap-up note, who wrote it and when: corrections never erase one."""
+
+    model = WrapUpEdit
+    fields = ("edited_at", "edited_by", "text")
+    verbose_name = "version of the wrap-up note"
+    verbose_name_plural = "history of the wrap-up note"
+
+
 class RatingInline(ReadOnlyInline, admin.StackedInline[Rating, HelpRequest]):
     """The customer's own words: shown, never edited."""
 
@@ -81,7 +103,44 @@ class HelpRequestAdmin(admin.ModelAdmin[HelpRequest]):
     # desk's actions change (with their broadcasts, rings and identity releases): an edit here would
     # bypass them. The note is staff's own text about the conversation, which they may correct.
     readonly_fields = [field.name for field in HelpRequest._meta.fields if field.name != "wrap_up"]
-    inlines = [RatingInline, ChatInline]
+    readonly_fields += ["chat"]
+    inlines = [RatingInline, WrapUpEditInline, ChatInline]
+
+    @admin.display(description="chat messages")
+    def chat(self, request: HelpRequest) -> str:
+        everything = reverse("admin:help_desk_helprequest_chat", args=[request.pk])
+        count = request.messages.count()
+        shown = min(count, RECENT_MESSAGES)
+        return format_html(
+            'The most recent {} of {} below; <a href="{}">all of them, page by page</a>', shown, count, everything
+        )
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view(self.chat_view)
+        return [path("<int:object_id>/chat/", view, name="help_desk_helprequest_chat"), *super().get_urls()]
+
+    def chat_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """The conversation's whole chat, oldest first, CHAT_PAGE messages a page."""
+        conversation = get_object_or_404(HelpRequest, pk=object_id)
+        if not self.has_view_permission(request, conversation):
+            raise PermissionDenied
+        messages = ChatMessage.objects.filter(request=conversation).order_by("pk")
+        page = Paginator(messages, CHAT_PAGE).get_page(request.GET.get("page"))
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "original": conversation}
+        context |= {"title": f"Chat of {conversation}", "page": page}
+        return render(request, "admin/help_desk/helprequest/chat.html", context)
+
+    def get_formset_kwargs(self, request: HttpRequest, obj: HelpRequest, inline: Any, prefix: str) -> dict[str, Any]:
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, ChatInline) and obj.pk is not None:
+            recent = ChatMessage.objects.filter(request=obj).order_by("-pk").values("pk")[:RECENT_MESSAGES]
+            kwargs["queryset"] = kwargs["queryset"].filter(pk__in=recent)
+        return kwargs
+
+    def save_model(self, request: HttpRequest, obj: HelpRequest, form: ModelForm[HelpRequest], change: bool) -> None:
+        # Only the note is editable here; its action keeps the version it replaces.
+        assert isinstance(request.user, User)  # the admin lets only signed-in staff this far
+        actions.edit_wrap_up(obj.pk, obj.wrap_up, request.user)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # a help request starts on the help page, with an identity and a ring
@@ -111,6 +170,10 @@ class OfflineMessageAdmin(admin.ModelAdmin[OfflineMessage]):
 class SecureSegmentAdmin(admin.ModelAdmin[SecureSegment]):
     """Only that a secure segment happened: what was said on it was never here."""
 
-    list_display = ["request", "asked_by_advisor", "started_at", "ended_at", "verified_by_customer"]
+    list_display = ["request", "outcome", "asked_by_advisor", "started_at", "ended_at", "verified_by_customer"]
     list_display += ["verified_by_advisor"]
-    readonly_fields = [field.name for field in SecureSegment._meta.fields]
+    readonly_fields = ["outcome", *(field.name for field in SecureSegment._meta.fields)]
+
+    @admin.display(description="outcome")
+    def outcome(self, segment: SecureSegment) -> str:
+        return segment.outcome

@@ -169,6 +169,9 @@ def secure_segment(segment: SecureSegment) -> None:
         "ended_at": segment.ended_at.isoformat() if segment.ended_at else None,
         "asked_by_advisor": segment.asked_by_advisor,
         "end_reason": segment.end_reason,
+        "opened_by_customer": segment.opened_by_customer,
+        "opened_by_advisor": segment.opened_by_advisor,
+        "opened": segment.opened,
         "verified_by_customer": segment.verified_by_customer,
         "verified_by_advisor": segment.verified_by_advisor,
     }

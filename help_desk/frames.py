@@ -185,11 +185,21 @@ CONVERSATION: Mapping[str, Schema] = {
     "call.quality": CallQuality,
     "secure.start": SecureStart,
     "secure.verified": Bare,
+    "secure.opened": Bare,
     **{f"call.{action}": CallControl for action in CALL_CONTROLS},
 }
 HELP: Mapping[str, Schema] = {**CONVERSATION, "help.leave": Bare}
 # A call's controls name the call, not the conversation: those are the same on the desk.
-PER_REQUEST = ("chat.send", "chat.retry", "chat.resume", "chat.read", "chat.typing", "secure.start", "secure.verified")
+PER_REQUEST = (
+    "chat.send",
+    "chat.retry",
+    "chat.resume",
+    "chat.read",
+    "chat.typing",
+    "secure.start",
+    "secure.verified",
+    "secure.opened",
+)
 DESK: Mapping[str, Schema] = {
     **CONVERSATION,
     **{
@@ -202,6 +212,7 @@ DESK: Mapping[str, Schema] = {
             "chat.typing",
             "secure.start",
             "secure.verified",
+            "secure.opened",
         )
     },
     "call.start": for_a_request(CallStart),

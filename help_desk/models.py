@@ -213,6 +213,24 @@ class Rating(models.Model):
         return f"{self.score} of 5"
 
 
+class WrapUpEdit(models.Model):
+    """One version of a conversation's wrap-up note, as someone wrote it: the note can be corrected
+    after the conversation (in the admin), and every version stays, with who wrote it and when."""
+
+    request = models.ForeignKey(HelpRequest, on_delete=models.CASCADE, related_name="wrap_up_edits")
+    text = models.TextField(blank=True)
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    edited_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["request", "edited_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"#{self.request_id} wrap-up of {self.edited_at:%Y-%m-%d %H:%M}"
+
+
 class RingPass(models.Model):
     """An advisor let the request ring out or declined it, last at `passed_at`: they are not rung
     for it again until HELP_RING_COOLDOWN_SECONDS later."""
@@ -340,6 +358,10 @@ class SecureSegment(models.Model):
     started_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=200, blank=True)
+    # Each side's browser reported its end of the data channel open (DTLS and SCTP up): the IMS side
+    # connects the session before DTLS, which may still refuse the keys. Each side sets only its own.
+    opened_by_customer = models.BooleanField(default=False)
+    opened_by_advisor = models.BooleanField(default=False)
     # Each side said the short authentication strings on both screens matched.
     verified_by_customer = models.BooleanField(default=False)
     verified_by_advisor = models.BooleanField(default=False)
@@ -353,3 +375,19 @@ class SecureSegment(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.request_id} secure from {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def opened(self) -> bool:
+        """Both browsers had the line open: a secure chat took place (and nothing of it is here)."""
+        return self.opened_by_customer and self.opened_by_advisor
+
+    @property
+    def outcome(self) -> str:
+        """What the record says took place, in the transcript's and the admin's words."""
+        if self.opened:
+            return "Secure chat, end to end between the two browsers (not stored)"
+        if self.ended_at is None:
+            return "The secure line is being opened"
+        # Each leg's reason is its own end's view ("the other side: …" when the other end said it).
+        reason = self.end_reason.removeprefix("the other side: ") or "no reason given"
+        return f"The secure line could not be opened: {reason}"

@@ -4,7 +4,12 @@ a call, an INVITE from the asker's identity to the other side's through the oper
 which conveys it without bearer level conversion (ims.media passes a data channel's SDP through or
 refuses it). What is said on it never reaches the portal: here are only who may ask for the line,
 and the record that a secure segment started and ended, between whom, and whether each side
-verified the short authentication string."""
+verified the short authentication string.
+
+The IMS side connects the session (200, ACK) before the browsers' DTLS handshake, which may still
+refuse the keys: a segment counts as a secure chat only once each browser has reported its end of
+the channel open (`secure.opened` on its own socket; neither can report for the other). One that
+ended without both is recorded as a line that could not be opened, with the reason."""
 
 from __future__ import annotations
 
@@ -78,14 +83,24 @@ def end_open_segments(request_id: int) -> None:
 
 def mark_verified(request_id: int, holder: Holder) -> SecureSegment | None:
     """The holder compared the short authentication strings and they matched."""
+    return _mark_own_side(request_id, holder, "verified")
+
+
+def mark_opened(request_id: int, holder: Holder) -> SecureSegment | None:
+    """The holder's browser has the secure line's channel open (DTLS accepted the other's keys).
+    None while no segment is open: the browser reports again once the segment's event reaches it."""
+    return _mark_own_side(request_id, holder, "opened")
+
+
+def _mark_own_side(request_id: int, holder: Holder, what: str) -> SecureSegment | None:
     with transaction.atomic():
         request = HelpRequest.objects.select_related("advisor").select_for_update(of=("self",)).get(pk=request_id)
-        from_advisor = side_of(request, holder)
+        field = f"{what}_by_advisor" if side_of(request, holder) else f"{what}_by_customer"
         segment = request.secure_segments.open().first()
         if segment is None:
             return None
-        setattr(segment, "verified_by_advisor" if from_advisor else "verified_by_customer", True)
-        segment.save(update_fields=["verified_by_advisor", "verified_by_customer"])
+        setattr(segment, field, True)
+        segment.save(update_fields=[field])
         events.secure_segment(segment)
     return segment
 

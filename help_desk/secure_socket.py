@@ -6,6 +6,7 @@ browser gets it as an `ims.call` and answers with `call.answer` (or declines); e
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -13,15 +14,22 @@ from channels.db import database_sync_to_async
 from help_desk import calls, secure
 from help_desk.actions import NotYours
 from help_desk.call_socket import CallMixin
-from help_desk.models import HelpRequest
+from help_desk.models import HelpRequest, SecureSegment
 from help_desk.sockets import Handler
 from identity_blocks.events import IMS_GROUP
+from identity_blocks.holders import Holder
 from ims.media import data_channel_only
+
+Marker = Callable[[int, Holder], SecureSegment | None]
 
 
 class SecureMixin(CallMixin):
     def secure_handlers(self) -> dict[str, Handler]:
-        return {"secure.start": self.secure_start, "secure.verified": self.secure_verified}
+        return {
+            "secure.start": self.secure_start,
+            "secure.verified": self.secure_verified,
+            "secure.opened": self.secure_opened,
+        }
 
     async def secure_start(self, content: dict[str, Any]) -> None:
         """The holder asks to switch: their browser's data-channel offer goes to the other side."""
@@ -45,15 +53,26 @@ class SecureMixin(CallMixin):
         await self.channel_layer.group_send(IMS_GROUP, start)
 
     async def secure_verified(self, content: dict[str, Any]) -> None:
+        """The holder says the codes on the two screens match."""
+        await self._mark(content, secure.mark_verified)
+
+    async def secure_opened(self, content: dict[str, Any]) -> None:
+        """The holder's browser has the line's channel open; it reports for its own side only. Its
+        channel may open before the IMS side has recorded the session: that is no error, the
+        browser reports again when the segment's event reaches it."""
+        await self._mark(content, secure.mark_opened, early=True)
+
+    async def _mark(self, content: dict[str, Any], mark: Marker, early: bool = False) -> None:
         request_id = self.request_id(content)
         if request_id is None or self.holder is None:
             await self.error("which request?", content.get("ref"))
             return
         try:
-            marked = await database_sync_to_async(secure.mark_verified)(request_id, self.holder)
+            marked = await database_sync_to_async(mark)(request_id, self.holder)
         except (NotYours, HelpRequest.DoesNotExist):
-            marked = None
-        if marked is None:
+            await self.error("no such conversation of yours", content.get("ref"))
+            return
+        if marked is None and not early:
             await self.error("no secure chat of yours is open", content.get("ref"))
 
     async def secure_segment(self, event: dict[str, Any]) -> None:

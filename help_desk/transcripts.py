@@ -18,6 +18,8 @@ def _at(moment: datetime) -> str:
 
 
 def _secure_note(segment: SecureSegment) -> str:
+    if not segment.opened:  # asked and set up, but the browsers never had it open: nothing was said on it
+        return f"[{_at(segment.started_at)}] {segment.outcome}; nothing was sent on it."
     until = f" to {_at(segment.ended_at)}" if segment.ended_at else ""
     return (
         f"[{_at(segment.started_at)}] Secure chat{until}: end to end between the two browsers; "

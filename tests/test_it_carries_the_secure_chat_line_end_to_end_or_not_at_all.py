@@ -10,13 +10,13 @@ import socket
 import pytest
 from asgiref.sync import sync_to_async
 
-from help_desk import actions, calls, secure
+from help_desk import actions, calls, secure, transcripts
 from help_desk.models import SecureSegment
 from identity_blocks.holders import Holder
 from ims import actions as ims_actions
 from ims.media import DATA_CHANNEL, PASSTHROUGH, MediaCall, MediaRefused, PerCall, data_channel_only
 from ims.rtpengine import RtpEngine
-from tests.factories import make_conversation, make_operator, make_queue
+from tests.factories import make_conversation, make_operator, make_queue, make_user
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("close_sync_thread_connections")]
 
@@ -121,3 +121,34 @@ def test_it_records_who_was_in_a_secure_segment_and_when_not_what():
     assert segment.end_reason == "the other side hung up"
     _leg("voice", customer, advisor, "out", "connected", media=PASSTHROUGH, codec="opus")  # a call is no segment
     assert SecureSegment.objects.count() == 1
+
+
+def test_it_counts_a_segment_a_secure_chat_only_once_both_browsers_had_it_open(client):
+    request, jane, advisor = make_conversation(make_queue(allows_secure_chat=True))
+    customer, advisor_impu = request.customer_impu, request.advisor_impu
+    connected = {"media": PASSTHROUGH, "codec": DATA_CHANNEL}
+    assert secure.mark_opened(request.pk, jane) is None  # her channel opened before the core's 200 was recorded
+    _leg("refused", advisor_impu, customer, "out", "connected", **connected)
+    _leg("refused-in", customer, advisor_impu, "in", "connected", **connected)
+    _leg("refused", advisor_impu, customer, "out", "ended", reason="the keys did not match")  # DTLS said no
+    refused = SecureSegment.objects.get()
+    assert (refused.opened, refused.outcome) == (False, "The secure line could not be opened: the keys did not match")
+    with pytest.raises(actions.NotYours):
+        secure.mark_opened(request.pk, Holder.guest(Holder.new_guest_key()))
+    _leg("asker", advisor_impu, customer, "out", "connected", **connected)
+    for _ in range(2):  # each side reports only its own end: twice from one side is still one side
+        assert not _opened(secure.mark_opened(request.pk, jane))
+    assert _opened(secure.mark_opened(request.pk, advisor))
+    _leg("asker", advisor_impu, customer, "out", "ended", reason="hung up")
+    lines = transcripts.text(request).splitlines()
+    assert "The secure line could not be opened: the keys did not match; nothing was sent on it." in lines[2]
+    assert "Secure chat to " in lines[3]
+    client.force_login(make_user("admin", staff=True))
+    listed = client.get("/admin/help_desk/securesegment/").content.decode()
+    assert "The secure line could not be opened: the keys did not match" in listed
+    assert "Secure chat, end to end between the two browsers (not stored)" in listed
+
+
+def _opened(segment: SecureSegment | None) -> bool:
+    assert segment is not None
+    return segment.opened

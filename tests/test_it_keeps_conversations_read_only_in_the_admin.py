@@ -48,7 +48,7 @@ def test_it_saves_only_the_wrap_up_note(admin_client, settings):
     help_request = _conversation_with_a_message(settings)
     form = {"wrap_up": "pension question", "status": "closed", "customer_impu": "sip:evil@example.net"}
     form |= {"messages-TOTAL_FORMS": "0", "messages-INITIAL_FORMS": "0", "rating-TOTAL_FORMS": "0"}
-    form |= {"rating-INITIAL_FORMS": "0"}
+    form |= {"rating-INITIAL_FORMS": "0", "wrap_up_edits-TOTAL_FORMS": "0", "wrap_up_edits-INITIAL_FORMS": "0"}
     response = admin_client.post(CHANGE.format(help_request.pk), form)
     assert response.status_code == 302
     saved = HelpRequest.objects.get(pk=help_request.pk)

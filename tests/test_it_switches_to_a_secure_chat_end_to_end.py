@@ -90,7 +90,9 @@ def test_it_says_so_plainly_when_no_end_to_end_path_can_be_made(demo_server):
             page.get_by_role("status").filter(has_text="No end-to-end path could be made").wait_for(timeout=40_000)
             assert page.get_by_label("Write securely").is_hidden()  # nothing can be written on it
         assert jane.get_by_label("Message").is_visible()  # the standard chat goes on, as it said
-        jane.locator(".secure-marker", has_text="Secure chat ended — not stored").wait_for()  # the session's record
+        for page in (jane, pane):  # the session's record: set up, never opened, so no secure chat took place
+            page.locator(".secure-marker", has_text="The secure line could not be opened").wait_for()
+            assert page.locator(".secure-marker", has_text="Secure chat").count() == 0
 
 
 def _dump(database_url):
@@ -133,8 +135,11 @@ def test_it_keeps_what_is_written_and_shared_on_the_secure_line_from_the_portal_
             monitor_log.close()
         dump = _dump(fresh_database)
     with psycopg.connect(fresh_database) as db:
-        segments = db.execute("SELECT asked_by_advisor, ended_at IS NOT NULL FROM help_desk_securesegment").fetchall()
-    assert segments == [(False, True)]  # Jane asked; it ended
+        segments = db.execute(
+            "SELECT asked_by_advisor, ended_at IS NOT NULL, opened_by_customer, opened_by_advisor"
+            " FROM help_desk_securesegment"
+        ).fetchall()
+    assert segments == [(False, True, True, True)]  # Jane asked; both browsers had it open; it ended
     seen = {
         "the database": dump,
         "Redis": (tmp_path / "redis-monitor.log").read_text(errors="replace"),

@@ -4,13 +4,17 @@ as a man in the middle of the signaling would. The other browser then refuses th
 asker presents in the DTLS handshake (it does not match the fingerprint it received, RFC 8842
 §5), so the line never opens: both screens say loudly that the keys did not match, each shows the
 code it computed from the fingerprints it saw, and the two codes differ. Nothing falls back to a
-channel the portal could read: the standard chat goes on, and both legs' records say why. Where
+channel the portal could read: the standard chat goes on, and both legs' records say why. The
+conversation's record says no secure chat took place: both timelines and the transcript say the
+secure line could not be opened, and why. Where
 someone in between terminates DTLS on both sides the line opens, but the codes read aloud differ:
 "The codes differ" closes it with the same warning on both screens."""
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +25,7 @@ from tests.support.processes import demo_call_endings
 from tests.support.secure_line import SECURE_OPEN, advisor_asks_jane_accepts, codes, fingerprints
 
 WARNING = "the secure line's keys did not match"
+NOT_OPENED = "The secure line could not be opened: the keys did not match"
 
 
 @pytest.fixture
@@ -46,13 +51,30 @@ def test_it_warns_both_sides_when_a_fingerprint_was_altered_on_the_way(demo_on_k
         assert jane_received != desk_own  # what the core did, as Jane's browser saw it
         screenshot(jane, "secure-keys-altered-jane")
         screenshot(desk, "secure-keys-altered-advisor")
+        for page in (jane, pane):  # the record: the session was set up, but no secure chat took place
+            page.locator(".secure-marker", has_text=NOT_OPENED).wait_for(timeout=15_000)
+            assert page.locator(".secure-marker", has_text="Secure chat").count() == 0
         send(jane, "Did you see that warning?")  # the standard chat goes on
         pane.locator(".message.in .body", has_text="Did you see that warning?").wait_for()
+        transcripts = [page.request.get(transcript_url(demo_on_kamailio, jane)).text() for page in (jane, desk)]
+    for transcript in transcripts:
+        assert f"{NOT_OPENED}; nothing was sent on it." in transcript
+        assert "Secure chat" not in transcript
     assert "fingerprint altered in the INVITE" in kamailio.log_tail(5000)
     assert demo_call_endings(tmp_path) in (
         ["the keys did not match", "the other side: the keys did not match"],
         ["the keys did not match", "the keys did not match"],  # each browser refused at once
     )
+    with sqlite3.connect(tmp_path / "demo.sqlite3") as db:
+        opened = db.execute("SELECT opened_by_customer, opened_by_advisor FROM help_desk_securesegment").fetchall()
+    assert opened == [(0, 0)]
+
+
+def transcript_url(base: str, jane: Any) -> str:
+    """Her conversation's transcript, as each side downloads it (and as it is e-mailed to her)."""
+    found = re.search(r"/help/request/(\d+)/", jane.url)
+    assert found, jane.url
+    return f"{base}/help/request/{found[1]}/transcript.txt"
 
 
 def test_it_closes_the_line_with_the_warning_when_a_person_says_the_codes_differ(demo_server, tmp_path):

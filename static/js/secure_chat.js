@@ -82,8 +82,11 @@ export class SecureLine extends Call {
     this.files = new SecureFiles(pc.createDataChannel("secure-files", FILE_CHANNEL), (transfer) => this.onFile(transfer, this.files));
   }
 
+  // The channel is open at this end: DTLS accepted the other browser's keys. The portal's record
+  // counts the line as a secure chat only once both ends have said so (help_desk/secure.py).
   async opened() {
     this.openedAt = Date.now();
+    this.send({ type: "secure.opened" });
     await this.computeCode();
     this.onChange(this);
   }
@@ -187,6 +190,21 @@ function sayings(other) {
     confirmed: gettext("The other side confirmed the codes match.") };
 }
 
+// Why a line that was set up never opened, as the record says (help_desk/secure.py, ims.release).
+const NOT_OPENED = {
+  "the keys did not match": gettext("the keys did not match"),
+  "the other side: the keys did not match": gettext("the keys did not match"),
+  "no media path": gettext("no end-to-end path could be made"),
+  "the other side: no media path": gettext("no end-to-end path could be made"),
+  "the conversation closed": gettext("the conversation closed"),
+};
+
+function markerText(segment, ended) {
+  if (segment.opened) return ended ? gettext("Secure chat ended — not stored") : gettext("Secure chat started — not stored");
+  const reason = NOT_OPENED[segment.end_reason] || gettext("it was closed before it opened");
+  return interpolate(gettext("The secure line could not be opened: %(reason)s"), { reason });
+}
+
 function couldNot(problem) {
   return interpolate(gettext("The secure chat could not be set up: %(problem)s"), { problem: problem?.message || problem });
 }
@@ -206,6 +224,7 @@ export class SecurePanel {
     this.send = send;
     this.allowed = allowed;
     this.says = sayings(other);
+    this.openedBy = other === "the customer" ? "opened_by_advisor" : "opened_by_customer"; // this end's report
     this.line = null;
     this.offer = null;
     this.marked = new Set();
@@ -376,14 +395,18 @@ export class SecurePanel {
     if (!mine) announce(this.list, this.says.name, body);
   }
 
-  // The portal's record of the line (`secure.segment`): a marker in the timeline, once each.
+  // The portal's record of the line (`secure.segment`): a marker in the timeline, once each. A
+  // segment is a secure chat once both browsers reported the channel open; one that ended before
+  // says the line could not be opened, and why.
   segment({ segment }) {
     const ended = segment.ended_at !== null;
+    // This end opened before the IMS side recorded the session: its report found nothing to mark.
+    if (!ended && !segment[this.openedBy] && this.line?.open) this.send({ type: "secure.opened" });
+    if (!ended && !segment.opened) return;
     const mark = `${segment.id}:${ended ? "ended" : "started"}`;
     if (this.marked.has(mark)) return;
     this.marked.add(mark);
-    const text = ended ? gettext("Secure chat ended — not stored") : gettext("Secure chat started — not stored");
-    this.list.append(element("li", { className: "marker secure-marker", textContent: text }));
+    this.list.append(element("li", { className: "marker secure-marker", textContent: markerText(segment, ended) }));
   }
 
   render() {
