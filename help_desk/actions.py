@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from help_desk import events
 from help_desk.models import (
@@ -55,17 +56,22 @@ SECURE_AVAILABLE = True
 
 def _allowed(queue: Queue, mode: str, secure: bool) -> None:
     if not queue.is_open():
-        raise HelpRefused(f"{queue.name} is closed now (open {queue.opening_hours}); please leave a message")
+        raise HelpRefused(
+            _("%(queue)s is closed now (open %(hours)s); please leave a message")
+            % {"queue": queue.name, "hours": queue.opening_hours}
+        )
     agreement = queue.agreement
     allowed = {"chat": agreement.allows_chat, "voice": agreement.allows_voice, "video": agreement.allows_video}
     if not allowed.get(mode, False):
-        raise HelpRefused(f"{queue.name} does not offer {mode}")
+        raise HelpRefused(_("%(queue)s does not offer %(mode)s") % {"queue": queue.name, "mode": mode})
     if secure and not agreement.allows_secure_chat:
-        raise HelpRefused(f"{queue.name} does not offer a secure line")
+        raise HelpRefused(_("%(queue)s does not offer a secure line") % {"queue": queue.name})
     if mode not in AVAILABLE_MODES:
-        raise HelpRefused(f"{mode.capitalize()} is not available yet; please choose chat.")
+        raise HelpRefused(_("%(mode)s is not available yet; please choose chat.") % {"mode": mode.capitalize()})
     if secure and not SECURE_AVAILABLE:
-        raise HelpRefused("The secure line is not available yet; a standard chat is carried by the operator's network.")
+        raise HelpRefused(
+            _("The secure line is not available yet; a standard chat is carried by the operator's network.")
+        )
 
 
 def open_request(holder: Holder, queue: Queue) -> HelpRequest | None:
@@ -120,9 +126,9 @@ def accept_request(advisor: Advisor, request_id: int) -> HelpRequest:
     with transaction.atomic():
         request = HelpRequest.objects.select_for_update().select_related("queue").get(pk=request_id)
         if request.customer_left_at is not None:
-            raise NotYours("The customer left.")
+            raise NotYours(_("The customer left."))
         if request.status != RequestStatus.RINGING or request.ringing_advisor_id != advisor.pk:
-            raise NotYours("This request is no longer ringing for you.")
+            raise NotYours(_("This request is no longer ringing for you."))
         customer = IdentityAssignment.objects.live().of(holder_of(request)).first()
         request.status, request.advisor, request.accepted_at = RequestStatus.ACTIVE, advisor, timezone.now()
         request.ringing_advisor, request.ring_until = None, None
@@ -143,7 +149,7 @@ def close_request(request_id: int, *, advisor: Advisor | None = None, wrap_up: s
     with transaction.atomic():
         request = HelpRequest.objects.select_for_update().get(pk=request_id)
         if advisor is not None and request.advisor_id != advisor.pk:
-            raise NotYours("This conversation is not yours.")
+            raise NotYours(_("This conversation is not yours."))
         if request.status in (RequestStatus.CLOSED, RequestStatus.ABANDONED):
             return request
         if advisor is None:
@@ -192,11 +198,11 @@ def rate_conversation(request_id: int, holder: Holder, score: int, comment: str)
     with transaction.atomic():
         request = HelpRequest.objects.select_for_update().select_related("queue__agreement").get(pk=request_id)
         if holder != holder_of(request):
-            raise NotYours("Only the customer rates the conversation.")
+            raise NotYours(_("Only the customer rates the conversation."))
         if request.status != RequestStatus.CLOSED:
-            raise HelpRefused("You can rate the conversation once it has ended.")
+            raise HelpRefused(_("You can rate the conversation once it has ended."))
         fields = {"score": score, "comment": comment.strip(), "rated_at": timezone.now()}
-        rating, _ = Rating.objects.update_or_create(request=request, defaults=fields)
+        rating, _created = Rating.objects.update_or_create(request=request, defaults=fields)
         events.request_changed(request)
     return rating
 
@@ -230,9 +236,9 @@ def _transfer_queues(request: HelpRequest) -> list[Queue]:
 
 def _yours_to_transfer(advisor: Advisor, request: HelpRequest) -> None:
     if request.advisor_id != advisor.pk or request.status != RequestStatus.ACTIVE:
-        raise NotYours("This conversation is not yours to transfer.")
+        raise NotYours(_("This conversation is not yours to transfer."))
     if request.customer_left_at is not None:
-        raise HelpRefused("The customer left.")
+        raise HelpRefused(_("The customer left."))
 
 
 def transfer_options(advisor: Advisor, request_id: int) -> dict[str, Any]:
@@ -255,7 +261,7 @@ def transfer_conversation(
     first advisor's desks let go of it. Raises NotYours or HelpRefused."""
     target = Advisor.objects.select_related("user").filter(pk=to_advisor).first() if to_advisor else None
     if (target is None) == (to_queue is None):
-        raise HelpRefused("Transfer to one advisor or one queue.")
+        raise HelpRefused(_("Transfer to one advisor or one queue."))
     # Outside the transaction, as accepting does: the new advisor's identity for the chat.
     impu = assign_identity(Holder.member(target.user)).impu if target is not None else ""
     with transaction.atomic():
@@ -285,7 +291,7 @@ def _hand_to_advisor(request: HelpRequest, handing: Advisor, advisor_id: int, im
     target = Advisor.objects.select_for_update().select_related("user").get(pk=advisor_id)
     name = target.display_name or str(target)
     if not _transfer_advisors(request, handing).filter(pk=target.pk).exists() or not has_room(target):
-        raise HelpRefused(f"{name} cannot take another conversation now.")
+        raise HelpRefused(_("%(name)s cannot take another conversation now.") % {"name": name})
     request.advisor, request.advisor_impu = target, impu
     request.save(update_fields=["advisor", "advisor_impu"])
     return name
@@ -294,7 +300,7 @@ def _hand_to_advisor(request: HelpRequest, handing: Advisor, advisor_id: int, im
 def _hand_to_queue(request: HelpRequest, advisor: Advisor, queue_id: int) -> str:
     queue = next((q for q in _transfer_queues(request) if q.pk == queue_id), None)
     if queue is None:
-        raise HelpRefused("That queue cannot take the conversation now.")
+        raise HelpRefused(_("That queue cannot take the conversation now."))
     request.queue, request.status, request.advisor, request.accepted_at = queue, RequestStatus.WAITING, None, None
     request.customer_impu = request.advisor_impu = ""  # fixed again when an advisor accepts
     request.save()
@@ -312,11 +318,11 @@ def answer_offline_message(advisor: Advisor, message_id: int, reply: str) -> Off
     from help_desk import tasks
 
     if not reply.strip():
-        raise HelpRefused("Write a reply first.")
+        raise HelpRefused(_("Write a reply first."))
     with transaction.atomic():
         message = OfflineMessage.objects.select_for_update(of=("self",)).get(pk=message_id, queue__advisors=advisor)
         if message.answered_at is not None:
-            raise HelpRefused(f"{message.name}'s message was answered already.")
+            raise HelpRefused(_("%(name)s's message was answered already.") % {"name": message.name})
         message.reply, message.answered_at, message.answered_by_id = reply.strip(), timezone.now(), advisor.user_id
         message.save(update_fields=["reply", "answered_at", "answered_by"])
         events.inbox(message.queue_id)

@@ -7,13 +7,14 @@ import uuid
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.utils.translation import gettext as _
 
 from help_desk import calls
 from help_desk.actions import NotYours
-from help_desk.consumers import HolderConsumer
+from help_desk.consumers import HolderConsumer, told
 from help_desk.frames import CALL_CONTROLS
 from help_desk.models import HelpRequest
-from help_desk.sockets import Handler
+from help_desk.sockets import Handler, why_refused
 from identity_blocks.events import IMS_GROUP
 from identity_blocks.holders import Holder
 
@@ -30,13 +31,18 @@ class CallMixin(HolderConsumer):
         """Audio, or video where the agreement allows, from this side to the other."""
         request_id = self.request_id(content)
         if request_id is None or self.holder is None:
-            await self.error("which request?", content.get("ref"))
+            await self.error(_("which request?"), content.get("ref"))
             return
         video = content.get("video") is True
         try:
             placed = await database_sync_to_async(calls.placement)(request_id, self.holder, video)
         except (NotYours, calls.CallRefused, HelpRequest.DoesNotExist) as refused:
-            refusal = {"type": "call.refused", "ref": content.get("ref"), "request": request_id, "reason": str(refused)}
+            refusal = {
+                "type": "call.refused",
+                "ref": content.get("ref"),
+                "request": request_id,
+                "reason": why_refused(refused),
+            }
             await self.send_event(refusal)
             return
         key = uuid.uuid4().hex
@@ -63,7 +69,7 @@ class CallMixin(HolderConsumer):
         conversation = await database_sync_to_async(calls.conversation_of)(
             self.holder, str(event.get("caller", "")), str(event.get("callee", ""))
         )
-        await self.send_event({**event, "request": conversation})
+        await self.send_event({**told(event), "request": conversation})
 
     async def ims_message(self, event: dict[str, Any]) -> None:
         """A message to the holder's identity that is no conversation's chat (which this page

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from help_desk.actions import NotYours
 from help_desk.chat import side_of
 from help_desk.models import HelpRequest, RequestStatus
@@ -31,11 +33,11 @@ def placement(request_id: int, holder: Holder, video: bool) -> Placement:
     from_advisor = side_of(request, holder)
     agreement = request.queue.agreement
     if request.status != RequestStatus.ACTIVE:
-        raise CallRefused("The conversation is not open.")
+        raise CallRefused(_("The conversation is not open."))
     if not agreement.allows_voice:
-        raise CallRefused("Calls are not part of this service.")
+        raise CallRefused(_("Calls are not part of this service."))
     if video and not agreement.allows_video:
-        raise CallRefused("Video is not part of this service.")
+        raise CallRefused(_("Video is not part of this service."))
     return Placement(*ends(request, holder, from_advisor), video)
 
 
@@ -44,7 +46,7 @@ def ends(request: HelpRequest, holder: Holder, from_advisor: bool) -> tuple[int,
     identity = IdentityAssignment.objects.live().of(holder).first()
     to = request.customer_impu if from_advisor else request.advisor_impu
     if identity is None or not to:
-        raise CallRefused("The call cannot be placed: an IMS identity is missing.")
+        raise CallRefused(_("The call cannot be placed: an IMS identity is missing."))
     return identity.pk, to
 
 

@@ -13,6 +13,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from help_desk import events
 from help_desk.actions import NotYours, holder_of
@@ -42,7 +44,7 @@ def side_of(request: HelpRequest, holder: Holder) -> bool:
         return True
     if holder == holder_of(request):
         return False
-    raise NotYours("This conversation is not yours.")
+    raise NotYours(_("This conversation is not yours."))
 
 
 @dataclass(frozen=True)
@@ -136,13 +138,13 @@ def _checked(post: Post, request: HelpRequest | None) -> Posted:
         return refused
     body = _normalized(post.body)
     if request.status != RequestStatus.ACTIVE:
-        return ChatRefused("the conversation is not open")
+        return ChatRefused(_("the conversation is not open"))
     if not body or len(body) > MAX_CHARS:
-        return ChatRefused(f"a message has 1 to {MAX_CHARS} characters")
+        return ChatRefused(format_lazy(_("a message has 1 to {max} characters"), max=MAX_CHARS))
     if not storable(body):
-        return ChatRefused("a message cannot hold a NUL character or a lone surrogate")
+        return ChatRefused(_("a message cannot hold a NUL character or a lone surrogate"))
     if not _CLIENT_ID.fullmatch(post.client_id):
-        return ChatRefused("client_id must be 1 to 64 letters, digits, - or _")
+        return ChatRefused(_("client_id must be 1 to 64 letters, digits, - or _"))
     return ChatMessage(request=request, from_advisor=from_advisor, body=body, client_id=post.client_id)
 
 
@@ -191,7 +193,7 @@ def _send_over_ims(
     refused: dict[int, Exception] = {}
     for chat, queued in zip(chats, ims_actions.send_messages(outgoing), strict=True):
         if isinstance(queued, Exception):
-            refused[id(chat)] = ChatRefused(str(queued))
+            refused[id(chat)] = ChatRefused(*queued.args)
         else:
             chat.sent_as = queued
     ChatMessage.objects.bulk_create([chat for chat in chats if id(chat) not in refused])
@@ -223,11 +225,11 @@ def retry_message(request_id: int, holder: Holder, client_id: str) -> ChatMessag
         request = locked.get(pk=request_id)
         from_advisor = side_of(request, holder)
         if request.status != RequestStatus.ACTIVE:
-            raise ChatRefused("the conversation is not open")
+            raise ChatRefused(_("the conversation is not open"))
         mine = ChatMessage.objects.filter(request=request, from_advisor=from_advisor, client_id=client_id)
         failed = mine.filter(seq__isnull=True).exclude(failed="").first()
         if failed is None:
-            raise ChatRefused("no message of yours waits to be sent again under that client_id")
+            raise ChatRefused(_("no message of yours waits to be sent again under that client_id"))
         refused = _send_over_ims_again(failed, request, holder)
         if refused is not None:
             raise refused
@@ -239,7 +241,7 @@ def _send_over_ims_again(chat: ChatMessage, request: HelpRequest, holder: Holder
     to = request.customer_impu if chat.from_advisor else request.advisor_impu
     [queued] = ims_actions.send_messages([ims_actions.Outgoing(holder, to, chat.body)])
     if isinstance(queued, Exception):
-        return ChatRefused(str(queued))
+        return ChatRefused(*queued.args)
     chat.sent_as, chat.failed = queued, ""
     chat.save(update_fields=["sent_as", "failed"])
     return None

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.utils.translation import gettext as _
 
 from help_desk import frames
 from help_desk.sockets import EventConsumer, Handler
@@ -24,6 +25,14 @@ from portal import turn
 def current_identity(holder: Holder) -> dict[str, Any] | None:
     assignment = IdentityAssignment.objects.live().of(holder).first()
     return identity_events.describe(assignment) if assignment is not None else None
+
+
+def told(event: dict[str, Any]) -> dict[str, Any]:
+    """An `ims.call` event as this socket passes it on: an ending's `reason` stays the code the
+    browser acts on, and `says` is the IMS side's English words for it in the socket's language."""
+    if event.get("state") == "ended" and event.get("reason"):
+        return {**event, "says": _(str(event["reason"]))}
+    return event
 
 
 def holder_of(scope: dict[str, Any]) -> Holder | None:
@@ -132,11 +141,11 @@ class HolderConsumer(EventConsumer):
         """The browser's summary of a call it held (getStats), kept with the call's record."""
         summary = content.get("summary")
         if self.holder is None or not isinstance(summary, dict):
-            await self.error("a summary is an object", content.get("ref"))
+            await self.error(_("a summary is an object"), content.get("ref"))
             return
         call = str(content.get("call", ""))
         if not await database_sync_to_async(ims_actions.call_quality)(call, self.holder, summary):
-            await self.error("no such call of yours", content.get("ref"))
+            await self.error(_("no such call of yours"), content.get("ref"))
 
     async def send_identity(self) -> None:
         """Whatever changed before this socket joined (or while it was away) starts from here."""
@@ -149,7 +158,7 @@ class HolderConsumer(EventConsumer):
 class ClientConsumer(HolderConsumer):
     """One browser session: identity state, pager messages and calls, live."""
 
-    forwarded = frozenset({"identity.changed", "identity.waiting", "ims.message", "ims.call"})
+    forwarded = frozenset({"identity.changed", "identity.waiting", "ims.message"})
     schemas = frames.CLIENT
 
     async def connect(self) -> None:
@@ -166,6 +175,9 @@ class ClientConsumer(HolderConsumer):
         if self.holder is not None:
             await self.channel_layer.group_discard(self.holder.pager_group, self.channel_name)
         await super().disconnect(code)
+
+    async def ims_call(self, event: dict[str, Any]) -> None:
+        await self.send_event(told(event))
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -199,7 +211,7 @@ class ClientConsumer(HolderConsumer):
             return
         current = await database_sync_to_async(current_identity)(self.holder)
         if current is None or not current["live"]:
-            await self.error("you have no IMS identity yet", content.get("ref"))
+            await self.error(_("you have no IMS identity yet"), content.get("ref"))
             return
         key, sdp = uuid.uuid4().hex, str(content.get("sdp", ""))
         if await self.place_direct(to, key, sdp):  # a colleague: browser to browser, not through the IMS

@@ -6,15 +6,17 @@ from collections.abc import Awaitable
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.utils.translation import gettext as _
 
 from help_desk import actions, chat, events, frames, routing_actions
 from help_desk import presence as presence_actions
 from help_desk.consumers import current_identity, holder_of
 from help_desk.models import Advisor, ChatMessage, HelpRequest, RequestStatus
 from help_desk.secure_socket import SecureMixin
-from help_desk.sockets import Handler
+from help_desk.sockets import Handler, why_refused
 from identity_blocks.holders import Holder
 from portal.batching import Batcher
+from portal.said import spoken
 
 # Every socket's chat.send in this process goes through one group commit.
 POSTING: Batcher[chat.Post, ChatMessage] = Batcher(chat.post_messages)
@@ -51,7 +53,7 @@ class ChatMixin(SecureMixin):
         """Run a chat action for the frame's request; refusals become error events."""
         request_id = self.request_id(content)
         if request_id is None:
-            await self.error("which request?", content.get("ref"))
+            await self.error(_("which request?"), content.get("ref"))
             return None
         return await self._answer(content, database_sync_to_async(function)(request_id, self.holder, *args))
 
@@ -59,15 +61,15 @@ class ChatMixin(SecureMixin):
         try:
             return await pending
         except (actions.NotYours, chat.ChatRefused, HelpRequest.DoesNotExist) as refused:
-            await self.error(str(refused) or "no such request", content.get("ref"))
+            await self.error(why_refused(refused), content.get("ref"))
         except (TypeError, ValueError):
-            await self.error("malformed event", content.get("ref"))
+            await self.error(_("malformed event"), content.get("ref"))
         return None
 
     async def chat_send(self, content: dict[str, Any]) -> None:
         request_id = self.request_id(content)
         if request_id is None or self.holder is None:
-            await self.error("which request?", content.get("ref"))
+            await self.error(_("which request?"), content.get("ref"))
             return
         post = chat.Post(request_id, self.holder, str(content.get("body", "")), str(content.get("client_id", "")))
         sent = await self._answer(content, POSTING.submit(post))
@@ -176,7 +178,6 @@ class DeskConsumer(ChatMixin):
     forwarded = CHAT_EVENTS | {
         "help.ringing",
         "help.ring_over",
-        "help.presence",
         "help.line",
         "help.inbox",
         "identity.changed",
@@ -237,7 +238,7 @@ class DeskConsumer(ChatMixin):
     async def presence(self, content: dict[str, Any]) -> None:
         presence = str(content.get("presence"))
         if presence not in ("available", "busy", "away", "offline"):
-            await self.error("presence is available, busy, away or offline", content.get("ref"))
+            await self.error(_("presence is available, busy, away or offline"), content.get("ref"))
             return
         await database_sync_to_async(actions.set_presence)(self.advisor, presence)
         await self.send_event({"type": "presence", "presence": presence})
@@ -247,7 +248,7 @@ class DeskConsumer(ChatMixin):
         try:
             request = await database_sync_to_async(actions.accept_request)(self.advisor, request_id)
         except (actions.NotYours, HelpRequest.DoesNotExist) as refused:
-            await self.error(str(refused) or "no such request", content.get("ref"))
+            await self.error(why_refused(refused), content.get("ref"))
             return
         await self.channel_layer.group_add(events.request_group(request.pk), self.channel_name)
         described = await database_sync_to_async(events.describe)(request)
@@ -258,7 +259,7 @@ class DeskConsumer(ChatMixin):
         try:
             await database_sync_to_async(actions.decline_request)(self.advisor, request_id)
         except HelpRequest.DoesNotExist:
-            await self.error("no such request", content.get("ref"))
+            await self.error(_("no such request"), content.get("ref"))
 
     async def close_conversation(self, content: dict[str, Any]) -> None:
         request_id = self.request_id(content)
@@ -267,7 +268,7 @@ class DeskConsumer(ChatMixin):
                 request_id, advisor=self.advisor, wrap_up=str(content.get("wrap_up", ""))
             )
         except (actions.NotYours, HelpRequest.DoesNotExist) as refused:
-            await self.error(str(refused) or "no such request", content.get("ref"))
+            await self.error(why_refused(refused), content.get("ref"))
 
     async def transfer_options(self, content: dict[str, Any]) -> None:
         """Whom the conversation may go to now, for the desk's chooser."""
@@ -275,7 +276,7 @@ class DeskConsumer(ChatMixin):
         try:
             options = await database_sync_to_async(actions.transfer_options)(self.advisor, request_id)
         except (actions.NotYours, actions.HelpRefused, HelpRequest.DoesNotExist) as refused:
-            await self.error(str(refused) or "no such request", content.get("ref"))
+            await self.error(why_refused(refused), content.get("ref"))
             return
         await self.send_event(
             {"type": "help.transfer_options", "request": request_id, "ref": content.get("ref"), **options}
@@ -288,7 +289,11 @@ class DeskConsumer(ChatMixin):
         try:
             await database_sync_to_async(actions.transfer_conversation)(self.advisor, request_id, **to)
         except (actions.NotYours, actions.HelpRefused, HelpRequest.DoesNotExist) as refused:
-            await self.error(str(refused) or "no such request", content.get("ref"))
+            await self.error(why_refused(refused), content.get("ref"))
+
+    async def help_presence(self, event: dict[str, Any]) -> None:
+        """The advisor's presence, and why the portal changed it, in this desk's language."""
+        await self.send_event({**event, "reason": spoken(event.get("reason"))})
 
     async def help_transferred(self, event: dict[str, Any]) -> None:
         """Handed on from one of the advisor's desks: this one hears no more of the conversation."""

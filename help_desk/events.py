@@ -7,6 +7,7 @@ from typing import Any
 
 from help_desk.models import Advisor, ChatMessage, HelpRequest, OfflineMessage, Rating, RequestStatus, SecureSegment
 from portal import broadcast
+from portal.said import Said
 
 
 def request_group(request_id: int) -> str:
@@ -64,9 +65,10 @@ def message(chat: ChatMessage) -> dict[str, Any]:
     }
 
 
-def who(request: HelpRequest) -> str:
+def who(request: HelpRequest) -> str | None:
+    """The customer's name; None for a guest, whom each desk calls a guest in its own language."""
     user = request.user
-    return (user.get_full_name() or user.get_username()) if user is not None else "Guest"
+    return (user.get_full_name() or user.get_username()) if user is not None else None
 
 
 def in_line(request: HelpRequest) -> dict[str, Any]:
@@ -98,8 +100,9 @@ def ring_over(advisor_id: int, request: HelpRequest, reason: str) -> None:
     broadcast.after_commit(advisor_group(advisor_id), event)
 
 
-def presence(advisor_id: int, presence: str, reason: str = "") -> None:
-    """To every desk of the advisor: their presence, and why when the portal changed it."""
+def presence(advisor_id: int, presence: str, reason: Said | None = None) -> None:
+    """To every desk of the advisor: their presence, and why when the portal changed it (said in
+    each desk's own language by its socket)."""
     broadcast.after_commit(advisor_group(advisor_id), {"type": "help.presence", "presence": presence, "reason": reason})
 
 

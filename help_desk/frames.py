@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from help_desk.chat import MAX_CHARS, MAX_PENDING
@@ -42,7 +43,7 @@ class Text(serializers.CharField):
 class Number(serializers.Field):  # type: ignore[type-arg]
     """A finite JSON number of bounded size, kept an int or a float as sent."""
 
-    default_error_messages = {"invalid": "A finite number up to 1e12 is required."}
+    default_error_messages = {"invalid": _("A finite number up to 1e12 is required.")}
 
     def to_internal_value(self, data: Any) -> int | float:
         if isinstance(data, bool) or not isinstance(data, int | float):
@@ -136,7 +137,7 @@ class ChatRead(serializers.Serializer[Any]):
 
 class PresenceSet(serializers.Serializer[Any]):
     presence = serializers.ChoiceField(
-        choices=Presence.values, error_messages={"invalid_choice": "one of available, busy, away or offline"}
+        choices=Presence.values, error_messages={"invalid_choice": _("one of available, busy, away or offline")}
     )
 
 
@@ -156,7 +157,7 @@ class Transfer(ForRequest):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("advisor" in attrs) == ("queue" in attrs):
-            raise serializers.ValidationError("name an advisor or a queue")
+            raise serializers.ValidationError(_("name an advisor or a queue"))
         return attrs
 
 

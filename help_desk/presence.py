@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from help_desk import events
 from help_desk.actions import close_request
@@ -20,10 +21,11 @@ from help_desk.models import Advisor, HelpRequest, HelpSocket, Presence, Request
 from help_desk.routing_actions import put_back, queues_of, route_queue, route_queues, set_presence, withdraw_rings
 from identity_blocks import actions as identity_actions
 from identity_blocks.holders import Holder
+from portal.said import said
 
 OPEN = (RequestStatus.WAITING, RequestStatus.RINGING, RequestStatus.ACTIVE)
 NEVER_CAME = "help request withdrawn, no page of the guest's open"
-DESK_CLOSED = "Your desk was closed, so you are now offline."
+DESK_CLOSED = said(gettext_noop("Your desk was closed, so you are now offline."))
 
 
 # Advisors ------------------------------------------------------------------------------------

@@ -15,10 +15,12 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Avg, F, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from help_desk import events
 from help_desk.models import Advisor, HelpRequest, Presence, Queue, RequestStatus, RingPass
 from portal.locks import advisory_lock
+from portal.said import Said, said
 
 ROUTING_LOCK = 0x4E1D
 DEFAULT_HANDLING_SECONDS = 180
@@ -169,7 +171,7 @@ def queues_of(advisor_id: int) -> list[int]:
     return list(Advisor.queues.through.objects.filter(advisor_id=advisor_id).values_list("queue_id", flat=True))
 
 
-def set_presence(advisor: Advisor, presence: str, reason: str = "") -> None:
+def set_presence(advisor: Advisor, presence: str, reason: Said | None = None) -> None:
     """Available takes requests; Busy stays on duty without new ones; Away and Offline are off
     duty. Whatever rang them goes on to someone else when they stop taking requests."""
     with transaction.atomic():
@@ -217,8 +219,10 @@ def _count_answer(advisor_id: int, *, missed: bool) -> None:
         return
     advisor.missed_rings += 1
     if advisor.missed_rings >= settings.HELP_MISSED_RINGS_AWAY and advisor.presence == Presence.AVAILABLE:
-        rings = f"{advisor.missed_rings} requests in a row" if advisor.missed_rings > 1 else "a request"
-        reason = f"You missed {rings}, so you are now away."
+        reason = said(gettext_noop("You missed a request, so you are now away."))
+        if advisor.missed_rings > 1:
+            many = gettext_noop("You missed %(count)s requests in a row, so you are now away.")
+            reason = said(many, count=advisor.missed_rings)
         advisor.presence, advisor.missed_rings = Presence.AWAY, 0
         events.presence(advisor_id, Presence.AWAY, reason)
         transaction.on_commit(lambda: withdraw_rings(advisor_id, "away"))

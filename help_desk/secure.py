@@ -18,6 +18,7 @@ from typing import Any
 from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from help_desk import calls, events
 from help_desk.chat import side_of
@@ -32,9 +33,9 @@ def placement(request_id: int, holder: Holder) -> calls.Placement:
     request = HelpRequest.objects.select_related("advisor", "queue__agreement").get(pk=request_id)
     from_advisor = side_of(request, holder)
     if request.status != RequestStatus.ACTIVE:
-        raise calls.CallRefused("The conversation is not open.")
+        raise calls.CallRefused(_("The conversation is not open."))
     if not request.queue.agreement.allows_secure_chat:
-        raise calls.CallRefused("Secure chat is not part of this service.")
+        raise calls.CallRefused(_("Secure chat is not part of this service."))
     return calls.Placement(*calls.ends(request, holder, from_advisor), video=False)
 
 

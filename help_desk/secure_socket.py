@@ -10,12 +10,13 @@ from collections.abc import Callable
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.utils.translation import gettext as _
 
 from help_desk import calls, secure
 from help_desk.actions import NotYours
 from help_desk.call_socket import CallMixin
 from help_desk.models import HelpRequest, SecureSegment
-from help_desk.sockets import Handler
+from help_desk.sockets import Handler, why_refused
 from identity_blocks.events import IMS_GROUP
 from identity_blocks.holders import Holder
 from ims.media import data_channel_only
@@ -35,16 +36,16 @@ class SecureMixin(CallMixin):
         """The holder asks to switch: their browser's data-channel offer goes to the other side."""
         request_id, sdp = self.request_id(content), str(content.get("sdp", ""))
         if request_id is None or self.holder is None:
-            await self.error("which request?", content.get("ref"))
+            await self.error(_("which request?"), content.get("ref"))
             return
         refusal = {"type": "secure.refused", "ref": content.get("ref"), "request": request_id}
         if not data_channel_only(sdp):
-            await self.send_event({**refusal, "reason": "A secure chat offers one data channel and nothing else."})
+            await self.send_event({**refusal, "reason": _("A secure chat offers one data channel and nothing else.")})
             return
         try:
             placed = await database_sync_to_async(secure.placement)(request_id, self.holder)
         except (NotYours, calls.CallRefused, HelpRequest.DoesNotExist) as refused:
-            await self.send_event({**refusal, "reason": str(refused) or "no such request"})
+            await self.send_event({**refusal, "reason": why_refused(refused)})
             return
         key = uuid.uuid4().hex
         start = {"type": "ims.call.control", "action": "start", "call": key, "holder": self.holder.group}
@@ -65,15 +66,15 @@ class SecureMixin(CallMixin):
     async def _mark(self, content: dict[str, Any], mark: Marker, early: bool = False) -> None:
         request_id = self.request_id(content)
         if request_id is None or self.holder is None:
-            await self.error("which request?", content.get("ref"))
+            await self.error(_("which request?"), content.get("ref"))
             return
         try:
             marked = await database_sync_to_async(mark)(request_id, self.holder)
         except (NotYours, HelpRequest.DoesNotExist):
-            await self.error("no such conversation of yours", content.get("ref"))
+            await self.error(_("no such conversation of yours"), content.get("ref"))
             return
         if marked is None and not early:
-            await self.error("no secure chat of yours is open", content.get("ref"))
+            await self.error(_("no secure chat of yours is open"), content.get("ref"))
 
     async def secure_segment(self, event: dict[str, Any]) -> None:
         """The conversation's secure line started or ended (its group's event)."""

@@ -13,6 +13,10 @@ from typing import Any, ClassVar
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
+from django.http import HttpRequest
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from help_desk import frames
 
@@ -50,6 +54,7 @@ class EventConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     # What a browser may send: the schema of each event type it has a handler for.
     schemas: ClassVar[Mapping[str, frames.Schema]] = {}
     bucket: TokenBucket | None = None
+    language: str = settings.LANGUAGE_CODE
 
     def handlers(self) -> dict[str, Handler]:
         return {}
@@ -57,7 +62,19 @@ class EventConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     def all_handlers(self) -> dict[str, Handler]:
         return self.handlers()
 
+    async def websocket_connect(self, message: dict[str, Any]) -> None:
+        """The socket's language, decided once as LocaleMiddleware decides a page's: every text
+        this socket sends from now on is in it (dispatch)."""
+        self.language = language_of(self.scope)
+        await super().websocket_connect(message)
+
     async def dispatch(self, message: dict[str, Any]) -> None:
+        # The override reaches the database threads too (asgiref carries the context there):
+        # a refusal raised in an action reads in this socket's language.
+        with translation.override(self.language):
+            await self._dispatch(message)
+
+    async def _dispatch(self, message: dict[str, Any]) -> None:
         kind = str(message.get("type", ""))
         if kind in self.forwarded:
             await self.send_event(message)
@@ -85,10 +102,12 @@ class EventConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
         if not self._admitted():
-            await self.error(f"more than {settings.WS_FRAMES_PER_SECOND} frames a second: this one was dropped")
+            await self.error(
+                _("more than %(rate)s frames a second: this one was dropped") % {"rate": settings.WS_FRAMES_PER_SECOND}
+            )
             return
         if not text_data:  # binary, or an empty text frame (Channels would raise on it)
-            await self.error("frames are JSON text up to 64 KiB")
+            await self.error(_("frames are JSON text up to 64 KiB"))
             return
         try:
             await super().receive(text_data=text_data, **kwargs)
@@ -103,13 +122,13 @@ class EventConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
         ref = content.get("ref")
         if not frames.usable_ref(ref):
-            await self.error("ref: a string of up to 64 characters, an integer or null")
+            await self.error(_("ref: a string of up to 64 characters, an integer or null"))
             return
         kind = content.get("type")
         handler = self.all_handlers().get(kind) if isinstance(kind, str) else None
         schema = self.schemas.get(kind) if isinstance(kind, str) else None
         if handler is None or schema is None:
-            await self.error(f"unknown event type {_shown(kind)}", ref)
+            await self.error(_("unknown event type %(type)s") % {"type": _shown(kind)}, ref)
             return
         fields = frames.checked(schema, content)
         if isinstance(fields, str):
@@ -124,23 +143,42 @@ class EventConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await handler(event)
         except Exception:
             log.exception("a %s event failed", event["type"])
-            await self.error("the server could not handle this event; try again", event["ref"])
+            await self.error(_("the server could not handle this event; try again"), event["ref"])
+
+
+def why_refused(refused: Exception) -> str:
+    """What a refused request says to the person, in the socket's language: a row that is not
+    there is no such request (Django's own words name the model, in English)."""
+    if isinstance(refused, ObjectDoesNotExist):
+        return _("no such request")
+    return str(refused) or _("no such request")
+
+
+def language_of(scope: Mapping[str, Any]) -> str:
+    """The language a page would be in: the language cookie, else Accept-Language, among
+    settings.LANGUAGES (Django's own choice, made on a request built of the handshake's)."""
+    request = HttpRequest()
+    request.COOKIES = dict(scope.get("cookies") or {})
+    for name, value in scope.get("headers") or ():
+        if name.lower() == b"accept-language":
+            request.META["HTTP_ACCEPT_LANGUAGE"] = value.decode("latin-1")
+    return translation.get_language_from_request(request)
 
 
 def decoded(text_data: str) -> dict[str, Any]:
     """A frame's JSON object, or UnusableFrame saying why there is none."""
     if len(text_data) > MAX_FRAME:
-        raise UnusableFrame("frames are JSON text up to 64 KiB")
+        raise UnusableFrame(_("frames are JSON text up to 64 KiB"))
     try:
         content = json.loads(text_data, parse_constant=_no_constant, parse_int=_int, parse_float=_float)
     except UnusableFrame:
         raise
     except (RecursionError, ValueError):
-        raise UnusableFrame("the frame is not JSON") from None
+        raise UnusableFrame(_("the frame is not JSON")) from None
     if not isinstance(content, dict):
-        raise UnusableFrame("the frame is not a JSON object")
+        raise UnusableFrame(_("the frame is not a JSON object"))
     if _depth(content) > MAX_DEPTH:
-        raise UnusableFrame(f"the frame nests deeper than {MAX_DEPTH} levels")
+        raise UnusableFrame(_("the frame nests deeper than %(depth)s levels") % {"depth": MAX_DEPTH})
     return content
 
 
@@ -167,17 +205,17 @@ def _depth(value: Any) -> int:
 
 def _no_constant(name: str) -> None:
     """NaN and Infinity are not JSON: refused like any other malformed frame."""
-    raise UnusableFrame(f"{name} is not JSON")
+    raise UnusableFrame(_("%(name)s is not JSON") % {"name": name})
 
 
 def _int(digits: str) -> int:
     if len(digits.lstrip("-")) > MAX_DIGITS:
-        raise UnusableFrame(f"numbers have at most {MAX_DIGITS} digits")
+        raise UnusableFrame(_("numbers have at most %(digits)s digits") % {"digits": MAX_DIGITS})
     return int(digits)
 
 
 def _float(literal: str) -> float:
     value = float(literal)
     if value in (float("inf"), float("-inf")):
-        raise UnusableFrame(f"{literal} is out of range")
+        raise UnusableFrame(_("%(number)s is out of range") % {"number": literal})
     return value

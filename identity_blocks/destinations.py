@@ -8,6 +8,9 @@ from __future__ import annotations
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils.functional import Promise
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from sip.uri import InvalidUri, SipUri, TelUri, is_in_domain, parse_uri
 
@@ -41,7 +44,7 @@ def number_of(uri: SipUri | TelUri) -> str | None:
     return None
 
 
-def refusal(to: str, home_domain: str, domains: str, prefixes: str) -> str | None:
+def refusal(to: str, home_domain: str, domains: str, prefixes: str) -> str | Promise | None:
     """Why an identity of this operator and agreement may not reach `to`, or None when it may."""
     try:
         uri = parse_uri(to.strip())
@@ -51,8 +54,8 @@ def refusal(to: str, home_domain: str, domains: str, prefixes: str) -> str | Non
     if number is not None:
         if any(number.startswith(prefix) for prefix in listed(prefixes)):
             return None
-        return f"the agreement does not allow calls or messages to {number}"
+        return format_lazy(_("the agreement does not allow calls or messages to {number}"), number=number)
     assert isinstance(uri, SipUri)
     if any(is_in_domain(uri.host, domain) for domain in [home_domain, *listed(domains)]):
         return None
-    return f"the agreement does not allow calls or messages to the domain {uri.host}"
+    return format_lazy(_("the agreement does not allow calls or messages to the domain {domain}"), domain=uri.host)

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Now, Upper
 from django.utils import timezone
+from django.utils.functional import Promise
 
 from identity_blocks import destinations, ranges
 from sip.uri import InvalidUri, parse_uri
@@ -103,7 +104,7 @@ class ServiceAgreement(models.Model):
     def codecs(self) -> list[str]:
         return [codec.strip().lower() for codec in self.passthrough_codecs.split(",") if codec.strip()]
 
-    def refusal(self, to: str) -> str | None:
+    def refusal(self, to: str) -> str | Promise | None:
         """Why its identities may not reach `to` (identity_blocks.destinations), or None."""
         return destinations.refusal(to, self.operator.home_domain, self.reachable_domains, self.reachable_prefixes)
 

@@ -13,7 +13,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, QuerySet
 from django.db.models.functions import Upper
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from identity_blocks.holders import Holder
 from identity_blocks.models import HolderSession, IdentityAssignment
@@ -208,7 +211,7 @@ def send_messages(outgoing: list[Outgoing]) -> list[PagerMessage | MessageRefuse
     assignments = {Holder.of(a): a for a in IdentityAssignment.objects.live().held_by(holders)}
     for item in outgoing:
         to, assignment = item.to.strip(), assignments.get(item.holder)
-        refusal = _refusal(to, item.body) or (None if assignment else MessageRefused("you have no IMS identity yet"))
+        refusal = _refusal(to, item.body) or (None if assignment else MessageRefused(_("you have no IMS identity yet")))
         queued.append(refusal or PagerMessage(
             assignment=assignment, direction=Direction.OUTBOUND, local_impu=assignment.impu if assignment else "",
             remote_uri=to, content_type=item.content_type, body=item.body, sip_call_id=new_call_id(), sip_cseq=1,
@@ -229,15 +232,17 @@ def new_call_id() -> str:
 
 def _refusal(to: str, body: str) -> MessageRefused | None:
     if not (storable(to) and storable(body)):
-        return MessageRefused("a message cannot hold a NUL character or a lone surrogate")
+        return MessageRefused(_("a message cannot hold a NUL character or a lone surrogate"))
     try:
         parse_uri(to)
     except InvalidUri as error:
         return MessageRefused(str(error))
     if not body.strip():
-        return MessageRefused("the message is empty")
+        return MessageRefused(_("the message is empty"))
     if len(body.encode()) > settings.IMS_MAX_MESSAGE_BYTES:
-        return MessageRefused(f"the message is longer than {settings.IMS_MAX_MESSAGE_BYTES} bytes")
+        return MessageRefused(
+            format_lazy(_("the message is longer than {limit} bytes"), limit=settings.IMS_MAX_MESSAGE_BYTES)
+        )
     return None
 
 
@@ -374,6 +379,13 @@ def call_quality(key: str, holder: Holder, summary: dict[str, Any]) -> bool:
     return True
 
 
+# Whole sentences per kind, so that a translation need not fit a word into an English frame.
+WAIT_A_MOMENT = {
+    "call": _("more than {limit} calls a minute from this identity; wait a moment"),
+    "message": _("more than {limit} messages a minute from this identity; wait a moment"),
+}
+
+
 def start_allowed(holder: Holder, to: str, kind: str) -> IdentityAssignment:
     """The identity a message or call of the holder's own (the communications page) may start
     from, or MessageRefused with the reason, recorded for the admin when it is a refusal of policy.
@@ -384,26 +396,28 @@ def start_allowed(holder: Holder, to: str, kind: str) -> IdentityAssignment:
         raise MessageRefused(str(error)) from None
     assignment = IdentityAssignment.objects.live().of(holder).select_related("block__agreement__operator").first()
     if assignment is None:
-        raise MessageRefused("you have no IMS identity yet")
+        raise MessageRefused(_("you have no IMS identity yet"))
     reason = _start_refusal(holder, assignment, to, kind)
     if reason is not None:
+        with translation.override(settings.LANGUAGE_CODE):  # the admin's record reads alike whoever was refused
+            recorded = str(reason)
         RefusedAttempt.objects.create(
-            kind=kind, holder=str(holder), local_impu=assignment.impu, destination=to[:255], reason=reason[:200]
+            kind=kind, holder=str(holder), local_impu=assignment.impu, destination=to[:255], reason=recorded[:200]
         )
-        log.warning("refused a %s from %s to %r: %s", kind, assignment.impu, to[:255], reason)
-        raise MessageRefused(reason)
+        log.warning("refused a %s from %s to %r: %s", kind, assignment.impu, to[:255], recorded)
+        raise MessageRefused(reason)  # lazy: it reads in the language of the socket that says it
     return assignment
 
 
-def _start_refusal(holder: Holder, assignment: IdentityAssignment, to: str, kind: str) -> str | None:
+def _start_refusal(holder: Holder, assignment: IdentityAssignment, to: str, kind: str) -> str | Promise | None:
     if not holder.is_member:
-        return "a guest of the help desk reaches only the advisor, in the conversation"
+        return _("a guest of the help desk reaches only the advisor, in the conversation")
     reason = assignment.block.agreement.refusal(to)
     if reason is not None:
         return reason
     per_minute = settings.IMS_CALLS_PER_MINUTE if kind == RefusedAttempt.Kind.CALL else settings.IMS_MESSAGES_PER_MINUTE
     if not limits.allow(f"ims-{kind}", assignment.impu.lower(), per_minute, 60):
-        return f"more than {per_minute} {kind}s a minute from this identity; wait a moment"
+        return format_lazy(WAIT_A_MOMENT[kind], limit=per_minute)
     return None
 
 

@@ -17,6 +17,7 @@ from functools import cached_property
 from typing import Any
 
 from channels.layers import get_channel_layer
+from django.utils.translation import gettext_noop
 
 from ims import release
 from ims.media import MediaCall, MediaPolicy, MediaRefused, configured
@@ -212,7 +213,7 @@ class CallDesk:
     def _never_acknowledged(self, key: str) -> None:
         call = self.calls.get(key)
         if call is not None and call.state == "answered":
-            self._spawn(self._hang_up(call, "the other side never confirmed the answer"))
+            self._spawn(self._hang_up(call, gettext_noop("the other side never confirmed the answer")))
 
     def refresh(self, request: Request, transaction: ServerTransaction) -> bool:
         """A re-INVITE in a call. Without a body, or with the offer already agreed, it refreshes the

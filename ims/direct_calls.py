@@ -17,6 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from identity_blocks import directory
 from identity_blocks.holders import Holder
@@ -126,7 +127,7 @@ def _side(record: CallRecord, holder: Holder) -> str:
         return CALLER
     if record.callee is not None and Holder.of(record.callee) == holder:
         return CALLEE
-    raise DirectRefused("no such call of yours")
+    raise DirectRefused(_("no such call of yours"))
 
 
 def _other(side: str) -> str:
@@ -152,7 +153,7 @@ def _act(record: CallRecord, side: str, action: str, sdp: str) -> None:
         record.save(update_fields=["offering"])
         _tell(record, {_other(side): ("updated", {"sdp": sdp})})
     elif action == "answer":
-        raise DirectRefused("this call is not ringing for you")
+        raise DirectRefused(_("this call is not ringing for you"))
 
 
 def _offer(record: CallRecord, side: str, sdp: str) -> None:

@@ -27,6 +27,7 @@ from typing import Any, Literal, Protocol
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db.models.functions import Upper
+from django.utils.translation import gettext_noop
 
 from identity_blocks.models import IdentityAssignment
 from ims.rtpengine import RtpEngine, RtpEngineError
@@ -61,7 +62,8 @@ _STATIC = {"0": "PCMU", "3": "GSM", "8": "PCMA", "9": "G722", "18": "G729"}
 
 
 class MediaRefused(Exception):
-    """The call cannot be carried; the message is the reason shown to the user."""
+    """The call cannot be carried; the message is the reason shown to the user, in English (it
+    goes in a SIP Warning too): the browser's socket says it in its own language."""
 
 
 @dataclass(frozen=True)
@@ -225,15 +227,19 @@ class PerCall:
         if shared:
             return _Call(PASSTHROUGH, codec=shared[0])
         if self.gateway is None:
-            raise MediaRefused("this call needs its media converted, and no media gateway is configured")
+            raise MediaRefused(gettext_noop("this call needs its media converted, and no media gateway is configured"))
         return _Call(CONVERTED)
 
     async def _decide_data_channel(self, call: MediaCall, offer: str) -> _Call:
         """End to end or not at all: a data channel's session is never converted."""
         if not data_channel_only(offer):
-            raise MediaRefused("a data channel is carried end to end only, never beside media the gateway converts")
+            raise MediaRefused(
+                gettext_noop("a data channel is carried end to end only, never beside media the gateway converts")
+            )
         if not await database_sync_to_async(secure_chat_ends)(call.local, call.remote):
-            raise MediaRefused("a secure chat goes end to end between two WebRTC clients whose service includes it")
+            raise MediaRefused(
+                gettext_noop("a secure chat goes end to end between two WebRTC clients whose service includes it")
+            )
         return _Call(PASSTHROUGH, codec=DATA_CHANNEL)
 
     async def _convert(self, call: MediaCall, sdp: str, sender: Side, offer: bool, state: _Call) -> str:

@@ -1,5 +1,6 @@
 /* HELP button in the queue's colour: <script src=".../help-button.js" data-portal data-queue [data-label]
-   [data-open=panel]>. A window, or a panel (iframe) the portal allows only for HELP_EMBED_ORIGINS. */
+   [data-description] [data-panel-title] [data-open=panel]> (its words in the embedding page's language).
+   A window, or a panel (iframe) the portal allows only for HELP_EMBED_ORIGINS. */
 (function () {
   var me = document.currentScript, d = me.dataset, panel;
   var portal = (d.portal || new URL(me.src).origin).replace(/\/$/, ""), q = encodeURIComponent(d.queue || "");
@@ -13,11 +14,12 @@
   var button = make("button", { type: "button", id: "portal-help-button", textContent: d.label || "HELP" },
     "bottom:24px;width:104px;height:104px;border-radius:50%;background:#d7191c;color:#fff;" +
     "font:800 24px/1 system-ui,sans-serif;letter-spacing:.08em;box-shadow:0 8px 20px #0005");
-  button.setAttribute("aria-label", "Get help from an advisor");
+  var description = d.description || "Get help from an advisor";
+  button.setAttribute("aria-label", description);
   button.addEventListener("click", function () {
     if (d.open !== "panel") return window.open(url, "portal-help", "width=520,height=760");
     if (!panel) {
-      panel = make("iframe", { id: "portal-help-panel", src: url, title: "Help from an advisor",
+      panel = make("iframe", { id: "portal-help-panel", src: url, title: d.panelTitle || "Help from an advisor",
         allow: "microphone; camera" }, "bottom:140px;width:min(420px,calc(100vw - 48px));" +
         "height:min(640px,calc(100vh - 164px));background:#fff;border-radius:12px;box-shadow:0 12px 32px #0004");
       document.body.appendChild(panel);

@@ -191,3 +191,26 @@ def test_the_compiled_catalogue_is_its_source_s(tmp_path, domain):
     compiled = tmp_path / f"{domain}.mo"
     subprocess.run(["msgfmt", "--check", "-o", str(compiled), str(CATALOGUE / f"{domain}.po")], check=True)
     assert compiled.read_bytes() == (CATALOGUE / f"{domain}.mo").read_bytes()
+
+
+def test_a_german_chromium_reads_what_the_server_says_in_german(demo_server):
+    """The demo's tax site, and on Mary's page a refusal the server words over her socket (the
+    demo's agreement reaches German numbers only)."""
+    with chromium() as browser:
+        page = browser.new_context(locale="de-DE").new_page()
+        page.goto(demo_server + "/demo/tax-site/")
+        page.get_by_role("heading", name="Ihre Steuererklärung 2026").wait_for()
+        assert page.get_by_label("Zeile 5a: Renten und Leibrenten").is_visible()
+        help_button = page.get_by_role("button", name="Hilfe von einer Beraterin oder einem Berater holen")
+        assert help_button.text_content() == "HILFE"
+        page.goto(demo_server + "/accounts/login/?next=/identity/")
+        page.get_by_label("Benutzername").fill("mary")
+        page.get_by_label("Passwort").fill("mary-demo")
+        page.get_by_role("button", name="Anmelden").click()
+        page.locator("body[data-live=yes]").wait_for()
+        form = page.locator("#message-form")
+        form.get_by_label("An").fill("tel:+19005550100")
+        form.get_by_label("Nachricht").fill("Hallo")
+        form.get_by_role("button", name="Senden").click()
+        refused = "Die Vereinbarung erlaubt keine Anrufe oder Nachrichten an +19005550100."
+        form.get_by_role("alert").filter(has_text=refused).wait_for()

@@ -15,14 +15,17 @@ const ENDINGS = {
   // The other browser ended the call on a media failure (the BYE's Reason, ims/release.py).
   "the other side: no media path": gettext("No media path could be made to the other side."),
   "the other side: the connection dropped": gettext("The connection dropped and could not be restored, so the call ended."),
+  "the connection dropped": gettext("The connection dropped and could not be restored, so the call ended."),
 };
 
-function ending(reason) {
+// reason: the code the server ended the call with; says: the server's words for it, in the
+// page's language, where the code is not one of the client's own.
+function ending(reason, says) {
   if (ENDINGS[reason]) return ENDINGS[reason];
   if (/^(486|600)\b/.test(reason)) return gettext("The other side is busy.");
   if (/^(603|403)\b/.test(reason)) return gettext("The call was declined.");
   if (/^(408|480)\b/.test(reason)) return gettext("Nobody answered.");
-  return reason || gettext("The call ended.");
+  return says || reason || gettext("The call ended.");
 }
 
 function element(tag, props = {}, ...children) {
@@ -165,7 +168,7 @@ export class CallPanel {
       update: () => call.updated(event.sdp),
       updated: () => call.answered(event.sdp),
       update_failed: () => call.updateFailed(event.status),
-      ended: () => { this.ring.stop(); if (call.state !== "ended") call.ended(ending(event.reason)); },
+      ended: () => { this.ring.stop(); if (call.state !== "ended") call.ended(ending(event.reason, event.says)); },
     };
     try {
       await handlers[event.state]?.();

@@ -42,7 +42,7 @@ function showLine() {
   list.replaceChildren(...waiting.map((entry) => {
     const item = document.createElement("li");
     item.dataset.request = entry.id;
-    const parts = [`#${entry.id}`, entry.who, mode(entry), interpolate(gettext("waiting %(time)s"), { time: waited(entry.since) }),
+    const parts = [`#${entry.id}`, entry.who ?? gettext("Guest"), mode(entry), interpolate(gettext("waiting %(time)s"), { time: waited(entry.since) }),
       cameFrom({ came_from: entry.came_from })];
     if (entry.ringing) parts.push(interpolate(gettext("ringing %(advisor)s"), { advisor: entry.ringing }));
     else if (!entry.here) parts.push(gettext("page closed"));

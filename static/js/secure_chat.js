@@ -328,7 +328,7 @@ export class SecurePanel {
       update: () => line.updated(event.sdp),
       updated: () => line.answered(event.sdp),
       update_failed: () => line.updateFailed(event.status),
-      ended: () => this.over(line, event.reason),
+      ended: () => this.over(line, event.reason, event.says),
     };
     try {
       await handlers[event.state]?.();
@@ -337,21 +337,21 @@ export class SecurePanel {
     }
   }
 
-  async over(line, reason) {
+  async over(line, reason, says) {
     if (line.state === "ended") return;
     if (ALARMS[reason]) {
       line.warning = ALARMS[reason];
       await line.computeCode();
     }
-    if (line.state !== "ended") line.ended(this.ending(line, reason));
+    if (line.state !== "ended") line.ended(this.ending(line, reason, says));
   }
 
   // The other side gave up on a line that never opened: its wait for a path ran out first.
-  ending(line, reason) {
+  ending(line, reason, says) {
     if (ALARMS[reason]) return ALARMS[reason];
     const settingUp = ["answering", "connecting", "connected", "reconnecting"].includes(line.state);
     if (reason === "the other side hung up" && settingUp && !line.openedAt) return NO_PATH;
-    return ENDINGS[reason] || reason || gettext("The secure chat ended.");
+    return ENDINGS[reason] || says || reason || gettext("The secure chat ended.");
   }
 
   async accept() {
