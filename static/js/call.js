@@ -4,13 +4,14 @@
 // time; when both re-offer at once the IMS side answers one of them 491 (RFC 3261 §14.1) and that
 // side rolls back and tries again a moment later.
 import { gettext, interpolate } from "./i18n.js";
-import { iceServers, iceTransportPolicy } from "./ice.js";
+import { fresh, iceServers, iceTransportPolicy, refreshed } from "./ice.js";
 
 const GATHER_MS = 3000;
 const CONNECT_MS = 20000; // ICE and DTLS, once the answer is in
 const RESTART_MS = 15000; // a dropped path has this long to come back through ICE restarts
 const RETRY_MS = 1500; // between one ICE restart that did not bring the path back and the next
 const GLARE_RETRY_MS = [500, 2000];
+const REFRESH_MS = 2000; // the longest a restart waits for new ICE servers; then it gathers with the old
 const DROPPED = gettext("The connection dropped and could not be restored, so the call ended.");
 
 // Every call of this page, by key; also on globalThis, where tests and the browser's console
@@ -19,6 +20,17 @@ export const calls = new Map();
 globalThis.portalCalls = calls;
 
 const ufrag = (sdp) => sdp?.match(/a=ice-ufrag:(\S+)/)?.[1];
+const configuration = () => ({ iceServers, iceTransportPolicy, bundlePolicy: "balanced", rtcpMuxPolicy: "require" });
+
+// Before gathering again (an ICE restart, or the answer to one): a TURN credential past or near
+// its expiry opens no relay, so the page's socket is asked for new ones first.
+async function freshServers(pc, send) {
+  if (fresh()) return;
+  const renewed = refreshed();
+  send({ type: "ice.refresh" });
+  await Promise.race([renewed, new Promise((resolve) => setTimeout(resolve, REFRESH_MS))]);
+  pc.setConfiguration(configuration());
+}
 
 // `fresh`: the description has new ICE credentials (a restart, or the answer to one), so gathering
 // starts again; the browser says so only after setLocalDescription has settled, and until then a
@@ -79,7 +91,7 @@ export class Call {
   connection() {
     // "balanced", not "max-bundle": a media gateway's offer or answer (rtpengine's) may carry no
     // BUNDLE group, which max-bundle refuses; between browsers BUNDLE is negotiated all the same.
-    const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy, bundlePolicy: "balanced", rtcpMuxPolicy: "require" });
+    const pc = new RTCPeerConnection(configuration());
     pc.addEventListener("track", ({ track }) => { this.remoteStream.addTrack(track); this.onChange(this); });
     pc.addEventListener("connectionstatechange", () => this.watch());
     this.pc = pc;
@@ -182,6 +194,7 @@ export class Call {
     if (!this.pc || this.offering) return;
     this.offering = true;
     this.offerOptions = options;
+    if (options.iceRestart) await freshServers(this.pc, this.send);
     const sdp = await this.described(await this.pc.createOffer(options));
     if (this.state === "ended") return;
     if (options.iceRestart && !/\na=candidate:/.test(sdp)) return this.updateFailed(0); // no network yet
@@ -192,6 +205,7 @@ export class Call {
   async updated(offer) {
     if (this.offering) await this.pc.setLocalDescription({ type: "rollback" });
     this.offering = false;
+    if (ufrag(offer) !== ufrag(this.pc.remoteDescription?.sdp)) await freshServers(this.pc, this.send);
     await this.pc.setRemoteDescription({ type: "offer", sdp: offer });
     const sdp = await this.described(await this.pc.createAnswer());
     this.send({ type: "call.update_answer", call: this.key, sdp });

@@ -7,6 +7,7 @@ export let expires = null; // unix seconds at which the TURN credential stops op
 export let iceTransportPolicy = "all";
 let announced;
 export const received = new Promise((resolve) => { announced = resolve; });
+let awaited = []; // resolvers of refreshed()
 
 // From a page's socket handler: `.on("ice.servers", ({ servers, expires, policy }) => setIceServers(servers, expires, policy))`.
 export function setIceServers(list, until = null, policy = "all") {
@@ -14,6 +15,12 @@ export function setIceServers(list, until = null, policy = "all") {
   expires = until;
   iceTransportPolicy = policy === "relay" ? "relay" : "all";
   announced(iceServers);
+  for (const resolve of awaited.splice(0)) resolve(iceServers);
+}
+
+// The next `ice.servers` to come (the answer to an `ice.refresh`).
+export function refreshed() {
+  return new Promise((resolve) => awaited.push(resolve));
 }
 
 // Whether the TURN credential will still open a relay `marginSeconds` from now; if not, the call
