@@ -30,7 +30,10 @@ def _ended_conversation(client) -> HelpRequest:
     route_queue(queue.pk)
     request = actions.accept_request(advisor, HelpRequest.objects.get().pk)
     ChatMessage.objects.create(request=request, seq=1, from_advisor=False, body="Where is line 5a?", client_id="j1")
-    SecureSegment.objects.create(request=request, asked_by_advisor=False, customer_impu="a", advisor_impu="b")
+    SecureSegment.objects.create(
+        request=request, asked_by_advisor=False, customer_impu="a", advisor_impu="b", opened_by_customer=True,
+        opened_by_advisor=True,
+    )  # fmt: skip
     ChatMessage.objects.create(request=request, seq=2, from_advisor=True, body="On page two.", client_id="a1")
     return actions.close_request(request.pk, advisor=advisor, wrap_up="pension question")
 
