@@ -203,19 +203,7 @@ PER_REQUEST = (
 )
 DESK: Mapping[str, Schema] = {
     **CONVERSATION,
-    **{
-        kind: for_a_request(CONVERSATION[kind])
-        for kind in (
-            "chat.send",
-            "chat.retry",
-            "chat.resume",
-            "chat.read",
-            "chat.typing",
-            "secure.start",
-            "secure.verified",
-            "secure.opened",
-        )
-    },
+    **{kind: for_a_request(CONVERSATION[kind]) for kind in PER_REQUEST},
     "call.start": for_a_request(CallStart),
     "presence.set": PresenceSet,
     "help.accept": ForRequest,

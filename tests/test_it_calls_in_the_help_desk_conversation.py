@@ -16,14 +16,13 @@ from tests.support.media import (
     connection_state,
     directions,
     fingerprints,
-    heard,
+    hears,
     inbound_audio,
     tone_wav,
     until,
 )
 
 JANE_HZ, ADVISOR_HZ = 440, 660
-BIN_HZ = 44_100 / 8192  # one bin of the analyser's FFT
 
 
 @pytest.fixture
@@ -53,14 +52,6 @@ def _audio_grows(page):
     assert first["codec"] == "audio/opus"
 
 
-def _hears(page, hz):
-    def tone():
-        peak = heard(page)
-        return peak if abs(peak["hz"] - hz) <= 2 * BIN_HZ and peak["db"] > -80 else None
-
-    until(tone, what=f"{hz} Hz heard")
-
-
 def test_it_lets_jane_add_audio_to_her_chat_and_both_hear_each_other(demo_on_kamailio, kamailio, two_voices):
     jane, desk, pane = _in_conversation(demo_on_kamailio, *two_voices)
     jane.get_by_role("button", name="Call", exact=True).click()
@@ -78,8 +69,8 @@ def test_it_lets_jane_add_audio_to_her_chat_and_both_hear_each_other(demo_on_kam
     jane_own, jane_received = fingerprints(jane)
     desk_own, desk_received = fingerprints(desk)
     assert (jane_received, desk_received) == (desk_own, jane_own)  # DTLS-SRTP end to end, untouched
-    _hears(jane, ADVISOR_HZ)
-    _hears(desk, JANE_HZ)
+    hears(jane, ADVISOR_HZ)
+    hears(desk, JANE_HZ)
     screenshot(jane, "call-jane")
     screenshot(desk, "call-advisor")
 
@@ -92,7 +83,7 @@ def test_it_lets_jane_add_audio_to_her_chat_and_both_hear_each_other(demo_on_kam
     until(lambda: all(d.endswith("recvonly") for d in directions(jane) if not d.endswith("null")), what="on hold")
     pane.get_by_role("button", name="Resume").click()
     until(lambda: all(d.endswith("sendrecv") for d in directions(jane) if not d.endswith("null")), what="resumed")
-    _hears(desk, JANE_HZ)
+    hears(desk, JANE_HZ)
 
     jane.get_by_role("button", name="Hang up").click()
     pane.get_by_role("status").filter(has_text="hung up").wait_for()
@@ -108,8 +99,8 @@ def test_it_lets_jane_call_in_the_demo_and_the_advisor_hang_up(demo_server, two_
     _connected(jane, desk)
     # The advisor's side knows the media path once the ACK of its answer came through the core.
     pane.locator(".call-bubble", has_text="passed through").wait_for()
-    _hears(jane, ADVISOR_HZ)
-    _hears(desk, JANE_HZ)
+    hears(jane, ADVISOR_HZ)
+    hears(desk, JANE_HZ)
     screenshot(jane, "demo-call-jane")
     screenshot(desk, "demo-call-advisor")
     pane.get_by_role("button", name="Hang up").click()

@@ -14,11 +14,10 @@ import time
 from tests.support.browser import chromiums, screenshot
 from tests.support.coturn import coturn, restart
 from tests.support.helpdesk_browser import in_conversation, send
-from tests.support.media import capturing, heard, tone_wav, until
+from tests.support.media import capturing, hears, tone_wav
 from tests.support.processes import demo_portal
 
 JANE_HZ, ADVISOR_HZ = 440, 660
-BIN_HZ = 44_100 / 8192  # one bin of the analyser's FFT
 CREDENTIAL_SECONDS = 10  # the least the portal issues
 ALLOCATED = r"user <([^>]+)>: incoming packet ALLOCATE processed, success"
 CALL = "[...portalCalls.values()].at(-1)"
@@ -28,14 +27,6 @@ UFRAG = f"() => {CALL}.pc.localDescription.sdp.match(/a=ice-ufrag:(\\S+)/)[1]"
 def _in_progress(*pages):
     for page in pages:
         page.get_by_role("status").filter(has_text="Call in progress").wait_for(timeout=30_000)
-
-
-def _hears(page, hz):
-    def tone():
-        peak = heard(page)
-        return peak if abs(peak["hz"] - hz) <= 2 * BIN_HZ and peak["db"] > -80 else None
-
-    until(tone, what=f"{hz} Hz heard")
 
 
 def _chat(sender, receiver, text):
@@ -76,8 +67,8 @@ def test_it_restores_the_call_when_the_path_comes_back_within_the_wait(tmp_path)
             restart(relay)
             _in_progress(jane, pane)
             assert jane.evaluate(UFRAG) != first_ufrag  # restored by an ICE restart
-            _hears(jane, ADVISOR_HZ)
-            _hears(desk, JANE_HZ)
+            hears(jane, ADVISOR_HZ)
+            hears(desk, JANE_HZ)
             assert _open_calls(tmp_path) == 2
             screenshot(jane, "call-restored-jane")
             screenshot(desk, "call-restored-advisor")

@@ -13,6 +13,9 @@ from typing import Any
 RATE = 48_000  # what Chromium's fake capture reads: 48 kHz mono 16-bit
 
 
+BIN_HZ = 44_100 / 8192  # one bin of the analyser's FFT
+
+
 def tone_wav(path: Path, hz: float, seconds: float = 60.0) -> Path:
     """A sine at `hz` for Chromium's `--use-file-for-fake-audio-capture` (it loops the file)."""
     frames = b"".join(
@@ -56,6 +59,16 @@ _PEAK = """async (selector) => {
 
 def heard(page: Any, selector: str = "audio.remote-audio") -> dict[str, float]:
     return dict(page.evaluate(_PEAK, selector))
+
+
+def hears(page: Any, hz: float) -> None:
+    """Until the page's remote audio peaks at `hz`, within two bins of the analyser's FFT."""
+
+    def tone() -> dict[str, float] | None:
+        peak = heard(page)
+        return peak if abs(peak["hz"] - hz) <= 2 * BIN_HZ and peak["db"] > -80 else None
+
+    until(tone, what=f"{hz} Hz heard")
 
 
 def _call(page: Any, script: str) -> Any:
